@@ -1,0 +1,23 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system framdrift \
+    && useradd --system --gid framdrift --home-dir /app --shell /usr/sbin/nologin framdrift
+
+WORKDIR /app
+
+COPY pyproject.toml ./
+COPY domain ./domain
+COPY api ./api
+COPY projections ./projections
+RUN pip install . && rm -rf build *.egg-info
+
+USER framdrift
+
+EXPOSE 8000
+
+CMD ["gunicorn", "--workers", "3", "--bind", "0.0.0.0:8000", "api.wsgi:app"]

@@ -1,0 +1,828 @@
+"""The application service: one method per command, simple types in and out.
+
+Each command loads the aggregates it needs, asks them to change, and saves
+the new events in one transaction. Creation is idempotent when the client
+supplies a request id (the record id is derived from it); every other command
+is idempotent for a repeated request id too, because each event remembers the
+request that caused it. A save that loses a race raises
+:class:`~domain.errors.ConcurrentChangeError`; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+
+from domain import errors
+from domain.context import SYSTEM_ACTOR, acting_as, actor_cvar, now, participant_actor, request
+from domain.model import (
+    ALLOWED_BASES,
+    Capability,
+    Decision,
+    Experiment,
+    FramdriftAggregate,
+    Participant,
+    Programme,
+    Record,
+    Reflection,
+    record_id_for,
+)
+from domain.privacy import KeyStore, PersonalDataTranscoding, reveal
+from domain.store import Sql, StoreConfig, parse_database_url
+from domain.values import (
+    MaterialKind,
+    MeetingKind,
+    Outcome,
+    Phase,
+    Role,
+    Week,
+    register_value_transcodings,
+)
+
+A = TypeVar("A", bound=FramdriftAggregate)
+
+
+def _uuid(value: UUID | str, error: type[errors.NotFoundError]) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise error(f"{value!r} is not a valid id") from None
+
+
+def _enum(enum_cls: Any, value: Any, field_name: str) -> Any:
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise errors.InvalidValueError(f"must be one of: {allowed}", field=field_name) from None
+
+
+class Framdrift(Application[UUID]):
+    """Framdrift's event-sourced application (one per process, built after fork)."""
+
+    name = "Framdrift"
+
+    def __init__(self, env: dict[str, str] | None = None, *, config: StoreConfig | None = None):
+        self.config = config or parse_database_url()
+        merged = dict(self.config.env)
+        merged.update(env or {})
+        super().__init__(merged)
+
+    @classmethod
+    def from_url(cls, url: str | None = None, **env: str) -> Framdrift:
+        return cls(env, config=parse_database_url(url))
+
+    # infrastructure ---------------------------------------------------------
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = JSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_value_transcodings(transcoder)
+        # The factory exists before the mapper is constructed, so the key store can
+        # share eventsourcing's connection pool.
+        self.sql = Sql(
+            self.factory.datastore,
+            postgres=self.config.is_postgres,
+            schema=getattr(self.factory.datastore, "schema", None),
+        )
+        self.keys = KeyStore(self.sql)
+        transcoder.register(PersonalDataTranscoding(self.keys))
+
+    @classmethod
+    def migrate(cls, url: str | None = None) -> Framdrift:
+        """Create schema and tables once (never in web workers). Returns the app."""
+        config = parse_database_url(url)
+        if config.is_postgres and config.schema:
+            import psycopg
+
+            env = config.env
+            with psycopg.connect(
+                dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                port=int(env["POSTGRES_PORT"]), user=env["POSTGRES_USER"],
+                password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+            ) as conn:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+        app = cls({"CREATE_TABLE": "yes"}, config=config)
+        app.keys.create_tables()
+        return app
+
+    def has_tables(self) -> bool:
+        try:
+            self.recorder.max_notification_id()
+        except Exception:  # noqa: BLE001 - any failure here means "not migrated"
+            return False
+        return True
+
+    # helpers ----------------------------------------------------------------
+
+    def _get(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError]) -> A:
+        uid = _uuid(aggregate_id, error)
+        try:
+            aggregate = self.repository.get(uid)
+        except AggregateNotFoundError:
+            raise error(f"{cls.__name__.lower()} {uid} not found") from None
+        if not isinstance(aggregate, cls):
+            raise error(f"{uid} is not a {cls.__name__.lower()}")
+        return aggregate
+
+    def _save(self, *aggregates: FramdriftAggregate) -> int | None:
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:
+            raise errors.ConcurrentChangeError(
+                "someone else changed this record at the same time; reload and try again"
+            ) from None
+        return recordings[-1].notification.id if recordings else None
+
+    def _create(self, aggregate: A, request_id: str | None) -> UUID:
+        with request(request_id):
+            pass
+        try:
+            self.save(aggregate)
+        except IntegrityError:
+            if request_id and aggregate.id in self.repository:
+                return aggregate.id  # a retry: the first attempt was recorded
+            raise errors.ConcurrentChangeError("that record already exists") from None
+        return aggregate.id
+
+    def _already(self, kind: str, request_id: str | None) -> UUID | None:
+        """The id of a record an earlier attempt of this request created, if any."""
+        if request_id:
+            rid = record_id_for(kind, request_id)
+            if rid in self.repository:
+                return rid
+        return None
+
+    @contextmanager
+    def _as_author(self, participant: Participant, request_id: str | None) -> Iterator[None]:
+        """Participants act as themselves unless someone else is named as actor."""
+        actor = actor_cvar.get()
+        with acting_as(participant_actor(participant.id) if actor == SYSTEM_ACTOR else actor):
+            with request(request_id):
+                yield
+
+    def _author(
+        self, programme_id: UUID | str | None, participant_id: UUID | str
+    ) -> tuple[Participant, Programme]:
+        participant = self._get(Participant, participant_id, errors.ParticipantNotFoundError)
+        participant.require_active()
+        if programme_id is not None and _uuid(
+            programme_id, errors.ProgrammeNotFoundError
+        ) != participant.programme_id:
+            raise errors.NotEnrolledError("the participant is not enrolled in this programme")
+        programme = self._get(Programme, participant.programme_id, errors.ProgrammeNotFoundError)
+        programme.require_open()
+        return participant, programme
+
+    def _week(self, programme: Programme, week: int | None) -> int:
+        if week is None:
+            return programme.current_week(now().date())
+        if isinstance(week, bool) or not isinstance(week, int):
+            raise errors.UnknownWeekError("week must be a whole number")
+        programme.week(week)
+        return week
+
+    def _units(self, programme: Programme, units: list[str] | None) -> list[str]:
+        for unit in units or []:
+            programme.require_unit(unit, "units")
+        return list(dict.fromkeys(units or []))
+
+    def _bases(
+        self,
+        programme: Programme,
+        kind: Any,
+        based_on: list[UUID | str],
+        self_id: UUID | None = None,
+    ) -> list[UUID]:
+        """Check "based on" links: existing, same programme, allowed kind, acyclic."""
+        ids = [_uuid(b, errors.RecordNotFoundError) for b in based_on]
+        allowed = ALLOWED_BASES[kind]
+        for base_id in ids:
+            try:
+                base = self._get(Record, base_id, errors.RecordNotFoundError)
+            except errors.RecordNotFoundError:
+                raise errors.BasedOnError(f"record {base_id} does not exist") from None
+            if base.programme_id != programme.id:
+                raise errors.BasedOnError(f"record {base_id} belongs to another programme")
+            if base.KIND not in allowed:
+                names = ", ".join(sorted(k.value for k in allowed)) or "nothing"
+                raise errors.BasedOnError(
+                    f"a {kind.value} can be based on {names}, not on a {base.KIND.value}"
+                )
+            if base.is_void:
+                raise errors.BasedOnError(f"record {base_id} is withdrawn or reversed")
+        if self_id is not None:
+            self._require_acyclic(self_id, ids)
+        return list(dict.fromkeys(ids))
+
+    def _require_acyclic(self, self_id: UUID, ids: list[UUID]) -> None:
+        stack, seen = list(ids), set()
+        while stack:
+            current = stack.pop()
+            if current == self_id:
+                raise errors.LineageCycleError(
+                    "these links would make the record build on itself (a cycle)"
+                )
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                stack.extend(self._get(Record, current, errors.RecordNotFoundError).based_on)
+            except errors.RecordNotFoundError:
+                continue
+
+    # programme ----------------------------------------------------------------
+
+    def plan_programme(
+        self,
+        *,
+        organisation: str,
+        title: str,
+        first_day: date | None = None,
+        weeks: list[dict[str, Any]] | None = None,
+        units: list[dict[str, str]] | None = None,
+        maturity_dimensions: list[str] | None = None,
+        synthetic: bool = False,
+        request_id: str | None = None,
+    ) -> UUID:
+        """Plan a programme: explicit weeks, or five default themed weeks from ``first_day``."""
+        if (existing := self._already("programme", request_id)) is not None:
+            return existing
+        if weeks:
+            try:
+                week_objs = [
+                    Week(
+                        number=int(w["number"]), theme=str(w["theme"]),
+                        starts_on=_date(w["starts_on"]), ends_on=_date(w["ends_on"]),
+                    )
+                    for w in weeks
+                ]
+            except (KeyError, TypeError, ValueError) as e:
+                raise errors.InvalidValueError(f"invalid week: {e}", field="weeks") from None
+        else:
+            week_objs = Week.default_weeks(first_day or now().date())
+        with request(request_id):
+            programme = Programme.plan(
+                organisation=organisation, title=title, weeks=week_objs, units=units,
+                maturity_dimensions=maturity_dimensions, synthetic=synthetic,
+                request_id=request_id,
+            )
+        return self._create(programme, request_id)
+
+    def _programme_command(
+        self, programme_id: UUID | str, request_id: str | None, command: Any
+    ) -> Any:
+        programme = self._get(Programme, programme_id, errors.ProgrammeNotFoundError)
+        if programme.has_handled(request_id):
+            return programme.result_of(request_id)
+        with request(request_id):
+            result = command(programme)
+        self._save(programme)
+        return result
+
+    def register_unit(
+        self, programme_id: UUID | str, *, key: str, name: str, kind: str = "administration",
+        request_id: str | None = None,
+    ) -> str:
+        self._programme_command(
+            programme_id, request_id, lambda p: p.register_unit(key, name, kind)
+        )
+        return key
+
+    def publish_material(
+        self, programme_id: UUID | str, *, week: int, kind: str, title: str,
+        url: str | None = None, request_id: str | None = None,
+    ) -> str:
+        kind_enum = _enum(MaterialKind, kind, "kind")
+        return self._programme_command(
+            programme_id, request_id,
+            lambda p: p.publish_material(week=week, kind=kind_enum, title=title, url=url),
+        )
+
+    def hold_check_in(
+        self, programme_id: UUID | str, *, week: int, held_on: date,
+        request_id: str | None = None,
+    ) -> str:
+        return self._programme_command(
+            programme_id, request_id,
+            lambda p: p.hold_meeting(kind=MeetingKind.CHECK_IN, week=week, held_on=held_on),
+        )
+
+    def hold_session(
+        self, programme_id: UUID | str, *, week: int, held_on: date,
+        request_id: str | None = None,
+    ) -> str:
+        return self._programme_command(
+            programme_id, request_id,
+            lambda p: p.hold_meeting(kind=MeetingKind.SESSION, week=week, held_on=held_on),
+        )
+
+    def identify_development_area(
+        self, programme_id: UUID | str, *, name: str, description: str = "",
+        request_id: str | None = None,
+    ) -> str:
+        return self._programme_command(
+            programme_id, request_id,
+            lambda p: p.identify_development_area(name=name, description=description),
+        )
+
+    def rename_development_area(
+        self, programme_id: UUID | str, area_id: str, *, name: str,
+        request_id: str | None = None,
+    ) -> None:
+        self._programme_command(
+            programme_id, request_id, lambda p: p.rename_development_area(area_id, name)
+        )
+
+    def merge_development_areas(
+        self, programme_id: UUID | str, source_id: str, *, into: str,
+        request_id: str | None = None,
+    ) -> None:
+        self._programme_command(
+            programme_id, request_id, lambda p: p.merge_development_areas(source_id, into)
+        )
+
+    def adopt_recommendation(
+        self, programme_id: UUID | str, *, text: str, development_areas: list[str],
+        request_id: str | None = None,
+    ) -> str:
+        return self._programme_command(
+            programme_id, request_id,
+            lambda p: p.adopt_recommendation(text=text, development_areas=development_areas),
+        )
+
+    def assess_maturity(
+        self, programme_id: UUID | str, *, phase: str, instrument: str,
+        scores: dict[str, float], assessed_on: date | None = None, unit: str | None = None,
+        request_id: str | None = None,
+    ) -> str:
+        phase_enum = _enum(Phase, phase, "phase")
+        return self._programme_command(
+            programme_id, request_id,
+            lambda p: p.assess_maturity(
+                phase=phase_enum, instrument=instrument, scores=scores,
+                assessed_on=assessed_on or now().date(), unit=unit,
+            ),
+        )
+
+    def close_programme(self, programme_id: UUID | str, *, request_id: str | None = None) -> None:
+        self._programme_command(programme_id, request_id, lambda p: p.close())
+
+    # participants -------------------------------------------------------------
+
+    def enrol_participant(
+        self, programme_id: UUID | str, *, name: str, email: str | None, role: str, unit: str,
+        consent: bool = False, request_id: str | None = None,
+    ) -> UUID:
+        if (existing := self._already("participant", request_id)) is not None:
+            return existing
+        programme = self._get(Programme, programme_id, errors.ProgrammeNotFoundError)
+        role_enum = _enum(Role, role, "role")
+        with request(request_id):
+            participant = Participant.enrol(
+                programme, name=name, email=email, role=role_enum, unit=unit,
+                request_id=request_id,
+            )
+            if consent:
+                participant.give_consent()
+        return self._create(participant, request_id)
+
+    def _participant_command(
+        self, participant_id: UUID | str, request_id: str | None, command: Any
+    ) -> None:
+        participant = self._get(Participant, participant_id, errors.ParticipantNotFoundError)
+        if participant.has_handled(request_id):
+            return
+        with self._as_author(participant, request_id):
+            command(participant)
+        self._save(participant)
+
+    def give_consent(self, participant_id: UUID | str, *, request_id: str | None = None) -> None:
+        self._participant_command(participant_id, request_id, lambda p: p.give_consent())
+
+    def withdraw_consent(
+        self, participant_id: UUID | str, *, request_id: str | None = None
+    ) -> None:
+        self._participant_command(participant_id, request_id, lambda p: p.withdraw_consent())
+
+    def record_material_taken_part_of(
+        self, participant_id: UUID | str, material_id: str, *, request_id: str | None = None
+    ) -> None:
+        participant, programme = self._author(None, participant_id)
+        programme.require_material(material_id)
+        self._participant_command(participant.id, request_id, lambda p: p.take_part_of(material_id))
+
+    def record_attendance(
+        self, participant_id: UUID | str, meeting_id: str, *, attended: bool = True,
+        request_id: str | None = None,
+    ) -> None:
+        participant, programme = self._author(None, participant_id)
+        programme.require_meeting(meeting_id)
+        self._participant_command(
+            participant.id, request_id, lambda p: p.record_attendance(meeting_id, attended)
+        )
+
+    def erase_participant(self, participant_id: UUID | str) -> None:
+        """Record the erasure, then delete the key: from then on nothing personal is readable."""
+        participant = self._get(Participant, participant_id, errors.ParticipantNotFoundError)
+        participant.erase()
+        self._save(participant)
+        self.keys.erase(participant.id)
+        self.repository.cache and self.repository.cache.clear()  # type: ignore[func-returns-value]
+
+    # reflections --------------------------------------------------------------
+
+    def log_reflection(
+        self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
+        week: int | None = None, material_id: str | None = None, example: str,
+        deficiency: str | None = None, solutions: str | None = None,
+        development_areas: list[str] | None = None, request_id: str | None = None,
+    ) -> UUID:
+        if (existing := self._already("reflection", request_id)) is not None:
+            return existing
+        participant, programme = self._author(programme_id, participant_id)
+        week_no = self._week(programme, week)
+        if material_id:
+            programme.require_material(material_id)
+        areas = programme.require_areas(development_areas or [])
+        with self._as_author(participant, request_id):
+            reflection = Reflection.log(
+                programme_id=programme.id, author=participant, week=week_no,
+                material_id=material_id or None, example=example, deficiency=deficiency,
+                solutions=solutions, development_areas=areas, request_id=request_id,
+            )
+        return self._create(reflection, request_id)
+
+    def _record_command(
+        self, cls: type[A], record_id: UUID | str, participant_id: UUID | str | None,
+        request_id: str | None, expected_version: int | None, command: Any,
+    ) -> A:
+        record = self._get(cls, record_id, errors.RecordNotFoundError)
+        if record.has_handled(request_id):
+            return record
+        if expected_version is not None and expected_version != record.version:
+            raise errors.ConcurrentChangeError(
+                f"the record has changed since you read it (version {expected_version}, "
+                f"now {record.version}); reload and try again"
+            )
+        author_id = participant_id if participant_id is not None else record.participant_id
+        participant, programme = self._author(record.programme_id, author_id)
+        record.require_author(participant.id)
+        with self._as_author(participant, request_id):
+            command(record, programme)
+        self._save(record)
+        return record
+
+    def amend_reflection(
+        self, reflection_id: UUID | str, *, participant_id: UUID | str | None = None,
+        example: str, deficiency: str | None = None, solutions: str | None = None,
+        development_areas: list[str] | None = None, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        def amend(r: Reflection, p: Programme) -> None:
+            r.amend(
+                example=example, deficiency=deficiency, solutions=solutions,
+                development_areas=p.require_areas(development_areas or []),
+            )
+
+        self._record_command(
+            Reflection, reflection_id, participant_id, request_id, expected_version, amend
+        )
+
+    def withdraw_reflection(
+        self, reflection_id: UUID | str, *, participant_id: UUID | str | None = None,
+        reason: str | None = None, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self._record_command(
+            Reflection, reflection_id, participant_id, request_id, expected_version,
+            lambda r, p: r.withdraw(reason),
+        )
+
+    # decisions ------------------------------------------------------------------
+
+    def make_decision(
+        self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
+        week: int | None = None, statement: str, rationale: str | None = None,
+        based_on: list[UUID | str] | None = None, units: list[str] | None = None,
+        development_areas: list[str] | None = None, request_id: str | None = None,
+    ) -> UUID:
+        if (existing := self._already("decision", request_id)) is not None:
+            return existing
+        participant, programme = self._author(programme_id, participant_id)
+        week_no = self._week(programme, week)
+        new_id = record_id_for("decision", request_id) if request_id else None
+        bases = self._bases(programme, Decision.KIND, based_on or [], new_id)
+        with self._as_author(participant, request_id):
+            decision = Decision.make(
+                programme_id=programme.id, author=participant, week=week_no,
+                statement=statement, rationale=rationale, based_on=bases,
+                units=self._units(programme, units),
+                development_areas=programme.require_areas(development_areas or []),
+                request_id=request_id,
+            )
+        return self._create(decision, request_id)
+
+    def revise_decision(
+        self, decision_id: UUID | str, *, participant_id: UUID | str | None = None,
+        statement: str, rationale: str | None = None,
+        based_on: list[UUID | str] | None = None, units: list[str] | None = None,
+        expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        def revise(d: Decision, p: Programme) -> None:
+            bases = self._bases(p, Decision.KIND, based_on or [], d.id)
+            d.revise(
+                statement=statement, rationale=rationale, based_on=bases,
+                units=self._units(p, units),
+            )
+
+        self._record_command(
+            Decision, decision_id, participant_id, request_id, expected_version, revise
+        )
+
+    def reverse_decision(
+        self, decision_id: UUID | str, *, participant_id: UUID | str | None = None,
+        reason: str, expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        self._record_command(
+            Decision, decision_id, participant_id, request_id, expected_version,
+            lambda d, p: d.reverse(reason),
+        )
+
+    # experiments ----------------------------------------------------------------
+
+    def plan_experiment(
+        self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
+        week: int | None = None, aim: str, change: str, prediction: str, measure: str,
+        based_on: list[UUID | str] | None = None, units: list[str] | None = None,
+        development_areas: list[str] | None = None, request_id: str | None = None,
+    ) -> UUID:
+        if (existing := self._already("experiment", request_id)) is not None:
+            return existing
+        participant, programme = self._author(programme_id, participant_id)
+        week_no = self._week(programme, week)
+        new_id = record_id_for("experiment", request_id) if request_id else None
+        bases = self._bases(programme, Experiment.KIND, based_on or [], new_id)
+        with self._as_author(participant, request_id):
+            experiment = Experiment.plan(
+                programme_id=programme.id, author=participant, week=week_no, aim=aim,
+                change=change, prediction=prediction, measure=measure, based_on=bases,
+                units=self._units(programme, units),
+                development_areas=programme.require_areas(development_areas or []),
+                request_id=request_id,
+            )
+        return self._create(experiment, request_id)
+
+    def start_experiment(
+        self, experiment_id: UUID | str, *, participant_id: UUID | str | None = None,
+        week: int | None = None, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self._record_command(
+            Experiment, experiment_id, participant_id, request_id, expected_version,
+            lambda e, p: e.start(self._week(p, week)),
+        )
+
+    def record_observation(
+        self, experiment_id: UUID | str, *, participant_id: UUID | str | None = None,
+        text: str, expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        self._record_command(
+            Experiment, experiment_id, participant_id, request_id, expected_version,
+            lambda e, p: e.record_observation(text),
+        )
+
+    def evaluate_experiment(
+        self, experiment_id: UUID | str, *, participant_id: UUID | str | None = None,
+        result: str, learning: str, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self._record_command(
+            Experiment, experiment_id, participant_id, request_id, expected_version,
+            lambda e, p: e.evaluate(result=result, learning=learning),
+        )
+
+    def conclude_experiment(
+        self, experiment_id: UUID | str, *, participant_id: UUID | str | None = None,
+        outcome: str, expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        outcome_enum = _enum(Outcome, outcome, "outcome")
+        self._record_command(
+            Experiment, experiment_id, participant_id, request_id, expected_version,
+            lambda e, p: e.conclude(outcome_enum),
+        )
+
+    def plan_next_cycle(
+        self, experiment_id: UUID | str, *, participant_id: UUID | str | None = None,
+        week: int | None = None, aim: str, change: str, prediction: str, measure: str,
+        units: list[str] | None = None, development_areas: list[str] | None = None,
+        request_id: str | None = None,
+    ) -> UUID:
+        """Plan the next cycle of a concluded experiment; both are saved together."""
+        if (existing := self._already("experiment", request_id)) is not None:
+            return existing
+        previous = self._get(Experiment, experiment_id, errors.RecordNotFoundError)
+        author_id = participant_id if participant_id is not None else previous.participant_id
+        participant, programme = self._author(previous.programme_id, author_id)
+        previous.require_author(participant.id)
+        previous.require_can_continue()
+        week_no = self._week(programme, week)
+        with self._as_author(participant, request_id):
+            nxt = Experiment.plan(
+                programme_id=programme.id, author=participant, week=week_no, aim=aim,
+                change=change, prediction=prediction, measure=measure, based_on=[],
+                units=self._units(programme, units or previous.units),
+                development_areas=programme.require_areas(
+                    development_areas if development_areas is not None
+                    else previous.development_areas
+                ),
+                previous=previous, request_id=request_id,
+            )
+            previous.link_next_cycle(nxt.id)
+        try:
+            self.save(previous, nxt)
+        except IntegrityError:
+            if request_id and nxt.id in self.repository:
+                return nxt.id
+            raise errors.ConcurrentChangeError(
+                "someone else changed this experiment at the same time; reload and try again"
+            ) from None
+        return nxt.id
+
+    # capabilities ---------------------------------------------------------------
+
+    def establish_capability(
+        self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
+        week: int | None = None, name: str, description: str,
+        experiments: list[UUID | str], units: list[str] | None = None,
+        development_areas: list[str] | None = None, request_id: str | None = None,
+    ) -> UUID:
+        if (existing := self._already("capability", request_id)) is not None:
+            return existing
+        participant, programme = self._author(programme_id, participant_id)
+        week_no = self._week(programme, week)
+        bases = self._bases(programme, Capability.KIND, experiments)
+        with self._as_author(participant, request_id):
+            capability = Capability.establish(
+                programme_id=programme.id, author=participant, week=week_no, name=name,
+                description=description,
+                experiments=[self._get(Experiment, b, errors.RecordNotFoundError) for b in bases],
+                units=self._units(programme, units),
+                development_areas=programme.require_areas(development_areas or []),
+                request_id=request_id,
+            )
+        return self._create(capability, request_id)
+
+    def refine_capability(
+        self, capability_id: UUID | str, *, participant_id: UUID | str | None = None,
+        description: str, expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        self._record_command(
+            Capability, capability_id, participant_id, request_id, expected_version,
+            lambda c, p: c.refine(description),
+        )
+
+    def apply_capability(
+        self, capability_id: UUID | str, *, participant_id: UUID | str | None = None,
+        unit: str, note: str, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        def apply(c: Capability, p: Programme) -> None:
+            p.require_unit(unit)
+            c.apply_in(unit, note)
+
+        self._record_command(
+            Capability, capability_id, participant_id, request_id, expected_version, apply
+        )
+
+    # queries (simple types out) -------------------------------------------------
+
+    def get_programme(self, programme_id: UUID | str) -> dict[str, Any]:
+        return programme_to_dict(self._get(Programme, programme_id, errors.ProgrammeNotFoundError))
+
+    def get_participant(self, participant_id: UUID | str) -> dict[str, Any]:
+        return participant_to_dict(
+            self._get(Participant, participant_id, errors.ParticipantNotFoundError)
+        )
+
+    def get_record(self, record_id: UUID | str) -> dict[str, Any]:
+        return record_to_dict(self._get(Record, record_id, errors.RecordNotFoundError))
+
+    def read_log(self, after: int = 0, limit: int = 500) -> list[tuple[int, Any]]:
+        """Events after a log position, with their positions, in log order."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+
+    def iter_log(self, after: int = 0, batch: int = 500) -> Iterator[tuple[int, Any]]:
+        while True:
+            page = self.read_log(after, batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1][0]
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _value(v: Any) -> Any:
+    if hasattr(v, "value") and not isinstance(v, (str, int, float)):
+        return v.value
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, UUID):
+        return str(v)
+    return reveal(v)
+
+
+def programme_to_dict(p: Programme) -> dict[str, Any]:
+    return {
+        "id": str(p.id),
+        "version": p.version,
+        "organisation": p.organisation,
+        "title": p.title,
+        "synthetic": p.synthetic,
+        "closed": p.closed,
+        "weeks": [
+            {"number": w.number, "theme": w.theme, "starts_on": w.starts_on.isoformat(),
+             "ends_on": w.ends_on.isoformat()}
+            for w in p.weeks
+        ],
+        "units": list(p.units.values()),
+        "maturity_dimensions": list(p.maturity_dimensions),
+        "materials": [{k: _value(v) for k, v in m.items()} for m in p.materials.values()],
+        "meetings": [{k: _value(v) for k, v in m.items()} for m in p.meetings.values()],
+        "development_areas": [dict(a) for a in p.development_areas.values()],
+        "recommendations": [dict(r) for r in p.recommendations],
+        "assessments": [{k: _value(v) for k, v in a.items()} for a in p.assessments],
+    }
+
+
+def participant_to_dict(p: Participant, *, reveal_personal: bool = True) -> dict[str, Any]:
+    return {
+        "id": str(p.id),
+        "version": p.version,
+        "programme_id": str(p.programme_id),
+        "pseudonym": p.pseudonym,
+        "name": reveal(p.name) if reveal_personal else None,
+        "email": reveal(p.email) if reveal_personal and p.email else None,
+        "role": p.role.value,
+        "unit": p.unit,
+        "consent": p.consent,
+        "erased": p.erased,
+        "materials": sorted(p.materials),
+        "attendance": dict(p.attendance),
+    }
+
+
+_RECORD_FIELDS = (
+    "material_id", "example", "deficiency", "solutions", "withdrawn", "statement",
+    "rationale", "units", "reversed", "aim", "change", "prediction", "measure", "stage",
+    "result", "learning", "outcome", "cycle", "previous_cycle_id", "next_cycle_id",
+    "started_week", "name", "description",
+)
+
+
+def record_to_dict(r: Record) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(r.id),
+        "kind": r.KIND.value,
+        "version": r.version,
+        "programme_id": str(r.programme_id),
+        "participant_id": str(r.participant_id),
+        "unit": r.unit,
+        "week": r.week,
+        "based_on": [str(b) for b in r.based_on],
+        "development_areas": list(r.development_areas),
+        "created_on": r.created_on.isoformat(),
+        "modified_on": r.modified_on.isoformat(),
+    }
+    for name in _RECORD_FIELDS:
+        if name in r.__dict__:
+            data[name] = _value(r.__dict__[name])
+    if isinstance(r, Experiment):
+        data["observations"] = [reveal(o) for o in r.observations]
+    if isinstance(r, Capability):
+        data["applications"] = [{"unit": a["unit"], "note": reveal(a["note"])}
+                                for a in r.applications]
+    return data

@@ -1,0 +1,109 @@
+"""Named domain errors.
+
+Each carries a ``field`` (where the problem is, for forms and the API) and a
+message meant for people. The API maps them to 404 / 409 / 422.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken; nothing was recorded."""
+
+    field: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if field is not None:
+            self.field = field
+
+
+class InvalidValueError(DomainError):
+    """A value is empty, too long or out of range."""
+
+
+class NotFoundError(DomainError):
+    """The record asked for does not exist."""
+
+
+class ProgrammeNotFoundError(NotFoundError):
+    field = "programme_id"
+
+
+class ParticipantNotFoundError(NotFoundError):
+    field = "participant_id"
+
+
+class RecordNotFoundError(NotFoundError):
+    field = "record_id"
+
+
+class UnknownWeekError(DomainError):
+    field = "week"
+
+
+class UnknownMaterialError(DomainError):
+    field = "material_id"
+
+
+class UnknownMeetingError(DomainError):
+    field = "meeting_id"
+
+
+class UnknownDevelopmentAreaError(DomainError):
+    field = "development_areas"
+
+
+class UnknownUnitError(DomainError):
+    field = "units"
+
+
+class ProgrammeClosedError(DomainError):
+    field = "programme_id"
+
+
+class NotEnrolledError(DomainError):
+    """A participant acted in a programme they are not enrolled in."""
+
+    field = "participant_id"
+
+
+class ParticipantErasedError(DomainError):
+    field = "participant_id"
+
+
+class NotAuthorError(DomainError):
+    """Only the participant who wrote a record may change it."""
+
+    field = "participant_id"
+
+
+class RecordWithdrawnError(DomainError):
+    """A withdrawn reflection cannot be amended or built upon."""
+
+
+class DecisionReversedError(DomainError):
+    pass
+
+
+class BasedOnError(DomainError):
+    """A "based on" link points to something it must not."""
+
+    field = "based_on"
+
+
+class LineageCycleError(BasedOnError):
+    """A "based on" link would make the lineage graph cyclic."""
+
+
+class LifecycleError(DomainError):
+    """An experiment step out of order (the lifecycle only moves forward)."""
+
+    field = "stage"
+
+
+class ConcurrentChangeError(DomainError):
+    """Someone else changed the record since it was read; nothing was overwritten."""
+
+    field = "version"

@@ -1,0 +1,1004 @@
+"""The aggregates of an action-research programme.
+
+One aggregate per record (a programme, a participant's enrolment, each
+reflection, decision, experiment and capability), each with past-tense events.
+Guards that need only the aggregate's own state live here and raise named
+domain errors; guards that need other records (enrolment, "based on" links)
+live in the application service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import field
+from datetime import date
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain import errors
+from domain.context import actor_cvar, now, request_id_cvar
+from domain.privacy import PersonalData
+from domain.values import (
+    MaterialKind,
+    MeetingKind,
+    Outcome,
+    Phase,
+    RecordKind,
+    Role,
+    Stage,
+    UnitKind,
+    Week,
+)
+
+MAX_TEXT = 5000
+MAX_LABEL = 200
+# Event fields naming what a programme command created, so a retry can answer the same.
+_RESULT_KEYS = ("material_id", "meeting_id", "area_id", "recommendation_id", "assessment_id")
+_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/ids")
+
+
+def record_id_for(kind: str, request_id: str | None) -> UUID:
+    """A record's id: derived from the client's request id so retries land on one record."""
+    if request_id:
+        return uuid5(_ID_NAMESPACE, f"{kind}:{request_id}")
+    return uuid4()
+
+
+def pseudonym_for(participant_id: UUID) -> str:
+    """A stable, short pseudonym; reveals nothing about the person."""
+    return "P-" + hashlib.sha256(participant_id.bytes).hexdigest()[:6]
+
+
+def require_text(value: str, field_name: str, *, limit: int = MAX_TEXT) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise errors.InvalidValueError("must not be empty", field=field_name)
+    if len(value) > limit:
+        raise errors.InvalidValueError(f"must be at most {limit} characters", field=field_name)
+    return value.strip()
+
+
+class FramdriftAggregate(Aggregate):
+    """Base for all aggregates: events know who acted, when, and for which request."""
+
+    class Event(Aggregate.Event):
+        actor: str = field(default_factory=actor_cvar.get, init=False)
+        request_id: str | None = field(default_factory=request_id_cvar.get, init=False)
+
+        @staticmethod
+        def create_timestamp() -> Any:
+            return now()
+
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            request_id = self.__dict__.get("request_id")
+            if aggregate is not None and request_id:
+                aggregate.__dict__.setdefault("handled_requests", set()).add(request_id)
+                for key in _RESULT_KEYS:
+                    if key in self.__dict__:
+                        aggregate.__dict__.setdefault("request_results", {})[request_id] = (
+                            self.__dict__[key]
+                        )
+            return aggregate
+
+    def has_handled(self, request_id: str | None) -> bool:
+        return bool(request_id) and request_id in self.__dict__.get("handled_requests", set())
+
+    def result_of(self, request_id: str | None) -> Any:
+        """What the command of an already handled request created (an id), if anything."""
+        return self.__dict__.get("request_results", {}).get(request_id)
+
+
+# --------------------------------------------------------------------------- programme
+
+
+class Programme(FramdriftAggregate):
+    """One course run for one organisation (utbildningsinsats)."""
+
+    @event("Planned")
+    def __init__(
+        self,
+        organisation: str,
+        title: str,
+        weeks: list[Week],
+        units: list[dict[str, str]],
+        maturity_dimensions: list[str],
+        synthetic: bool = False,
+    ):
+        self.organisation = organisation
+        self.title = title
+        self.weeks = list(weeks)
+        self.units = {u["key"]: dict(u) for u in units}
+        self.maturity_dimensions = list(maturity_dimensions)
+        self.synthetic = synthetic
+        self.materials: dict[str, dict[str, Any]] = {}
+        self.meetings: dict[str, dict[str, Any]] = {}
+        self.development_areas: dict[str, dict[str, Any]] = {}
+        self.recommendations: list[dict[str, Any]] = []
+        self.assessments: list[dict[str, Any]] = []
+        self.closed = False
+
+    @classmethod
+    def plan(
+        cls,
+        *,
+        organisation: str,
+        title: str,
+        weeks: list[Week],
+        units: list[dict[str, str]] | None = None,
+        maturity_dimensions: list[str] | None = None,
+        synthetic: bool = False,
+        request_id: str | None = None,
+    ) -> Programme:
+        organisation = require_text(organisation, "organisation", limit=MAX_LABEL)
+        title = require_text(title, "title", limit=MAX_LABEL)
+        if not weeks:
+            raise errors.InvalidValueError("a programme needs at least one week", field="weeks")
+        numbers = [w.number for w in weeks]
+        if numbers != list(range(1, len(weeks) + 1)):
+            raise errors.InvalidValueError("weeks must be numbered 1..n in order", field="weeks")
+        for w in weeks:
+            require_text(w.theme, "weeks", limit=MAX_LABEL)
+            if w.ends_on < w.starts_on:
+                raise errors.InvalidValueError(
+                    f"week {w.number} ends before it starts", field="weeks"
+                )
+        for a, b in zip(weeks, weeks[1:], strict=False):
+            if b.starts_on <= a.ends_on:
+                raise errors.InvalidValueError(
+                    f"week {b.number} starts before week {a.number} ends", field="weeks"
+                )
+        checked_units = [cls._checked_unit(u) for u in units or []]
+        if len({u["key"] for u in checked_units}) != len(checked_units):
+            raise errors.InvalidValueError("unit keys must be unique", field="units")
+        dims = maturity_dimensions or ["digital_capability", "digital_legacy"]
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Planned,
+            organisation=organisation,
+            title=title,
+            weeks=list(weeks),
+            units=checked_units,
+            maturity_dimensions=[require_text(d, "maturity_dimensions", limit=80) for d in dims],
+            synthetic=synthetic,
+            id=record_id_for("programme", request_id),
+        )
+
+    @staticmethod
+    def _checked_unit(unit: dict[str, str]) -> dict[str, str]:
+        key = require_text(unit.get("key", ""), "units", limit=80)
+        name = require_text(unit.get("name", ""), "units", limit=MAX_LABEL)
+        kind = unit.get("kind", UnitKind.ADMINISTRATION.value)
+        if kind not in {k.value for k in UnitKind}:
+            raise errors.InvalidValueError(f"unknown unit kind {kind!r}", field="units")
+        return {"key": key, "name": name, "kind": kind}
+
+    # guards -----------------------------------------------------------------
+
+    def require_open(self) -> None:
+        if self.closed:
+            raise errors.ProgrammeClosedError("the programme is closed")
+
+    def week(self, number: int) -> Week:
+        for w in self.weeks:
+            if w.number == number:
+                return w
+        raise errors.UnknownWeekError(
+            f"week {number} does not exist in this programme (1..{len(self.weeks)})"
+        )
+
+    def current_week(self, day: date) -> int:
+        """The week a record belongs to by default: the latest week begun by ``day``."""
+        current = 1
+        for w in self.weeks:
+            if w.starts_on <= day:
+                current = w.number
+        return current
+
+    def require_material(self, material_id: str) -> dict[str, Any]:
+        if material_id not in self.materials:
+            raise errors.UnknownMaterialError(f"material {material_id!r} is not in this programme")
+        return self.materials[material_id]
+
+    def require_meeting(self, meeting_id: str) -> dict[str, Any]:
+        if meeting_id not in self.meetings:
+            raise errors.UnknownMeetingError(f"meeting {meeting_id!r} is not in this programme")
+        return self.meetings[meeting_id]
+
+    def require_unit(self, unit: str, field_name: str = "unit") -> None:
+        if unit not in self.units:
+            raise errors.UnknownUnitError(
+                f"unit {unit!r} is not part of this programme's organisation", field=field_name
+            )
+
+    def resolve_area(self, area_id: str) -> str:
+        """The live area an id stands for (following merges)."""
+        seen = set()
+        while area_id in self.development_areas and area_id not in seen:
+            seen.add(area_id)
+            merged = self.development_areas[area_id].get("merged_into")
+            if not merged:
+                return area_id
+            area_id = merged
+        if area_id not in self.development_areas:
+            raise errors.UnknownDevelopmentAreaError(
+                f"development area {area_id!r} is not in this programme"
+            )
+        return area_id
+
+    def require_areas(self, area_ids: list[str]) -> list[str]:
+        for a in area_ids:
+            if a not in self.development_areas:
+                raise errors.UnknownDevelopmentAreaError(
+                    f"development area {a!r} is not in this programme"
+                )
+        return list(dict.fromkeys(area_ids))
+
+    # commands ---------------------------------------------------------------
+
+    def register_unit(self, key: str, name: str, kind: str) -> None:
+        self.require_open()
+        unit = self._checked_unit({"key": key, "name": name, "kind": kind})
+        if unit["key"] in self.units:
+            raise errors.InvalidValueError(f"unit {key!r} already exists", field="key")
+        self._register_unit(unit=unit)
+
+    @event("UnitRegistered")
+    def _register_unit(self, unit: dict[str, str]) -> None:
+        self.units[unit["key"]] = dict(unit)
+
+    def publish_material(
+        self, *, week: int, kind: MaterialKind, title: str, url: str | None = None
+    ) -> str:
+        self.require_open()
+        self.week(week)
+        title = require_text(title, "title", limit=MAX_LABEL)
+        if url is not None and len(url) > 2000:
+            raise errors.InvalidValueError("must be at most 2000 characters", field="url")
+        material_id = f"m{len(self.materials) + 1}"
+        self._publish_material(material_id=material_id, week=week, kind=kind, title=title, url=url)
+        return material_id
+
+    @event("MaterialPublished")
+    def _publish_material(
+        self, material_id: str, week: int, kind: MaterialKind, title: str, url: str | None
+    ) -> None:
+        self.materials[material_id] = {
+            "material_id": material_id, "week": week, "kind": kind, "title": title, "url": url
+        }
+
+    def hold_meeting(self, *, kind: MeetingKind, week: int, held_on: date) -> str:
+        self.require_open()
+        self.week(week)
+        meeting_id = f"{'c' if kind is MeetingKind.CHECK_IN else 's'}{len(self.meetings) + 1}"
+        if kind is MeetingKind.CHECK_IN:
+            self._hold_check_in(meeting_id=meeting_id, week=week, held_on=held_on)
+        else:
+            self._hold_session(meeting_id=meeting_id, week=week, held_on=held_on)
+        return meeting_id
+
+    @event("CheckInHeld")
+    def _hold_check_in(self, meeting_id: str, week: int, held_on: date) -> None:
+        self.meetings[meeting_id] = {
+            "meeting_id": meeting_id, "kind": MeetingKind.CHECK_IN, "week": week,
+            "held_on": held_on,
+        }
+
+    @event("SessionHeld")
+    def _hold_session(self, meeting_id: str, week: int, held_on: date) -> None:
+        self.meetings[meeting_id] = {
+            "meeting_id": meeting_id, "kind": MeetingKind.SESSION, "week": week,
+            "held_on": held_on,
+        }
+
+    def identify_development_area(self, *, name: str, description: str = "") -> str:
+        self.require_open()
+        name = require_text(name, "name", limit=MAX_LABEL)
+        if len(description) > MAX_TEXT:
+            raise errors.InvalidValueError(
+                f"must be at most {MAX_TEXT} characters", field="description"
+            )
+        live = [a["name"].casefold() for a in self.development_areas.values()
+                if not a.get("merged_into")]
+        if name.casefold() in live:
+            raise errors.InvalidValueError("a development area has that name", field="name")
+        area_id = f"a{len(self.development_areas) + 1}"
+        self._identify_area(area_id=area_id, name=name, description=description.strip())
+        return area_id
+
+    @event("DevelopmentAreaIdentified")
+    def _identify_area(self, area_id: str, name: str, description: str) -> None:
+        self.development_areas[area_id] = {
+            "area_id": area_id, "name": name, "description": description, "merged_into": None
+        }
+
+    def rename_development_area(self, area_id: str, name: str) -> None:
+        self.require_open()
+        self.require_areas([area_id])
+        name = require_text(name, "name", limit=MAX_LABEL)
+        self._rename_area(area_id=area_id, name=name)
+
+    @event("DevelopmentAreaRenamed")
+    def _rename_area(self, area_id: str, name: str) -> None:
+        self.development_areas[area_id]["name"] = name
+
+    def merge_development_areas(self, source_id: str, target_id: str) -> None:
+        self.require_open()
+        self.require_areas([source_id, target_id])
+        if self.resolve_area(source_id) == self.resolve_area(target_id):
+            raise errors.InvalidValueError("cannot merge an area into itself", field="into")
+        if self.development_areas[source_id].get("merged_into"):
+            raise errors.InvalidValueError("that area is already merged", field="area_id")
+        self._merge_areas(source_id=source_id, target_id=self.resolve_area(target_id))
+
+    @event("DevelopmentAreasMerged")
+    def _merge_areas(self, source_id: str, target_id: str) -> None:
+        self.development_areas[source_id]["merged_into"] = target_id
+
+    def adopt_recommendation(self, *, text: str, development_areas: list[str]) -> str:
+        self.require_open()
+        text = require_text(text, "text")
+        areas = self.require_areas(development_areas)
+        recommendation_id = f"r{len(self.recommendations) + 1}"
+        self._adopt_recommendation(
+            recommendation_id=recommendation_id, text=text, development_areas=areas
+        )
+        return recommendation_id
+
+    @event("RecommendationAdopted")
+    def _adopt_recommendation(
+        self, recommendation_id: str, text: str, development_areas: list[str]
+    ) -> None:
+        self.recommendations.append(
+            {"recommendation_id": recommendation_id, "text": text,
+             "development_areas": list(development_areas)}
+        )
+
+    def assess_maturity(
+        self,
+        *,
+        phase: Phase,
+        instrument: str,
+        assessed_on: date,
+        scores: dict[str, float],
+        unit: str | None = None,
+    ) -> str:
+        instrument = require_text(instrument, "instrument", limit=MAX_LABEL)
+        if not scores:
+            raise errors.InvalidValueError("at least one dimension score", field="scores")
+        for dim, score in scores.items():
+            if dim not in self.maturity_dimensions:
+                raise errors.InvalidValueError(
+                    f"unknown dimension {dim!r}; this programme measures "
+                    f"{', '.join(self.maturity_dimensions)}",
+                    field="scores",
+                )
+            if not isinstance(score, (int, float)) or isinstance(score, bool) or not (
+                0 <= float(score) <= 100
+            ):
+                raise errors.InvalidValueError(
+                    f"score for {dim!r} must be a number from 0 to 100", field="scores"
+                )
+        if unit is not None:
+            self.require_unit(unit)
+        assessment_id = f"ma{len(self.assessments) + 1}"
+        self._assess(
+            assessment_id=assessment_id, phase=phase, instrument=instrument,
+            assessed_on=assessed_on, scores={k: float(v) for k, v in scores.items()}, unit=unit,
+        )
+        return assessment_id
+
+    @event("MaturityAssessed")
+    def _assess(
+        self,
+        assessment_id: str,
+        phase: Phase,
+        instrument: str,
+        assessed_on: date,
+        scores: dict[str, float],
+        unit: str | None,
+    ) -> None:
+        self.assessments.append(
+            {"assessment_id": assessment_id, "phase": phase, "instrument": instrument,
+             "assessed_on": assessed_on, "scores": dict(scores), "unit": unit}
+        )
+
+    def close(self) -> None:
+        self.require_open()
+        self._close()
+
+    @event("Closed")
+    def _close(self) -> None:
+        self.closed = True
+
+
+# ------------------------------------------------------------------------ participant
+
+
+class Participant(FramdriftAggregate):
+    """A person's enrolment in one programme (deltagare)."""
+
+    @event("Enrolled")
+    def __init__(
+        self,
+        programme_id: UUID,
+        name: PersonalData,
+        email: PersonalData | None,
+        role: Role,
+        unit: str,
+        pseudonym: str,
+    ):
+        self.programme_id = programme_id
+        self.name = name
+        self.email = email
+        self.role = role
+        self.unit = unit
+        self.pseudonym = pseudonym
+        self.consent = False
+        self.erased = False
+        self.materials: set[str] = set()
+        self.attendance: dict[str, bool] = {}
+
+    @classmethod
+    def enrol(
+        cls,
+        programme: Programme,
+        *,
+        name: str,
+        email: str | None,
+        role: Role,
+        unit: str,
+        request_id: str | None = None,
+    ) -> Participant:
+        programme.require_open()
+        programme.require_unit(unit)
+        name = require_text(name, "name", limit=MAX_LABEL)
+        if email is not None:
+            email = email.strip()
+            if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+                raise errors.InvalidValueError("is not an e-mail address", field="email")
+        participant_id = record_id_for("participant", request_id)
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Enrolled,
+            programme_id=programme.id,
+            name=PersonalData(participant_id, name),
+            email=PersonalData(participant_id, email) if email else None,
+            role=role,
+            unit=unit,
+            pseudonym=pseudonym_for(participant_id),
+            id=participant_id,
+        )
+
+    def require_active(self) -> None:
+        if self.erased:
+            raise errors.ParticipantErasedError("this participant has been erased")
+
+    def give_consent(self) -> None:
+        self.require_active()
+        if not self.consent:
+            self._give_consent()
+
+    @event("ConsentGiven")
+    def _give_consent(self) -> None:
+        self.consent = True
+
+    def withdraw_consent(self) -> None:
+        self.require_active()
+        if self.consent:
+            self._withdraw_consent()
+
+    @event("ConsentWithdrawn")
+    def _withdraw_consent(self) -> None:
+        self.consent = False
+
+    def take_part_of(self, material_id: str) -> None:
+        self.require_active()
+        if material_id not in self.materials:
+            self._take_part_of(material_id=material_id)
+
+    @event("MaterialTakenPartOf")
+    def _take_part_of(self, material_id: str) -> None:
+        self.materials.add(material_id)
+
+    def record_attendance(self, meeting_id: str, attended: bool) -> None:
+        self.require_active()
+        if self.attendance.get(meeting_id) is not attended:
+            self._record_attendance(meeting_id=meeting_id, attended=attended)
+
+    @event("AttendanceRecorded")
+    def _record_attendance(self, meeting_id: str, attended: bool) -> None:
+        self.attendance[meeting_id] = attended
+
+    def erase(self) -> None:
+        if not self.erased:
+            self._erase()
+
+    @event("Erased")
+    def _erase(self) -> None:
+        self.erased = True
+        self.consent = False
+
+
+# ----------------------------------------------------------------------------- records
+
+
+class Record(FramdriftAggregate):
+    """What participants write: reflections, decisions, experiments, capabilities."""
+
+    KIND = RecordKind.REFLECTION  # overridden by each kind
+
+    def require_author(self, participant_id: UUID) -> None:
+        if participant_id != self.participant_id:
+            raise errors.NotAuthorError("only the participant who wrote this record may change it")
+
+    @property
+    def is_void(self) -> bool:
+        """Withdrawn or reversed records cannot be built upon."""
+        return False
+
+
+def _personal(author: UUID, value: str, field_name: str) -> PersonalData:
+    return PersonalData(author, require_text(value, field_name))
+
+
+def _optional_personal(author: UUID, value: str | None, field_name: str) -> PersonalData | None:
+    if value is None or not value.strip():
+        return None
+    return _personal(author, value, field_name)
+
+
+class Reflection(Record):
+    """A participant relating material to their own practice."""
+
+    KIND = RecordKind.REFLECTION
+
+    @event("Logged")
+    def __init__(
+        self,
+        programme_id: UUID,
+        participant_id: UUID,
+        unit: str,
+        week: int,
+        material_id: str | None,
+        example: PersonalData,
+        deficiency: PersonalData | None,
+        solutions: PersonalData | None,
+        development_areas: list[str],
+    ):
+        self.programme_id = programme_id
+        self.participant_id = participant_id
+        self.unit = unit
+        self.week = week
+        self.material_id = material_id
+        self.example = example
+        self.deficiency = deficiency
+        self.solutions = solutions
+        self.development_areas = list(development_areas)
+        self.based_on: list[UUID] = []
+        self.withdrawn = False
+        self.withdrawal_reason: PersonalData | None = None
+        self.amendments = 0
+
+    @classmethod
+    def log(
+        cls,
+        *,
+        programme_id: UUID,
+        author: Participant,
+        week: int,
+        material_id: str | None,
+        example: str,
+        deficiency: str | None,
+        solutions: str | None,
+        development_areas: list[str],
+        request_id: str | None = None,
+    ) -> Reflection:
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Logged,
+            programme_id=programme_id,
+            participant_id=author.id,
+            unit=author.unit,
+            week=week,
+            material_id=material_id,
+            example=_personal(author.id, example, "example"),
+            deficiency=_optional_personal(author.id, deficiency, "deficiency"),
+            solutions=_optional_personal(author.id, solutions, "solutions"),
+            development_areas=list(development_areas),
+            id=record_id_for("reflection", request_id),
+        )
+
+    @property
+    def is_void(self) -> bool:
+        return self.withdrawn
+
+    def require_not_withdrawn(self) -> None:
+        if self.withdrawn:
+            raise errors.RecordWithdrawnError("this reflection has been withdrawn")
+
+    def amend(
+        self,
+        *,
+        example: str,
+        deficiency: str | None,
+        solutions: str | None,
+        development_areas: list[str],
+    ) -> None:
+        self.require_not_withdrawn()
+        self._amend(
+            example=_personal(self.participant_id, example, "example"),
+            deficiency=_optional_personal(self.participant_id, deficiency, "deficiency"),
+            solutions=_optional_personal(self.participant_id, solutions, "solutions"),
+            development_areas=list(development_areas),
+        )
+
+    @event("Amended")
+    def _amend(
+        self,
+        example: PersonalData,
+        deficiency: PersonalData | None,
+        solutions: PersonalData | None,
+        development_areas: list[str],
+    ) -> None:
+        self.example = example
+        self.deficiency = deficiency
+        self.solutions = solutions
+        self.development_areas = list(development_areas)
+        self.amendments += 1
+
+    def withdraw(self, reason: str | None = None) -> None:
+        self.require_not_withdrawn()
+        self._withdraw(reason=_optional_personal(self.participant_id, reason, "reason"))
+
+    @event("Withdrawn")
+    def _withdraw(self, reason: PersonalData | None) -> None:
+        self.withdrawn = True
+        self.withdrawal_reason = reason
+
+
+class Decision(Record):
+    """A commitment to act, based on reflections (beslut)."""
+
+    KIND = RecordKind.DECISION
+
+    @event("Made")
+    def __init__(
+        self,
+        programme_id: UUID,
+        participant_id: UUID,
+        unit: str,
+        week: int,
+        statement: PersonalData,
+        rationale: PersonalData | None,
+        based_on: list[UUID],
+        units: list[str],
+        development_areas: list[str],
+    ):
+        self.programme_id = programme_id
+        self.participant_id = participant_id
+        self.unit = unit
+        self.week = week
+        self.statement = statement
+        self.rationale = rationale
+        self.based_on = list(based_on)
+        self.units = list(units)
+        self.development_areas = list(development_areas)
+        self.reversed = False
+        self.reversal_reason: PersonalData | None = None
+        self.revisions = 0
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        programme_id: UUID,
+        author: Participant,
+        week: int,
+        statement: str,
+        rationale: str | None,
+        based_on: list[UUID],
+        units: list[str],
+        development_areas: list[str],
+        request_id: str | None = None,
+    ) -> Decision:
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Made,
+            programme_id=programme_id,
+            participant_id=author.id,
+            unit=author.unit,
+            week=week,
+            statement=_personal(author.id, statement, "statement"),
+            rationale=_optional_personal(author.id, rationale, "rationale"),
+            based_on=list(dict.fromkeys(based_on)),
+            units=list(dict.fromkeys(units or [author.unit])),
+            development_areas=list(development_areas),
+            id=record_id_for("decision", request_id),
+        )
+
+    @property
+    def is_void(self) -> bool:
+        return self.reversed
+
+    def require_not_reversed(self) -> None:
+        if self.reversed:
+            raise errors.DecisionReversedError("this decision has been reversed")
+
+    def revise(
+        self, *, statement: str, rationale: str | None, based_on: list[UUID], units: list[str]
+    ) -> None:
+        self.require_not_reversed()
+        self._revise(
+            statement=_personal(self.participant_id, statement, "statement"),
+            rationale=_optional_personal(self.participant_id, rationale, "rationale"),
+            based_on=list(dict.fromkeys(based_on)),
+            units=list(dict.fromkeys(units or [self.unit])),
+        )
+
+    @event("Revised")
+    def _revise(
+        self,
+        statement: PersonalData,
+        rationale: PersonalData | None,
+        based_on: list[UUID],
+        units: list[str],
+    ) -> None:
+        self.statement = statement
+        self.rationale = rationale
+        self.based_on = list(based_on)
+        self.units = list(units)
+        self.revisions += 1
+
+    def reverse(self, reason: str) -> None:
+        self.require_not_reversed()
+        self._reverse(reason=_personal(self.participant_id, reason, "reason"))
+
+    @event("Reversed")
+    def _reverse(self, reason: PersonalData) -> None:
+        self.reversed = True
+        self.reversal_reason = reason
+
+
+class Experiment(Record):
+    """An action-research cycle: plan -> act -> observe -> reflect; adopt, adapt or abandon."""
+
+    KIND = RecordKind.EXPERIMENT
+
+    @event("Planned")
+    def __init__(
+        self,
+        programme_id: UUID,
+        participant_id: UUID,
+        unit: str,
+        week: int,
+        aim: PersonalData,
+        change: PersonalData,
+        prediction: PersonalData,
+        measure: PersonalData,
+        based_on: list[UUID],
+        units: list[str],
+        development_areas: list[str],
+        previous_cycle_id: UUID | None,
+        cycle: int,
+    ):
+        self.programme_id = programme_id
+        self.participant_id = participant_id
+        self.unit = unit
+        self.week = week
+        self.aim = aim
+        self.change = change
+        self.prediction = prediction
+        self.measure = measure
+        self.based_on = list(based_on)
+        self.units = list(units)
+        self.development_areas = list(development_areas)
+        self.previous_cycle_id = previous_cycle_id
+        self.next_cycle_id: UUID | None = None
+        self.cycle = cycle
+        self.stage = Stage.PLANNED
+        self.observations: list[PersonalData] = []
+        self.result: PersonalData | None = None
+        self.learning: PersonalData | None = None
+        self.outcome: Outcome | None = None
+        self.started_week: int | None = None
+
+    @classmethod
+    def plan(
+        cls,
+        *,
+        programme_id: UUID,
+        author: Participant,
+        week: int,
+        aim: str,
+        change: str,
+        prediction: str,
+        measure: str,
+        based_on: list[UUID],
+        units: list[str],
+        development_areas: list[str],
+        previous: Experiment | None = None,
+        request_id: str | None = None,
+    ) -> Experiment:
+        links = list(dict.fromkeys(based_on))
+        if previous is not None and previous.id not in links:
+            links.append(previous.id)
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Planned,
+            programme_id=programme_id,
+            participant_id=author.id,
+            unit=author.unit,
+            week=week,
+            aim=_personal(author.id, aim, "aim"),
+            change=_personal(author.id, change, "change"),
+            prediction=_personal(author.id, prediction, "prediction"),
+            measure=_personal(author.id, measure, "measure"),
+            based_on=links,
+            units=list(dict.fromkeys(units or [author.unit])),
+            development_areas=list(development_areas),
+            previous_cycle_id=previous.id if previous else None,
+            cycle=previous.cycle + 1 if previous else 1,
+            id=record_id_for("experiment", request_id),
+        )
+
+    def _require_stage(self, expected: Stage, step: str) -> None:
+        if self.stage is not expected:
+            raise errors.LifecycleError(
+                f"cannot {step} an experiment that is {self.stage.value}; "
+                f"it must be {expected.value} (planned -> started -> evaluated -> concluded)"
+            )
+
+    def start(self, week: int) -> None:
+        self._require_stage(Stage.PLANNED, "start")
+        self._start(week=week)
+
+    @event("Started")
+    def _start(self, week: int) -> None:
+        self.stage = Stage.STARTED
+        self.started_week = week
+
+    def record_observation(self, text: str) -> None:
+        self._require_stage(Stage.STARTED, "record an observation on")
+        self._observe(observation=_personal(self.participant_id, text, "observation"))
+
+    @event("ObservationRecorded")
+    def _observe(self, observation: PersonalData) -> None:
+        self.observations.append(observation)
+
+    def evaluate(self, *, result: str, learning: str) -> None:
+        self._require_stage(Stage.STARTED, "evaluate")
+        self._evaluate(
+            result=_personal(self.participant_id, result, "result"),
+            learning=_personal(self.participant_id, learning, "learning"),
+        )
+
+    @event("Evaluated")
+    def _evaluate(self, result: PersonalData, learning: PersonalData) -> None:
+        self.stage = Stage.EVALUATED
+        self.result = result
+        self.learning = learning
+
+    def conclude(self, outcome: Outcome) -> None:
+        self._require_stage(Stage.EVALUATED, "conclude")
+        self._conclude(outcome=outcome)
+
+    @event("Concluded")
+    def _conclude(self, outcome: Outcome) -> None:
+        self.stage = Stage.CONCLUDED
+        self.outcome = outcome
+
+    def require_can_continue(self) -> None:
+        if self.stage is not Stage.CONCLUDED:
+            raise errors.LifecycleError(
+                "a next cycle can only be planned once this experiment is concluded"
+            )
+        if self.next_cycle_id is not None:
+            raise errors.LifecycleError("a next cycle has already been planned")
+
+    def link_next_cycle(self, next_cycle_id: UUID) -> None:
+        self.require_can_continue()
+        self._link_next(next_cycle_id=next_cycle_id)
+
+    @event("NextCyclePlanned")
+    def _link_next(self, next_cycle_id: UUID) -> None:
+        self.next_cycle_id = next_cycle_id
+
+    @property
+    def is_void(self) -> bool:
+        return False
+
+
+class Capability(Record):
+    """Organisational capability resulting from adopted experiments (förmåga)."""
+
+    KIND = RecordKind.CAPABILITY
+
+    @event("Established")
+    def __init__(
+        self,
+        programme_id: UUID,
+        participant_id: UUID,
+        unit: str,
+        week: int,
+        name: PersonalData,
+        description: PersonalData,
+        based_on: list[UUID],
+        units: list[str],
+        development_areas: list[str],
+    ):
+        self.programme_id = programme_id
+        self.participant_id = participant_id
+        self.unit = unit
+        self.week = week
+        self.name = name
+        self.description = description
+        self.based_on = list(based_on)
+        self.units = list(units)
+        self.development_areas = list(development_areas)
+        self.refinements = 0
+        self.applications: list[dict[str, Any]] = []
+
+    @classmethod
+    def establish(
+        cls,
+        *,
+        programme_id: UUID,
+        author: Participant,
+        week: int,
+        name: str,
+        description: str,
+        experiments: list[Experiment],
+        units: list[str],
+        development_areas: list[str],
+        request_id: str | None = None,
+    ) -> Capability:
+        if not experiments:
+            raise errors.BasedOnError("a capability is established from at least one experiment")
+        for e in experiments:
+            if e.stage is not Stage.CONCLUDED or e.outcome is not Outcome.ADOPT:
+                raise errors.BasedOnError(
+                    "a capability can only come from experiments concluded with 'adopt'"
+                )
+        return cls._create(  # type: ignore[attr-defined]
+            cls.Established,
+            programme_id=programme_id,
+            participant_id=author.id,
+            unit=author.unit,
+            week=week,
+            name=_personal(author.id, name, "name"),
+            description=_personal(author.id, description, "description"),
+            based_on=[e.id for e in experiments],
+            units=list(dict.fromkeys(units or [author.unit])),
+            development_areas=list(development_areas),
+            id=record_id_for("capability", request_id),
+        )
+
+    def refine(self, description: str) -> None:
+        self._refine(description=_personal(self.participant_id, description, "description"))
+
+    @event("Refined")
+    def _refine(self, description: PersonalData) -> None:
+        self.description = description
+        self.refinements += 1
+
+    def apply_in(self, unit: str, note: str) -> None:
+        self._apply(unit=unit, note=_personal(self.participant_id, note, "note"))
+
+    @event("Applied")
+    def _apply(self, unit: str, note: PersonalData) -> None:
+        self.applications.append({"unit": unit, "note": note})
+
+
+RECORD_CLASSES: dict[RecordKind, type[Record]] = {
+    RecordKind.REFLECTION: Reflection,
+    RecordKind.DECISION: Decision,
+    RecordKind.EXPERIMENT: Experiment,
+    RecordKind.CAPABILITY: Capability,
+}
+
+# What each kind of record may be "based on".
+ALLOWED_BASES: dict[RecordKind, frozenset[RecordKind]] = {
+    RecordKind.REFLECTION: frozenset(),
+    RecordKind.DECISION: frozenset({RecordKind.REFLECTION, RecordKind.DECISION}),
+    RecordKind.EXPERIMENT: frozenset(
+        {RecordKind.REFLECTION, RecordKind.DECISION, RecordKind.EXPERIMENT}
+    ),
+    RecordKind.CAPABILITY: frozenset({RecordKind.EXPERIMENT}),
+}
