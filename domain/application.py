@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 
 from domain import errors
@@ -127,10 +127,45 @@ class Framdrift(Application[UUID]):
             return False
         return True
 
+    # bulk loading -------------------------------------------------------------
+
+    _batch: dict[UUID, FramdriftAggregate] | None = None
+    _batch_events: ProcessingEvent[UUID] | None = None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Collect the events of many commands and record them in one transaction.
+
+        For bulk loads (demo data, benchmarks): commands run as usual, in order,
+        but their events are written together when the block ends, in the order
+        they happened. If anything fails, nothing of the batch is written.
+        """
+        if self._batch is not None:
+            yield
+            return
+        self._batch, self._batch_events = {}, ProcessingEvent()
+        try:
+            yield
+            if self._batch_events.events:
+                recordings = self._record(self._batch_events)
+                self._notify(recordings)
+        finally:
+            self._batch, self._batch_events = None, None
+
     # helpers ----------------------------------------------------------------
+
+    def _contains(self, aggregate_id: UUID) -> bool:
+        if self._batch is not None and aggregate_id in self._batch:
+            return True
+        return aggregate_id in self.repository
 
     def _get(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError]) -> A:
         uid = _uuid(aggregate_id, error)
+        if self._batch is not None and uid in self._batch:
+            found = self._batch[uid]
+            if not isinstance(found, cls):
+                raise error(f"{uid} is not a {cls.__name__.lower()}")
+            return found
         try:
             aggregate = self.repository.get(uid)
         except AggregateNotFoundError:
@@ -140,6 +175,10 @@ class Framdrift(Application[UUID]):
         return aggregate
 
     def _save(self, *aggregates: FramdriftAggregate) -> int | None:
+        if self._batch is not None and self._batch_events is not None:
+            self._batch_events.collect_events(*aggregates)
+            self._batch.update((a.id, a) for a in aggregates)
+            return None
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:
@@ -149,8 +188,9 @@ class Framdrift(Application[UUID]):
         return recordings[-1].notification.id if recordings else None
 
     def _create(self, aggregate: A, request_id: str | None) -> UUID:
-        with request(request_id):
-            pass
+        if self._batch is not None:
+            self._save(aggregate)
+            return aggregate.id
         try:
             self.save(aggregate)
         except IntegrityError:
@@ -163,7 +203,7 @@ class Framdrift(Application[UUID]):
         """The id of a record an earlier attempt of this request created, if any."""
         if request_id:
             rid = record_id_for(kind, request_id)
-            if rid in self.repository:
+            if self._contains(rid):
                 return rid
         return None
 
@@ -442,7 +482,6 @@ class Framdrift(Application[UUID]):
         participant.erase()
         self._save(participant)
         self.keys.erase(participant.id)
-        self.repository.cache and self.repository.cache.clear()  # type: ignore[func-returns-value]
 
     # reflections --------------------------------------------------------------
 
@@ -653,6 +692,9 @@ class Framdrift(Application[UUID]):
                 previous=previous, request_id=request_id,
             )
             previous.link_next_cycle(nxt.id)
+        if self._batch is not None:
+            self._save(previous, nxt)
+            return nxt.id
         try:
             self.save(previous, nxt)
         except IntegrityError:
@@ -814,6 +856,7 @@ def record_to_dict(r: Record) -> dict[str, Any]:
         "week": r.week,
         "based_on": [str(b) for b in r.based_on],
         "development_areas": list(r.development_areas),
+        "void": r.is_void,
         "created_on": r.created_on.isoformat(),
         "modified_on": r.modified_on.isoformat(),
     }

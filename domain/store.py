@@ -105,7 +105,8 @@ def parse_database_url(url: str | None = None, *, create_dirs: bool = True) -> S
             env["POSTGRES_SCHEMA"] = schema
         return StoreConfig(url=url, kind="postgres", env=env, schema=schema)
     raise StoreConfigError(
-        f"FRAMDRIFT_DATABASE_URL must start with sqlite:/// or postgresql:// (got {parsed.scheme!r})"
+        "FRAMDRIFT_DATABASE_URL must start with sqlite:/// or postgresql:// "
+        f"(got {parsed.scheme!r})"
     )
 
 

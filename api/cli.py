@@ -1,0 +1,215 @@
+"""The ``framdrift`` command line: migrate, demo, log (and more as they come)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import click
+
+from domain.application import Framdrift
+from domain.describe import actor_participant, event_type, participant_of, summarise
+from domain.store import StoreConfigError, parse_database_url
+
+
+def open_app(*, require_tables: bool = True) -> Framdrift:
+    """The application on FRAMDRIFT_DATABASE_URL, with a clear message if it is not ready."""
+    try:
+        app = Framdrift(config=parse_database_url())
+    except StoreConfigError as e:
+        raise click.ClickException(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - connection problems are reported, not traced
+        raise click.ClickException(f"cannot open the event store: {e}") from None
+    if require_tables and not app.has_tables():
+        raise click.ClickException(
+            f"the event store at {app.config.describe()} has no tables yet: "
+            "run 'framdrift migrate' first"
+        )
+    return app
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Framdrift: the event-sourced action-research log.
+
+    The store is chosen by FRAMDRIFT_DATABASE_URL (default: a SQLite file in ./data).
+    """
+
+
+@cli.command()
+def migrate() -> None:
+    """Create the tables (once per database; web workers never create tables)."""
+    config = parse_database_url()
+    try:
+        Framdrift.migrate(config.url).close()
+        for hook in _migrate_hooks():
+            hook(config.url)
+    except Exception as e:  # noqa: BLE001
+        raise click.ClickException(f"migration failed on {config.describe()}: {e}") from None
+    click.echo(f"migrated {config.describe()}")
+
+
+def _migrate_hooks() -> list[Any]:
+    """Other packages' table creation (read models, accounts), run by ``migrate``."""
+    hooks = []
+    try:
+        from projections import migrate as migrate_projections  # type: ignore[attr-defined]
+
+        hooks.append(migrate_projections)
+    except ImportError:
+        pass
+    return hooks
+
+
+@cli.command()
+@click.option("--seed", default=1, show_default=True, help="Seed of the synthetic data.")
+@click.option("--programmes", default=1, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many programmes (scale up for benchmarks).")
+@click.option("--participants", default=30, show_default=True, type=click.IntRange(2, 10_000))
+@click.option("--first-day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Monday of week 1 (default 2026-09-07).")
+@click.option("--if-empty", is_flag=True, help="Only load when the store has no events.")
+def demo(seed: int, programmes: int, participants: int, first_day: Any, if_empty: bool) -> None:
+    """Load the SYNTHETIC demo programme(s): fictional people, deterministic from --seed."""
+    from domain.demo import DEFAULT_FIRST_DAY, load_demo
+
+    app = open_app()
+    if if_empty and app.max_position() > 0:
+        click.echo("the store already has events; demo not loaded")
+        return
+    start_day: date = first_day.date() if first_day else DEFAULT_FIRST_DAY
+    with click.progressbar(length=programmes, label="loading synthetic programmes",
+                           file=sys.stderr) as bar:
+        result = load_demo(app, seed=seed, programmes=programmes, participants=participants,
+                           first_day=start_day, progress=bar.update)
+    click.echo(
+        f"synthetic demo data loaded: {len(result.programme_ids)} programme(s), "
+        f"{result.events} new events (seed {seed})"
+    )
+    for pid in result.programme_ids[:3]:
+        click.echo(f"  programme {pid}")
+
+
+class LogReader:
+    """Follows the log and remembers what later events need: pseudonyms, units, programmes."""
+
+    def __init__(self, app: Framdrift):
+        self.app = app
+        self.pseudonyms: dict[UUID, str] = {}
+        self.units: dict[UUID, str] = {}
+        self.programme_of: dict[UUID, UUID] = {}
+        self.themes: dict[UUID, dict[int, str]] = {}
+        self.calendar: dict[UUID, dict[int, tuple[date, str]]] = {}
+
+    def rows(self, after: int = 0) -> Iterator[dict[str, Any]]:
+        for position, event in self.app.iter_log(after):
+            yield self.row(position, event)
+
+    def row(self, position: int, event: Any) -> dict[str, Any]:
+        d = event.__dict__
+        name = event_type(event)
+        oid = d["originator_id"]
+        if name == "Programme.Planned":
+            self.programme_of[oid] = oid
+            self.themes[oid] = {w.number: w.theme for w in d["weeks"]}
+            self.calendar[oid] = {w.number: (w.starts_on, w.theme) for w in d["weeks"]}
+        elif "programme_id" in d:
+            self.programme_of[oid] = d["programme_id"]
+        if name == "Participant.Enrolled":
+            self.pseudonyms[oid] = d["pseudonym"]
+            self.units[oid] = d["unit"]
+        programme_id = self.programme_of.get(oid)
+        who = participant_of(event)
+        actor = d.get("actor", "system")
+        acting = actor_participant(actor)
+        actor_label = self.pseudonyms.get(acting, "participant") if acting else actor.split(":")[0]
+        record = self.app_record_week(event)
+        return {
+            "position": position,
+            "event_time": d["timestamp"].isoformat(),
+            "actor": actor_label,
+            "participant": self.pseudonyms.get(who) if who else None,
+            "unit": d.get("unit") or (self.units.get(who) if who else None),
+            "programme_id": str(programme_id) if programme_id else None,
+            "week": record,
+            "theme": self.themes.get(programme_id, {}).get(record) if programme_id else None,
+            "event_type": name,
+            "record_id": str(oid),
+            "summary": summarise(event),
+        }
+
+    def week_banner(self, row: dict[str, Any], seen: dict[str, int]) -> str | None:
+        """A heading when the log's event time enters a new course week of a programme."""
+        pid = row["programme_id"]
+        weeks = self.calendar.get(UUID(pid)) if pid else None
+        if not weeks:
+            return None
+        day = date.fromisoformat(row["event_time"][:10])
+        current = 0
+        for number, (starts_on, _theme) in weeks.items():
+            if starts_on <= day:
+                current = number
+        if current <= seen.get(pid, 0):
+            return None
+        seen[pid] = current
+        starts_on, theme = weeks[current]
+        return f"{'':>7}  ── week {current}: {theme} (from {starts_on.isoformat()}) ──"
+
+    @staticmethod
+    def app_record_week(event: Any) -> int | None:
+        week = event.__dict__.get("week")
+        return week if isinstance(week, int) else None
+
+
+@cli.command()
+@click.option("--programme", "programme_id", default=None, help="Only this programme's events.")
+@click.option("--format", "fmt", type=click.Choice(["text", "ndjson"]), default="text",
+              show_default=True)
+@click.option("--after", default=0, show_default=True, help="Start after this log position.")
+def log(programme_id: str | None, fmt: str, after: int) -> None:
+    """Print the events in log order: position, time, actor, unit, type, summary."""
+    app = open_app()
+    if programme_id:
+        try:
+            UUID(programme_id)
+        except ValueError:
+            raise click.BadParameter("not a programme id", param_hint="--programme") from None
+    reader = LogReader(app)
+    out = click.get_text_stream("stdout")
+    current_week: dict[str, int] = {}
+    try:
+        if fmt == "text":
+            out.write(f"{'pos':>7}  {'event time (UTC)':<16}  {'actor':<11} {'participant':<11} "
+                      f"{'unit':<16} {'wk':<3} {'event':<32} summary\n")
+        for row in reader.rows(0):
+            if row["position"] <= after:
+                continue
+            if programme_id and row["programme_id"] != programme_id:
+                continue
+            if fmt == "ndjson":
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                continue
+            banner = reader.week_banner(row, current_week)
+            if banner:
+                out.write(banner + "\n")
+            week = f"w{row['week']}" if row["week"] else ""
+            out.write(
+                f"{row['position']:>7}  {row['event_time'][:16].replace('T', ' ')}  "
+                f"{row['actor']:<11.11} {(row['participant'] or '-'):<11.11} "
+                f"{(row['unit'] or '-'):<16.16} {week:<3} "
+                f"{row['event_type']:<32} {row['summary']}\n"
+            )
+    except BrokenPipeError:  # e.g. `framdrift log | head`
+        sys.stderr.close()
+
+
+def main() -> None:
+    cli(prog_name="framdrift")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+"""The synthetic demo programme: deterministic from a seed, scalable for benchmarks.
+
+A fictional municipality runs the five-week course: materials every Monday, a
+check-in on Wednesday and a three-hour session on Friday; about thirty
+participants in nine units reflect, decide, experiment and establish
+capabilities; four development areas come out of the final session, and
+maturity is assessed before and after. Everything is labelled synthetic.
+
+Commands are scheduled on a simulated clock and run in time order, so the log
+reads as the weeks went. Record ids come from deterministic request ids, so the
+same seed always yields the same records.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain import demo_content as content
+from domain.application import Framdrift
+from domain.context import acting_as, clock, participant_actor
+from domain.model import record_id_for
+
+DEFAULT_FIRST_DAY = date(2026, 9, 7)  # a Monday
+RESEARCHER = "researcher:demo"
+PARTICIPANTS = 30
+
+
+@dataclass(order=True)
+class Step:
+    at: datetime
+    seq: int
+    actor: str = field(compare=False)
+    run: Callable[[], Any] = field(compare=False)
+
+
+@dataclass
+class DemoResult:
+    programme_ids: list[UUID]
+    events: int
+    participants: dict[UUID, list[UUID]]  # programme -> participant ids
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+class _Plan:
+    """Schedules one programme's commands on its own simulated calendar."""
+
+    def __init__(self, app: Framdrift, seed: int, index: int, first_day: date):
+        self.app = app
+        self.rng = random.Random(f"{seed}:{index}")
+        self.key = f"demo:{seed}:{index}"
+        self.first_day = first_day
+        self.steps: list[Step] = []
+        self._seq = 0
+
+    def rid(self, *parts: object) -> str:
+        return ":".join([self.key, *map(str, parts)])
+
+    def at(self, when: datetime, actor: str, run: Callable[[], Any]) -> None:
+        self._seq += 1
+        self.steps.append(Step(when, self._seq, actor, run))
+
+    def day(self, week: int, weekday: int) -> date:
+        return self.first_day + timedelta(days=7 * (week - 1) + weekday)
+
+    def moment(self, week: int, first_weekday: int, last_weekday: int) -> datetime:
+        day = self.day(week, self.rng.randint(first_weekday, last_weekday))
+        return _at(day, self.rng.randint(8, 20), self.rng.choice((0, 10, 20, 30, 40, 50)))
+
+    # -----------------------------------------------------------------------
+
+    def build(self, n_participants: int) -> tuple[UUID, list[UUID]]:
+        app, rng = self.app, self.rng
+        pid = record_id_for("programme", self.rid("programme"))
+        index = int(self.key.rsplit(":", 1)[1])
+        title = content.PROGRAMME_TITLE + (f" #{index + 1}" if index else "")
+        units = [{"key": u["key"], "name": u["name_sv"], "kind": u["kind"]}
+                 for u in content.UNITS]
+        self.at(_at(self.first_day - timedelta(days=14), 9), RESEARCHER, lambda: app.plan_programme(
+            organisation=content.ORGANISATION, title=title, first_day=self.first_day, units=units,
+            maturity_dimensions=[d["key"] for d in content.MATURITY_DIMENSIONS], synthetic=True,
+            request_id=self.rid("programme"),
+        ))
+        before_day = self.first_day - timedelta(days=7)
+        self._maturity(pid, "before", before_day, content.MATURITY_BEFORE, units)
+
+        # participants, spread over the units
+        people: list[tuple[UUID, str]] = []
+        for n in range(n_participants):
+            unit = content.UNITS[n % len(content.UNITS)]["key"]
+            first, last = rng.choice(content.FIRST_NAMES), rng.choice(content.LAST_NAMES)
+            role = "manager" if rng.random() < 0.45 else "expert"
+            request_id = self.rid("participant", n)
+            part_id = record_id_for("participant", request_id)
+            people.append((part_id, unit))
+            when = _at(self.first_day - timedelta(days=10), 10, n % 60)
+            email = f"{first}.{last}.{n}@exempelby.example".lower()
+
+            def enrol(first=first, last=last, role=role, unit=unit, request_id=request_id,
+                      email=email) -> None:
+                app.enrol_participant(pid, name=f"{first} {last}", email=email, role=role,
+                                      unit=unit, request_id=request_id)
+
+            self.at(when, RESEARCHER, enrol)
+            # consent is given at the first sign-in, on the Monday of week 1
+            consent_at = _at(self.first_day, rng.randint(8, 11), rng.randint(0, 59))
+            self.at(consent_at, participant_actor(part_id),
+                    lambda part_id=part_id: app.give_consent(part_id))
+
+        reflections: list[tuple[UUID, datetime]] = []  # id, when logged
+        decisions: list[tuple[UUID, int, UUID, list[str]]] = []
+        r_count = d_count = 0
+        for week, theme in enumerate(content.THEMES, start=1):
+            monday = self.day(week, 0)
+            materials = content.MATERIALS.get(week, [])
+            for m_index, material in enumerate(materials):
+                self.at(_at(monday, 7, 30 + m_index), RESEARCHER,
+                        lambda week=week, material=material, m_index=m_index: app.publish_material(
+                            pid, week=week, kind=material["kind"], title=material["title_sv"],
+                            request_id=self.rid("material", week, m_index)))
+            check_in = f"c{(week - 1) * 2 + 1}"
+            session = f"s{(week - 1) * 2 + 2}"
+            self.at(_at(self.day(week, 2), 8, 30), RESEARCHER, lambda week=week: app.hold_check_in(
+                pid, week=week, held_on=self.day(week, 2), request_id=self.rid("checkin", week)))
+            self.at(_at(self.day(week, 4), 13, 0), RESEARCHER, lambda week=week: app.hold_session(
+                pid, week=week, held_on=self.day(week, 4), request_id=self.rid("session", week)))
+            # engagement: material taken part of, attendance
+            offset = sum(len(content.MATERIALS.get(w, [])) for w in range(1, week))
+            material_ids = [f"m{offset + i + 1}" for i in range(len(materials))]
+            for part_id, _unit in people:
+                actor = participant_actor(part_id)
+                for material_id in material_ids:
+                    if rng.random() < 0.85:
+                        self.at(self.moment(week, 0, 3), actor,
+                                lambda part_id=part_id, material_id=material_id:
+                                app.record_material_taken_part_of(part_id, material_id))
+                for meeting, hour in ((check_in, 9), (session, 16)):
+                    attended = rng.random() < 0.88
+                    day = self.day(week, 2 if meeting.startswith("c") else 4)
+                    self.at(_at(day, hour, 30), RESEARCHER,
+                            lambda part_id=part_id, meeting=meeting, attended=attended:
+                            app.record_attendance(part_id, meeting, attended=attended))
+            # development areas: preliminary in week 2's session, settled at the final one
+            if week == 2:
+                self._areas_preliminary(pid, week)
+            if week == 5:
+                self._areas_final(pid, week)
+            areas_known = week >= 3
+            # reflections
+            pool = content.REFLECTIONS[theme["key"]]
+            for part_id, _unit in people:
+                for _ in range(rng.choice((1, 1, 2)) if week < 5 else rng.choice((0, 1))):
+                    text = pool[rng.randrange(len(pool))]
+                    late = rng.random() < 0.12 and week < 5
+                    when = (self.moment(week + 1, 0, 0) if late else self.moment(week, 1, 3))
+                    material_id = rng.choice(material_ids) if material_ids else None
+                    request_id = self.rid("reflection", r_count)
+                    ref_id = record_id_for("reflection", request_id)
+                    r_count += 1
+                    areas = [self._area_id(a) for a in text["areas"]] if areas_known else []
+                    self.at(when, participant_actor(part_id),
+                            lambda part_id=part_id, week=week, text=text, request_id=request_id,
+                            material_id=material_id, areas=areas: app.log_reflection(
+                                part_id, programme_id=pid, week=week, material_id=material_id,
+                                example=text["example"], deficiency=text["deficiency"],
+                                solutions=text["solutions"], development_areas=areas,
+                                request_id=request_id))
+                    reflections.append((ref_id, when))
+                    roll = rng.random()
+                    if roll < 0.08:
+                        self.at(when + timedelta(hours=20), participant_actor(part_id),
+                                lambda ref_id=ref_id, text=text, areas=areas:
+                                app.amend_reflection(
+                                    ref_id, example=text["example"] + " (Förtydligat efter "
+                                    "avstämningen.)", deficiency=text["deficiency"],
+                                    solutions=text["solutions"], development_areas=areas))
+                    elif roll < 0.11:
+                        self.at(when + timedelta(hours=3), participant_actor(part_id),
+                                lambda ref_id=ref_id: app.withdraw_reflection(
+                                    ref_id, reason="Dubblett av en annan reflektion."))
+            # decisions after the session, from week 2
+            if week >= 2:
+                n_decisions = 3 if week < 5 else 2
+                for _ in range(n_decisions):
+                    d = content.DECISIONS[d_count % len(content.DECISIONS)]
+                    author, author_unit = people[rng.randrange(len(people))]
+                    when = _at(self.day(week, 4), 17, rng.randint(0, 59))
+                    candidates = [r for r in reflections if r[1] < when]
+                    bases = [r[0] for r in rng.sample(candidates, k=min(len(candidates),
+                                                                      rng.randint(1, 3)))]
+                    d_units = list(dict.fromkeys([author_unit, *d.get("units", [])]))[:3]
+                    request_id = self.rid("decision", d_count)
+                    dec_id = record_id_for("decision", request_id)
+                    d_count += 1
+                    areas = [self._area_id(a) for a in d["areas"]]
+                    self.at(when, participant_actor(author),
+                            lambda author=author, week=week, d=d, bases=bases, d_units=d_units,
+                            request_id=request_id, areas=areas: app.make_decision(
+                                author, programme_id=pid, week=week, statement=d["statement"],
+                                rationale=d["rationale"], based_on=self._live(bases),
+                                units=d_units, development_areas=areas, request_id=request_id))
+                    decisions.append((dec_id, week, author, d_units))
+                    if d_count == 4:
+                        self.at(when + timedelta(days=3), participant_actor(author),
+                                lambda dec_id=dec_id, d=d, bases=bases, d_units=d_units:
+                                app.revise_decision(
+                                    dec_id, statement=d["statement"] + " Gäller från årsskiftet.",
+                                    rationale=d["rationale"], based_on=self._live(bases),
+                                    units=d_units))
+                    if d_count == 7:
+                        self.at(when + timedelta(days=4), participant_actor(author),
+                                lambda dec_id=dec_id: app.reverse_decision(
+                                    dec_id, reason="Ersatt av ett gemensamt beslut i sessionen."))
+        self._experiments(pid, decisions, people)
+        self._recommendations(pid)
+        after_day = self.day(5, 4)
+        self._maturity(pid, "after", after_day, content.MATURITY_AFTER, units)
+        return pid, [p for p, _ in people]
+
+    def _live(self, ids: list[UUID]) -> list[UUID]:
+        """Links only to records still standing when the command runs."""
+        return [rid for rid in ids if not self.app.get_record(rid)["void"]]
+
+    PRELIMINARY = (
+        ("definition_goals", "Gemensam definition"),
+        ("political_anchoring", "Politiken"),
+        ("development_forums", "Utvecklingsforum"),
+        ("hr_role", "HR"),
+        ("hr_extra", "Kompetensförsörjning"),
+    )
+
+    def _area_id(self, key: str) -> str:
+        keys = [k for k, _ in self.PRELIMINARY]
+        return f"a{keys.index(key) + 1}"
+
+    def _areas_preliminary(self, pid: UUID, week: int) -> None:
+        when = _at(self.day(week, 4), 15, 30)
+        for n, (_key, name) in enumerate(self.PRELIMINARY):
+            self.at(when + timedelta(minutes=n), RESEARCHER,
+                    lambda name=name, n=n: self.app.identify_development_area(
+                        pid, name=name, request_id=self.rid("area", n)))
+
+    def _areas_final(self, pid: UUID, week: int) -> None:
+        when = _at(self.day(week, 4), 15, 0)
+        final = {a["key"]: a for a in content.DEVELOPMENT_AREAS}
+        for n, (key, _name) in enumerate(self.PRELIMINARY[:4]):
+            area = final[key]
+            self.at(when + timedelta(minutes=n), RESEARCHER,
+                    lambda n=n, area=area: self.app.rename_development_area(
+                        pid, f"a{n + 1}", name=area["name_sv"],
+                        request_id=self.rid("area-rename", n)))
+        self.at(when + timedelta(minutes=5), RESEARCHER,
+                lambda: self.app.merge_development_areas(
+                    pid, "a5", into="a4", request_id=self.rid("area-merge")))
+
+    def _experiments(self, pid: UUID, decisions: list, people: list) -> None:
+        app, rng = self.app, self.rng
+        usable = [d for d in decisions if d[1] <= 3]
+        for n, e in enumerate(content.EXPERIMENTS):
+            if not usable:
+                break
+            dec_id, dec_week, author, d_units = usable[n % len(usable)]
+            week = dec_week + 1
+            planned = _at(self.day(week, 0), 9, rng.randint(0, 59))
+            units = list(dict.fromkeys([*d_units, *e.get("units", [])]))[:3]
+            units = [u for u in units if u in {x["key"] for x in content.UNITS}]
+            request_id = self.rid("experiment", n)
+            exp_id = record_id_for("experiment", request_id)
+            actor = participant_actor(author)
+            areas = [self._area_id(a) for a in e["areas"]]
+            self.at(planned, actor, lambda author=author, week=week, e=e, dec_id=dec_id,
+                    units=units, areas=areas, request_id=request_id: app.plan_experiment(
+                        author, programme_id=pid, week=week, aim=e["aim"], change=e["change"],
+                        prediction=e["prediction"], measure=e["measure"],
+                        based_on=self._live([dec_id]), units=units, development_areas=areas,
+                        request_id=request_id))
+            self.at(planned + timedelta(days=1), actor,
+                    lambda exp_id=exp_id, week=week: app.start_experiment(exp_id, week=week))
+            for k, obs in enumerate(e["observations"]):
+                self.at(planned + timedelta(days=2 + k, hours=2), actor,
+                        lambda exp_id=exp_id, obs=obs: app.record_observation(exp_id, text=obs))
+            end_day = self.day(5, 2)
+            self.at(_at(end_day, 10, n), actor, lambda exp_id=exp_id, e=e: app.evaluate_experiment(
+                exp_id, result=e["result"], learning=e["learning"]))
+            self.at(_at(end_day, 14, n), actor, lambda exp_id=exp_id, e=e: app.conclude_experiment(
+                exp_id, outcome=e["outcome"]))
+            if e["outcome"] == "adapt":
+                nxt_request = self.rid("experiment-next", n)
+                nxt_id = record_id_for("experiment", nxt_request)
+                self.at(_at(self.day(5, 3), 9, n), actor,
+                        lambda exp_id=exp_id, e=e, nxt_request=nxt_request:
+                        app.plan_next_cycle(
+                            exp_id, week=5, aim=e["aim"], change=e["change"] + " (justerad)",
+                            prediction=e["prediction"], measure=e["measure"],
+                            request_id=nxt_request))
+                self.at(_at(self.day(5, 3), 15, n), actor,
+                        lambda nxt_id=nxt_id: app.start_experiment(nxt_id, week=5))
+        # capabilities from adopted experiments
+        adopted = [(n, e) for n, e in enumerate(content.EXPERIMENTS) if e["outcome"] == "adopt"
+                   and usable]
+        for k, cap in enumerate(content.CAPABILITIES):
+            if not adopted:
+                break
+            chosen = [adopted[k % len(adopted)]]
+            if k % 3 == 0 and len(adopted) > 1:
+                chosen.append(adopted[(k + 1) % len(adopted)])
+            exp_ids = [record_id_for("experiment", self.rid("experiment", n)) for n, _ in chosen]
+            dec = usable[chosen[0][0] % len(usable)]
+            author = dec[2]
+            actor = participant_actor(author)
+            units = list(dict.fromkeys(dec[3]))
+            request_id = self.rid("capability", k)
+            cap_id = record_id_for("capability", request_id)
+            areas = [self._area_id(a) for a in cap["areas"]]
+            when = _at(self.day(5, 3), 11, k)
+            self.at(when, actor, lambda author=author, cap=cap, exp_ids=exp_ids, units=units,
+                    areas=areas, request_id=request_id: app.establish_capability(
+                        author, programme_id=pid, week=5, name=cap["name"],
+                        description=cap["description"], experiments=exp_ids, units=units,
+                        development_areas=areas, request_id=request_id))
+            self.at(when + timedelta(hours=5), actor, lambda cap_id=cap_id, cap=cap:
+                    app.refine_capability(cap_id, description=cap["refinement"]))
+            other = rng.choice([u["key"] for u in content.UNITS])
+            self.at(when + timedelta(days=1), actor, lambda cap_id=cap_id, cap=cap, other=other:
+                    app.apply_capability(cap_id, unit=other, note=cap["application_note"]))
+
+    def _recommendations(self, pid: UUID) -> None:
+        when = _at(self.day(5, 4), 15, 45)
+        for n, rec in enumerate(content.RECOMMENDATIONS):
+            areas = [self._area_id(a) for a in rec["areas"]]
+            self.at(when + timedelta(minutes=n), RESEARCHER,
+                    lambda rec=rec, areas=areas, n=n: self.app.adopt_recommendation(
+                        pid, text=rec["text"], development_areas=areas,
+                        request_id=self.rid("recommendation", n)))
+
+    def _maturity(self, pid: UUID, phase: str, day: date, scores: dict[str, float],
+                  units: list[dict[str, str]]) -> None:
+        self.at(_at(day, 12), RESEARCHER, lambda: self.app.assess_maturity(
+            pid, phase=phase, instrument=content.MATURITY_INSTRUMENT, scores=dict(scores),
+            assessed_on=day, request_id=self.rid("maturity", phase)))
+        for n, unit in enumerate(units):
+            jitter = {k: round(min(5.0, max(1.0, v + self.rng.uniform(-0.4, 0.4))), 1)
+                      for k, v in scores.items()}
+            self.at(_at(day, 12, n + 1), RESEARCHER,
+                    lambda unit=unit, jitter=jitter, n=n: self.app.assess_maturity(
+                        pid, phase=phase, instrument=content.MATURITY_INSTRUMENT, scores=jitter,
+                        assessed_on=day, unit=unit["key"],
+                        request_id=self.rid("maturity", phase, n)))
+
+
+def load_demo(
+    app: Framdrift,
+    *,
+    seed: int = 1,
+    programmes: int = 1,
+    participants: int = PARTICIPANTS,
+    first_day: date = DEFAULT_FIRST_DAY,
+    progress: Callable[[int], None] | None = None,
+) -> DemoResult:
+    """Load ``programmes`` synthetic programmes; each in one transaction.
+
+    Each programme is written in one transaction and has a deterministic id, so
+    loading the same seed again skips what is there: an interrupted load can
+    simply be run again.
+    """
+    start = app.max_position()
+    ids: list[UUID] = []
+    people: dict[UUID, list[UUID]] = {}
+    for index in range(programmes):
+        plan = _Plan(app, seed, index, first_day)
+        pid, participant_ids = plan.build(participants)
+        if app._contains(pid):  # loaded before: each programme is loaded whole or not at all
+            ids.append(pid)
+            people[pid] = participant_ids
+            if progress:
+                progress(1)
+            continue
+        with app.batch():
+            for step in sorted(plan.steps):
+                with clock(lambda at=step.at: at), acting_as(step.actor):
+                    step.run()
+        ids.append(pid)
+        people[pid] = participant_ids
+        if progress:
+            progress(1)
+    return DemoResult(ids, app.max_position() - start, people)

@@ -1,0 +1,154 @@
+"""One-line, person-readable descriptions of events, free of personal data.
+
+Used by ``framdrift log``, the timeline read model and exports. A summary names
+what happened and to which record, never what a participant wrote, so it can be
+shown to evaluators and kept after an erasure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain.values import RecordKind
+
+EVENT_KINDS: dict[str, str] = {
+    "Programme": "programme",
+    "Participant": "participant",
+    "Reflection": RecordKind.REFLECTION.value,
+    "Decision": RecordKind.DECISION.value,
+    "Experiment": RecordKind.EXPERIMENT.value,
+    "Capability": RecordKind.CAPABILITY.value,
+}
+
+
+def event_type(event: Any) -> str:
+    """``Reflection.Logged`` style name of an event's class."""
+    return type(event).__qualname__
+
+
+def aggregate_kind(event: Any) -> str:
+    return EVENT_KINDS.get(event_type(event).split(".", 1)[0], "other")
+
+
+def short(uid: Any) -> str:
+    return str(uid)[:8]
+
+
+def _list(values: Any) -> str:
+    return ", ".join(str(v) for v in values) if values else "-"
+
+
+def _links(values: Any) -> str:
+    return ", ".join(short(v) for v in values) if values else "-"
+
+
+def summarise(event: Any) -> str:
+    """A one-line summary of ``event`` without any personal data."""
+    d = event.__dict__
+    name = event_type(event)
+    rid = short(d["originator_id"])
+    week = f"week {d['week']}" if "week" in d else ""
+    match name:
+        case "Programme.Planned":
+            themes = ", ".join(w.theme for w in d["weeks"])
+            synthetic = " [synthetic]" if d.get("synthetic") else ""
+            return (
+                f"programme '{d['title']}' planned for {d['organisation']}{synthetic}: "
+                f"{len(d['weeks'])} weeks ({themes}), {len(d['units'])} units"
+            )
+        case "Programme.UnitRegistered":
+            return f"unit {d['unit']['name']} registered"
+        case "Programme.MaterialPublished":
+            return f"{d['kind'].value} '{d['title']}' published for week {d['week']}"
+        case "Programme.CheckInHeld":
+            return f"check-in {d['meeting_id']} held on {d['held_on']} (week {d['week']})"
+        case "Programme.SessionHeld":
+            return f"session {d['meeting_id']} held on {d['held_on']} (week {d['week']})"
+        case "Programme.DevelopmentAreaIdentified":
+            return f"development area {d['area_id']} '{d['name']}' identified"
+        case "Programme.DevelopmentAreaRenamed":
+            return f"development area {d['area_id']} renamed '{d['name']}'"
+        case "Programme.DevelopmentAreasMerged":
+            return f"development area {d['source_id']} merged into {d['target_id']}"
+        case "Programme.RecommendationAdopted":
+            areas = _list(d["development_areas"])
+            return f"recommendation {d['recommendation_id']} adopted ({areas})"
+        case "Programme.MaturityAssessed":
+            scores = ", ".join(f"{k} {v:g}" for k, v in d["scores"].items())
+            return f"maturity assessed {d['phase'].value} ({d['instrument']}): {scores}"
+        case "Programme.Closed":
+            return "programme closed"
+        case "Participant.Enrolled":
+            return f"participant enrolled as {d['role'].value} in unit {d['unit']}"
+        case "Participant.ConsentGiven":
+            return "consent to research use given"
+        case "Participant.ConsentWithdrawn":
+            return "consent to research use withdrawn"
+        case "Participant.MaterialTakenPartOf":
+            return f"took part of material {d['material_id']}"
+        case "Participant.AttendanceRecorded":
+            state = "attended" if d["attended"] else "absent from"
+            return f"{state} meeting {d['meeting_id']}"
+        case "Participant.Erased":
+            return "participant erased (personal data made unreadable)"
+        case "Reflection.Logged":
+            material = f" on material {d['material_id']}" if d.get("material_id") else ""
+            areas = f" ({_list(d['development_areas'])})" if d["development_areas"] else ""
+            return f"reflection {rid} logged for {week}{material}{areas}"
+        case "Reflection.Amended":
+            return f"reflection {rid} amended"
+        case "Reflection.Withdrawn":
+            return f"reflection {rid} withdrawn"
+        case "Decision.Made":
+            return (
+                f"decision {rid} made for {week}, based on {_links(d['based_on'])}; "
+                f"units {_list(d['units'])}"
+            )
+        case "Decision.Revised":
+            return f"decision {rid} revised, based on {_links(d['based_on'])}"
+        case "Decision.Reversed":
+            return f"decision {rid} reversed"
+        case "Experiment.Planned":
+            cycle = f" (cycle {d['cycle']})" if d.get("cycle", 1) > 1 else ""
+            return (
+                f"experiment {rid}{cycle} planned for {week}, based on "
+                f"{_links(d['based_on'])}; units {_list(d['units'])}"
+            )
+        case "Experiment.Started":
+            return f"experiment {rid} started in week {d['week']}"
+        case "Experiment.ObservationRecorded":
+            return f"observation recorded on experiment {rid}"
+        case "Experiment.Evaluated":
+            return f"experiment {rid} evaluated"
+        case "Experiment.Concluded":
+            return f"experiment {rid} concluded: {d['outcome'].value}"
+        case "Experiment.NextCyclePlanned":
+            return f"experiment {rid} continues in {short(d['next_cycle_id'])}"
+        case "Capability.Established":
+            return (
+                f"capability {rid} established for {week} from experiments "
+                f"{_links(d['based_on'])}; units {_list(d['units'])}"
+            )
+        case "Capability.Refined":
+            return f"capability {rid} refined"
+        case "Capability.Applied":
+            return f"capability {rid} applied in {d['unit']}"
+    return name
+
+
+def participant_of(event: Any) -> UUID | None:
+    """The participant an event is about or by (its author for records)."""
+    d = event.__dict__
+    if event_type(event).startswith("Participant."):
+        return d["originator_id"]
+    return d.get("participant_id")
+
+
+def actor_participant(actor: str) -> UUID | None:
+    if actor.startswith("participant:"):
+        try:
+            return UUID(actor.split(":", 1)[1])
+        except ValueError:
+            return None
+    return None
