@@ -53,15 +53,24 @@ def migrate() -> None:
     click.echo(f"migrated {config.describe()}")
 
 
-def _migrate_hooks() -> list[Any]:
-    """Other packages' table creation (read models, accounts), run by ``migrate``."""
-    hooks = []
-    try:
-        from projections import migrate as migrate_projections  # type: ignore[attr-defined]
+# Other packages' table creation, run by ``migrate`` after the event tables:
+# "module:function" names, each taking the database URL. Missing modules are skipped.
+MIGRATE_HOOKS = ("projections.schema:migrate", "api.accounts:migrate")
 
-        hooks.append(migrate_projections)
-    except ImportError:
-        pass
+
+def _migrate_hooks() -> list[Any]:
+    import importlib
+
+    hooks = []
+    for spec in MIGRATE_HOOKS:
+        module_name, func = spec.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name == module_name:
+                continue
+            raise
+        hooks.append(getattr(module, func))
     return hooks
 
 
@@ -205,6 +214,28 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
             )
     except BrokenPipeError:  # e.g. `framdrift log | head`
         sys.stderr.close()
+
+
+# Command groups that live beside the packages they drive. Each module defines a
+# ``commands`` list of click commands; a module that does not exist yet is skipped.
+COMMAND_MODULES = ("projections.cli", "api.commands")
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue
+            raise
+        for command in module.commands:
+            cli.add_command(command)
+
+
+_register_command_modules()
 
 
 def main() -> None:

@@ -1,0 +1,24 @@
+import pytest
+
+from domain.store import StoreConfigError, parse_database_url
+
+
+def test_sqlite_url_relative_and_absolute(tmp_path):
+    rel = parse_database_url("sqlite:///data/x.sqlite3", create_dirs=False)
+    assert rel.env["SQLITE_DBNAME"] == "data/x.sqlite3"
+    absolute = parse_database_url(f"sqlite:///{tmp_path}/y.sqlite3")
+    assert absolute.env["SQLITE_DBNAME"] == f"{tmp_path}/y.sqlite3"
+    assert absolute.env["CREATE_TABLE"] == "no"
+
+
+def test_postgres_url_with_schema_and_password_hidden():
+    cfg = parse_database_url("postgresql://u:secret@db:5433/fd?schema=s1")
+    assert cfg.env["POSTGRES_HOST"] == "db" and cfg.env["POSTGRES_PORT"] == "5433"
+    assert cfg.env["POSTGRES_SCHEMA"] == "s1" and cfg.env["POSTGRES_PASSWORD"] == "secret"
+    assert "secret" not in cfg.describe()
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "postgresql://h/db?schema=Bad-Name", "sqlite:///"])
+def test_bad_urls_are_refused(url):
+    with pytest.raises(StoreConfigError):
+        parse_database_url(url, create_dirs=False)
