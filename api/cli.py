@@ -218,7 +218,7 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
 
 # Command groups that live beside the packages they drive. Each module defines a
 # ``commands`` list of click commands; a module that does not exist yet is skipped.
-COMMAND_MODULES = ("projections.cli", "api.commands")
+COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands")
 
 
 def _register_command_modules() -> None:

@@ -10,6 +10,7 @@ request that caused it. A save that loses a race raises
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,6 +22,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 
 from domain import errors
 from domain.context import SYSTEM_ACTOR, acting_as, actor_cvar, now, participant_actor, request
+from domain.integrity import LogChain
 from domain.model import (
     ALLOWED_BASES,
     Capability,
@@ -46,6 +48,7 @@ from domain.values import (
 )
 
 A = TypeVar("A", bound=FramdriftAggregate)
+logger = logging.getLogger(__name__)
 
 
 def _uuid(value: UUID | str, error: type[errors.NotFoundError]) -> UUID:
@@ -118,7 +121,30 @@ class Framdrift(Application[UUID]):
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
         app = cls({"CREATE_TABLE": "yes"}, config=config)
         app.keys.create_tables()
+        app.chain.create_table()
+        app.chain.extend()
         return app
+
+    @property
+    def chain(self) -> LogChain:
+        """The hash chain that makes the log tamper-evident (see domain/integrity.py)."""
+        if self._chain is None:
+            self._chain = LogChain(self)
+        return self._chain
+
+    _chain: LogChain | None = None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        recordings = super().save(*objs, **kwargs)
+        self._seal()
+        return recordings
+
+    def _seal(self) -> None:
+        """Extend the hash chain over what was just recorded (best effort: verify seals too)."""
+        try:
+            self.chain.extend()
+        except Exception as e:  # noqa: BLE001 - never fail a committed write over sealing
+            logger.warning("could not extend the log chain: %s", e)
 
     def has_tables(self) -> bool:
         try:
@@ -149,6 +175,7 @@ class Framdrift(Application[UUID]):
             if self._batch_events.events:
                 recordings = self._record(self._batch_events)
                 self._notify(recordings)
+                self._seal()
         finally:
             self._batch, self._batch_events = None, None
 

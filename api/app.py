@@ -1,0 +1,127 @@
+"""The Flask application factory (Flask tutorial style).
+
+``create_app()`` reads its settings from the environment:
+
+- ``FRAMDRIFT_DATABASE_URL`` — the event store (default: a SQLite file in ./data);
+- ``FRAMDRIFT_SECRET_KEY`` — signs sessions; generated (with a warning) when missing;
+- ``FRAMDRIFT_MAX_LAG`` — how many events the read models may lag behind the log
+  before ``/readyz`` says 503 (default 1000);
+- ``FRAMDRIFT_MIN_POSITION_WAIT`` — how long (seconds, default 5) a request with
+  ``min_position`` waits for the read models before answering 503.
+
+One :class:`domain.application.Framdrift` is built per process, lazily, on first
+use (``framdrift_app()``), so that gunicorn workers each build their own after
+the fork. Tables are never created here: ``framdrift migrate`` does that.
+
+Layout: ``api.health`` (``/healthz``, ``/readyz``), ``api.rest`` (the JSON API
+under ``/api/v1``, flask-smorest) and ``api.web`` (server-rendered pages; for now
+only a landing page at ``/``). Later web pages are blueprints registered in
+:func:`register_blueprints` and can use :func:`api.auth.require_role`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from typing import Any
+
+from flask import Flask, current_app
+
+from domain.application import Framdrift
+
+log = logging.getLogger("framdrift.api")
+
+DEFAULT_MAX_LAG = 1000
+DEFAULT_MIN_POSITION_WAIT = 5.0
+_EXTENSION = "framdrift"
+
+
+def _env_number(name: str, default: float, cast: Any) -> Any:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number, not {raw!r}") from None
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app. ``test_config`` overrides settings (tests).
+
+    Besides Flask's own settings, ``test_config`` may hold ``DATABASE_URL`` or a
+    ready ``FRAMDRIFT`` application (shared with the test, not closed by the app).
+    """
+    from domain.store import database_url
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("FRAMDRIFT_SECRET_KEY") or None,
+        DATABASE_URL=database_url(),
+        MAX_LAG=_env_number("FRAMDRIFT_MAX_LAG", DEFAULT_MAX_LAG, int),
+        MIN_POSITION_WAIT=_env_number(
+            "FRAMDRIFT_MIN_POSITION_WAIT", DEFAULT_MIN_POSITION_WAIT, float
+        ),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+        FRAMDRIFT=None,
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        log.warning(
+            "FRAMDRIFT_SECRET_KEY is not set: using a random key for this process only "
+            "(sessions end on restart and are not shared between workers); "
+            "set it in production"
+        )
+    app.extensions[_EXTENSION] = _Holder(app.config["FRAMDRIFT"])
+
+    register_blueprints(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from api import errors, health, rest, web
+
+    rest.init_app(app)  # flask-smorest's Api: /api/v1 and /api/v1/openapi.json
+    errors.init_app(app)  # after the Api, so that ours is the error handler in force
+    app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
+
+
+class _Holder:
+    """One Framdrift application per process, built on first use."""
+
+    def __init__(self, given: Framdrift | None):
+        self.app = given
+        self.owned = given is None
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+
+    def get(self, url: str) -> Framdrift:
+        if self.app is not None and (not self.owned or self.pid == os.getpid()):
+            return self.app
+        with self.lock:
+            if self.app is None or (self.owned and self.pid != os.getpid()):
+                # Built after fork: connections are never shared between processes.
+                self.app = Framdrift.from_url(url)
+                self.pid = os.getpid()
+            return self.app
+
+
+def framdrift_app(app: Flask | None = None) -> Framdrift:
+    """This process's Framdrift application (built lazily)."""
+    flask_app = app or current_app
+    holder: _Holder = flask_app.extensions[_EXTENSION]
+    return holder.get(flask_app.config["DATABASE_URL"])
+
+
+def close_framdrift(app: Flask) -> None:
+    """Close the application built by this Flask app (not one it was given)."""
+    holder: _Holder = app.extensions[_EXTENSION]
+    if holder.app is not None and holder.owned:
+        holder.app.close()
+        holder.app = None
