@@ -14,10 +14,12 @@ COPY pyproject.toml ./
 COPY domain ./domain
 COPY api ./api
 COPY projections ./projections
-RUN pip install . && rm -rf build *.egg-info
+RUN pip install . && rm -rf build *.egg-info \
+    && mkdir -p /app/data && chown framdrift:framdrift /app/data
 
 USER framdrift
 
 EXPOSE 8000
 
+# Health checks are per service in docker-compose.yml (this image also runs the worker).
 CMD ["gunicorn", "--workers", "3", "--bind", "0.0.0.0:8000", "api.wsgi:app"]

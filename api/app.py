@@ -65,7 +65,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "FRAMDRIFT_MIN_POSITION_WAIT", DEFAULT_MIN_POSITION_WAIT, float
         ),
         MAX_CONTENT_LENGTH=1024 * 1024,
-        JSON_SORT_KEYS=False,
         FRAMDRIFT=None,
     )
     if test_config:
@@ -77,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "(sessions end on restart and are not shared between workers); "
             "set it in production"
         )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the schemas' order
     app.extensions[_EXTENSION] = _Holder(app.config["FRAMDRIFT"])
 
     register_blueprints(app)

@@ -180,6 +180,8 @@ class Programme(FramdriftAggregate):
             raise errors.ProgrammeClosedError("the programme is closed")
 
     def week(self, number: int) -> Week:
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise errors.UnknownWeekError("week must be a whole number")
         for w in self.weeks:
             if w.number == number:
                 return w

@@ -19,14 +19,14 @@ UNITS = [
 ]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fixed_clock():
     with clock(lambda: EVENT_TIME):
         yield EVENT_TIME
 
 
 @pytest.fixture
-def programme() -> Programme:
+def programme(fixed_clock) -> Programme:
     p = Programme.plan(
         organisation="Exempelby kommun", title="Digitalisering 2026",
         weeks=Week.default_weeks(FIRST_DAY), units=UNITS,

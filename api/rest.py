@@ -1,0 +1,367 @@
+"""The JSON API, version 1, under ``/api/v1`` (flask-smorest).
+
+All endpoints are GET and read-only, for evaluators and researchers with an API
+token (``Authorization: Bearer fd_...``). The OpenAPI 3 description is generated
+from the code at ``/api/v1/openapi.json``; a CDN-free HTML rendering of it is at
+``/api/v1/docs``.
+
+Conventions (every endpoint):
+
+- ``X-Framdrift-Position``: the log position the read models had reached when the
+  answer was read (a lower bound of what it reflects).
+- ``ETag`` on every 200; ``If-None-Match`` with a current ETag gives 304.
+- Read-your-writes: ``?min_position=N`` (or ``X-Framdrift-Min-Position: N``) waits up
+  to ``FRAMDRIFT_MIN_POSITION_WAIT`` seconds (default 5) for the read models to reach
+  N; if they do not, 503 with ``Retry-After: 1``. A position beyond the end of the log
+  is a client error (422), so it is not waited for.
+- Errors: ``{"code", "status", "message", "errors": {field: [reasons]}}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, current_app, request, url_for
+from flask_smorest import Api, Blueprint, abort
+
+from api import readmodels
+from api import schemas as s
+from api.app import framdrift_app
+from api.auth import READERS, require_role
+from api.errors import ErrorSchema
+
+PREFIX = "/api/v1"
+POSITION_HEADER = "X-Framdrift-Position"
+MIN_POSITION_HEADER = "X-Framdrift-Min-Position"
+DEFAULT_PAGE_SIZE = 50
+EXPORT_CHUNK = 1000
+
+DESCRIPTION = (__doc__ or "").split("\n", 1)[1].strip()
+
+
+class FramdriftApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+blp = Blueprint(
+    "api_v1", __name__, url_prefix=PREFIX,
+    description="Read models of action-research programmes (pseudonymous; no names).",
+)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("API_TITLE", "Framdrift API")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = FramdriftApi(app, spec_kwargs={
+        "info": {"description": DESCRIPTION},
+        "security": [{"bearerAuth": []}],
+    })
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer",
+                       "description": "An API token from `framdrift tokens create`."},
+    )
+    api.register_blueprint(blp)
+    app.extensions["framdrift_api"] = api
+    from api import docs
+
+    app.register_blueprint(docs.bp)
+    app.after_request(_api_headers)
+
+
+# -- cross-cutting -------------------------------------------------------------------------
+
+
+def _api_headers(response: Response) -> Response:
+    """Position, ETag/304 and caching headers on every /api/v1 answer."""
+    path = request.path
+    if not path.startswith(PREFIX + "/") or path in (f"{PREFIX}/openapi.json", f"{PREFIX}/docs"):
+        return response
+    if POSITION_HEADER not in response.headers:
+        try:
+            response.headers[POSITION_HEADER] = str(readmodels.position())
+        except Exception:  # noqa: BLE001 - no position to tell (store or read models down)
+            current_app.logger.debug("no read model position for %s", path)
+    response.vary.update(("Authorization", "Accept", MIN_POSITION_HEADER))
+    if request.method in ("GET", "HEAD") and response.status_code == 200:
+        response.headers["Cache-Control"] = "private, no-cache"
+        if not response.is_streamed:
+            response.add_etag(overwrite=False)
+            response.make_conditional(request)
+    return response
+
+
+def consistent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Honour ``min_position`` (query) / ``X-Framdrift-Min-Position`` (header).
+
+    Sits inside ``@blp.arguments``: takes ``min_position`` out of the parsed query.
+    """
+
+    @functools.wraps(view)
+    def wrapper(args: dict[str, Any], *a: Any, **kw: Any) -> Any:
+        wanted = args.pop("min_position", None)
+        header = request.headers.get(MIN_POSITION_HEADER)
+        if header is not None:
+            try:
+                from_header = int(header.strip())
+                if not 0 <= from_header <= s.MAX_POSITION:
+                    raise ValueError
+            except ValueError:
+                abort(422, message="The request has invalid values; see errors.",
+                      errors={MIN_POSITION_HEADER: ["Not a valid log position."]})
+            wanted = max(wanted or 0, from_header)
+        if wanted:
+            head = framdrift_app().max_position()
+            if wanted > head:
+                abort(422, message=f"The log has no position {wanted} yet (it ends at {head}).",
+                      errors={"min_position": [f"beyond the end of the log ({head})"]})
+            timeout = float(current_app.config["MIN_POSITION_WAIT"])
+            reached = readmodels.wait_for(wanted, timeout)
+            if reached < wanted:
+                abort(503, message=(f"The read models are at position {reached}, not yet at "
+                                    f"{wanted}; try again shortly."),
+                      errors={"min_position": [f"not reached within {timeout:g} s"]},
+                      headers={"Retry-After": "1", POSITION_HEADER: str(reached)})
+        else:
+            readmodels.position()
+        return view(args, *a, **kw)
+
+    return wrapper
+
+
+def _page(args: dict[str, Any]) -> tuple[int, int]:
+    return args.get("page") or 1, args.get("page_size") or DEFAULT_PAGE_SIZE
+
+
+def _paged(items: list[Any], total: int, page: int, page_size: int,
+           endpoint: str, **values: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    pages = max(1, math.ceil(total / page_size)) if total else 1
+    query = {k: v for k, v in request.args.items(multi=True) if k not in ("page", "page_size")}
+    links = []
+
+    def link(rel: str, number: int) -> None:
+        qs = urlencode([*query.items(), ("page", number), ("page_size", page_size)])
+        links.append(f'<{url_for(endpoint, **values)}?{qs}>; rel="{rel}"')
+
+    link("first", 1)
+    if page > 1:
+        link("prev", min(page - 1, pages))
+    if page < pages:
+        link("next", page + 1)
+    link("last", pages)
+    body = {"items": items, "total": total, "page": page, "page_size": page_size,
+            "pages": pages}
+    return body, {"X-Total-Count": str(total), "Link": ", ".join(links)}
+
+
+def _wants(args: dict[str, Any]) -> str:
+    if args.get("format"):
+        return args["format"]
+    best = request.accept_mimetypes.best_match(
+        ["application/json", "text/csv", "application/x-ndjson"], default="application/json"
+    )
+    return {"text/csv": "csv", "application/x-ndjson": "ndjson"}.get(best, "json")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ";".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def export_csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def export_ndjson(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def _pid(programme_id: Any) -> str:
+    return str(programme_id)
+
+
+EXPORT_DOC = {
+    "responses": {"200": {"content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/TimelinePage"}},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    }}}
+}
+CONDITIONAL_DOC = {"responses": {"304": {"description": "Not modified (If-None-Match)."}}}
+
+
+# -- endpoints --------------------------------------------------------------------------------
+
+
+@blp.route("/programmes")
+@require_role(*READERS)
+@blp.arguments(s.ConsistencyArgs, location="query")
+@consistent
+@blp.response(200, s.ProgrammeList)
+@blp.doc(**CONDITIONAL_DOC)
+def programmes(args: dict[str, Any]) -> Any:
+    """Programmes: id, organisation, title and weeks of each."""
+    items = readmodels.call("programmes")
+    return {"items": items, "total": len(items)}
+
+
+@blp.route("/programmes/<uuid:programme_id>")
+@require_role(*READERS)
+@blp.arguments(s.ConsistencyArgs, location="query")
+@consistent
+@blp.response(200, s.ProgrammeOut)
+@blp.doc(**CONDITIONAL_DOC)
+def programme(args: dict[str, Any], programme_id: Any) -> Any:
+    """One programme."""
+    for item in readmodels.call("programmes"):
+        if str(item["id"]) == _pid(programme_id):
+            return item
+    abort(404, message=f"No programme {programme_id}.",
+          errors={"programme_id": ["unknown programme"]})
+
+
+@blp.route("/programmes/<uuid:programme_id>/timeline")
+@require_role(*READERS)
+@blp.arguments(s.TimelineArgs, location="query")
+@consistent
+@blp.response(200, s.TimelinePage)
+@blp.doc(**CONDITIONAL_DOC)
+@blp.doc(**EXPORT_DOC)
+def timeline(args: dict[str, Any], programme_id: Any) -> Any:
+    """The programme's events in order, filtered and paginated; CSV/NDJSON export.
+
+    Totals are in the body (``total``, ``pages``) and in ``X-Total-Count``; ``Link``
+    names the first, previous, next and last pages.
+    """
+    fmt = _wants(args)
+    sort = args.get("sort") or "position"
+    page, page_size = _page(args)
+    filters = {
+        "since": args.get("since"), "until": args.get("until"),
+        "participant": args.get("participant"), "unit": args.get("unit"),
+        "kind": args.get("kind"), "week": args.get("week"),
+        "sort": sort.lstrip("-"), "descending": sort.startswith("-"),
+    }
+    if fmt == "json" or "page" in args or "page_size" in args:
+        rows, total = readmodels.call("timeline", _pid(programme_id), **filters,
+                                      limit=page_size, offset=(page - 1) * page_size)
+    else:  # a whole export, read in chunks
+        rows, total, offset = [], 0, 0
+        while True:
+            chunk, total = readmodels.call("timeline", _pid(programme_id), **filters,
+                                           limit=EXPORT_CHUNK, offset=offset)
+            rows += chunk
+            offset += len(chunk)
+            if not chunk or offset >= total:
+                break
+    rows = s.TimelineRow(many=True).dump(rows)
+    body, headers = _paged(rows, total, page, page_size, "api_v1.timeline",
+                           programme_id=programme_id)
+    if fmt == "json":
+        return body, 200, headers
+    if fmt == "csv":
+        text = export_csv(rows, list(s.TimelineRow().fields))
+        mimetype = "text/csv"
+    else:
+        text = export_ndjson(rows)
+        mimetype = "application/x-ndjson"
+    response = Response(text, mimetype=mimetype, headers=headers)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="timeline-{programme_id}.{fmt}"'
+    )
+    return response
+
+
+def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) -> Callable:
+    """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``."""
+
+    def decorate(func: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+        view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(func))
+        view = blp.arguments(args_schema, location="query")(consistent(view))
+        return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
+            require_role(*READERS)(view))
+
+    return decorate
+
+
+@_read_model("progress", s.Progress)
+def progress(args: dict[str, Any], programme_id: Any) -> Any:
+    """Progress by week: reflections, decisions, experiments by stage and outcome,
+    capabilities (the chain the programme exists to show)."""
+    return {"programme_id": programme_id,
+            "weeks": readmodels.call("progress", _pid(programme_id))}
+
+
+@_read_model("lineage", s.Lineage, s.LineageArgs)
+def lineage(args: dict[str, Any], programme_id: Any) -> Any:
+    """Lineage graph: records (nodes) and "builds on" links (edges, later -> earlier).
+
+    With ``record_id``: only that record's ancestors and descendants (404 if the
+    programme has no such record).
+    """
+    record_id = args.get("record_id")
+    graph = readmodels.call("lineage", _pid(programme_id),
+                            str(record_id) if record_id else None)
+    return {"programme_id": programme_id, "record_id": graph.get("record_id"),
+            "nodes": graph["nodes"], "edges": graph["edges"]}
+
+
+@_read_model("development-areas", s.DevelopmentAreas)
+def development_areas(args: dict[str, Any], programme_id: Any) -> Any:
+    """Development areas (merged ones folded in): records, participants and units."""
+    return {"programme_id": programme_id,
+            "items": readmodels.call("development_areas", _pid(programme_id))}
+
+
+@_read_model("engagement", s.Engagement)
+def engagement(args: dict[str, Any], programme_id: Any) -> Any:
+    """Engagement per participant (pseudonym) and unit: material, check-ins, sessions."""
+    return {"programme_id": programme_id,
+            **readmodels.call("engagement", _pid(programme_id))}
+
+
+@_read_model("collaborations", s.Collaborations, s.CollaborationArgs)
+def collaborations(args: dict[str, Any], programme_id: Any) -> Any:
+    """Pairs of units sharing decisions or experiments, per week (optionally one week)."""
+    week = args.get("week")
+    return {"programme_id": programme_id, "week": week,
+            "items": readmodels.call("collaborations", _pid(programme_id), week)}
+
+
+@_read_model("maturity", s.Maturity)
+def maturity(args: dict[str, Any], programme_id: Any) -> Any:
+    """Maturity per dimension (and unit): before, after and the change."""
+    return {"programme_id": programme_id,
+            "items": readmodels.call("maturity", _pid(programme_id))}
+
+
+@blp.route("/tokens")
+@require_role("researcher")
+@blp.arguments(s.ConsistencyArgs, location="query")
+@consistent
+@blp.response(200, s.TokenList)
+@blp.doc(**CONDITIONAL_DOC)
+def tokens(args: dict[str, Any]) -> Any:
+    """API tokens ever issued (never their secrets). Researchers only."""
+    from domain.accounts import list_tokens
+
+    return {"items": list_tokens(framdrift_app())}

@@ -1,0 +1,318 @@
+"""Marshmallow schemas of the JSON API: every query string and every response.
+
+Read-model responses mirror ``projections.queries``; the API dumps through these
+schemas, so the OpenAPI description (generated from them) is what clients get.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+MAX_POSITION = 2**62
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 500
+_NO_CONTROL = re.compile(r"^[^\x00-\x1f\x7f]*$")
+
+
+def text_filter(description: str) -> fields.String:
+    """A free-text filter: printable, at most 200 characters."""
+    return fields.String(
+        validate=[validate.Length(min=1, max=200),
+                  validate.Regexp(_NO_CONTROL, error="must not contain control characters")],
+        metadata={"description": description},
+    )
+
+
+class UtcDateTime(fields.DateTime):
+    """An ISO 8601 date-time; a missing offset means UTC. Loaded as aware UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        result = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            if result.tzinfo is None:
+                return result.replace(tzinfo=UTC)
+            return result.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ma.ValidationError("is out of range") from None
+
+
+class Base(ma.Schema):
+    class Meta:
+        ordered = True
+
+
+class ConsistencyArgs(Base):
+    """Read-your-writes: every endpoint takes ``min_position``."""
+
+    min_position = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_POSITION),
+        metadata={"description": (
+            "Wait (at most a few seconds) until the read models have reached this log "
+            "position, e.g. the position a write returned; 503 with Retry-After if they "
+            "do not get there in time, 422 if the log has no such position. Also accepted "
+            "as the X-Framdrift-Min-Position header."
+        )},
+    )
+
+
+class PageArgs(ConsistencyArgs):
+    page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE),
+                          metadata={"description": "Page number, from 1 (default 1)."})
+    page_size = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+        metadata={"description": f"Items per page (default 50, at most {MAX_PAGE_SIZE})."},
+    )
+
+
+SORT_KEYS = ("position", "event_time")
+KINDS = ("programme", "participant", "reflection", "decision", "experiment", "capability")
+FORMATS = ("json", "csv", "ndjson")
+
+
+class TimelineArgs(PageArgs):
+    since = UtcDateTime(metadata={"description": "Only events at or after this event time."})
+    until = UtcDateTime(metadata={"description": "Only events at or before this event time."})
+    participant = text_filter("Only this participant (pseudonym, e.g. P-1a2b3c).")
+    unit = text_filter("Only this unit (key).")
+    kind = fields.String(validate=validate.OneOf(KINDS),
+                         metadata={"description": "Only events of this kind of record."})
+    week = fields.Integer(validate=validate.Range(min=1, max=1000),
+                          metadata={"description": "Only this course week."})
+    sort = fields.String(
+        validate=validate.OneOf(SORT_KEYS + tuple(f"-{k}" for k in SORT_KEYS)),
+        metadata={"description": "Sort key; a leading '-' sorts descending (default position)."},
+    )
+    format = fields.String(
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": (
+            "json (default, paginated), csv or ndjson (exports: all matching rows unless "
+            "page/page_size are given). Also chosen by Accept: text/csv or "
+            "application/x-ndjson."
+        )},
+    )
+
+
+class LineageArgs(ConsistencyArgs):
+    record_id = fields.UUID(metadata={"description": "Only the lineage of this record."})
+
+
+class CollaborationArgs(ConsistencyArgs):
+    week = fields.Integer(validate=validate.Range(min=1, max=1000),
+                          metadata={"description": "Only collaborations of this week."})
+
+
+# -- responses ----------------------------------------------------------------------------
+# Dates and times from the read models are ISO 8601 strings (UTC).
+
+
+def iso(description: str = "ISO 8601 date or time (UTC)", **kw) -> fields.String:  # type: ignore[no-untyped-def]
+    return fields.String(metadata={"description": description}, **kw)
+
+
+class WeekOut(Base):
+    number = fields.Integer(required=True)
+    theme = fields.String(required=True)
+    starts_on = iso("First day (ISO date).", required=True)
+    ends_on = iso("Last day (ISO date).", required=True)
+
+
+class ProgrammeOut(Base):
+    id = fields.UUID(required=True)
+    organisation = fields.String(required=True)
+    title = fields.String(required=True)
+    synthetic = fields.Boolean(required=True, metadata={"description": "Synthetic demo data."})
+    closed = fields.Boolean(required=True)
+    planned_at = iso("When the programme was planned (event time).", required=True)
+    participants = fields.Integer(required=True, metadata={"description": "Enrolled."})
+    weeks = fields.List(fields.Nested(WeekOut), required=True)
+
+
+class ProgrammeList(Base):
+    items = fields.List(fields.Nested(ProgrammeOut), required=True)
+    total = fields.Integer(required=True)
+
+
+class PageOut(Base):
+    total = fields.Integer(required=True, metadata={"description": "Matching rows, all pages."})
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class TimelineRow(Base):
+    position = fields.Integer(required=True, metadata={"description": "Log position."})
+    event_time = iso("When it happened (event time, UTC).", required=True)
+    event_type = fields.String(required=True, metadata={"description": "e.g. Reflection.Logged"})
+    kind = fields.String(required=True)
+    record_id = fields.UUID(required=True)
+    participant = fields.String(required=True, allow_none=True,
+                                metadata={"description": "Pseudonym (never a name)."})
+    unit = fields.String(required=True, allow_none=True)
+    week = fields.Integer(required=True, allow_none=True)
+    theme = fields.String(required=True, allow_none=True)
+    summary = fields.String(required=True, metadata={"description": "No personal data."})
+    actor = fields.String(required=True, metadata={
+        "description": "Who acted: a pseudonym, or a role (researcher, system, ...)."})
+
+
+class TimelinePage(PageOut):
+    items = fields.List(fields.Nested(TimelineRow), required=True)
+
+
+class OfProgramme(Base):
+    programme_id = fields.UUID(required=True)
+
+
+class ProgressWeek(Base):
+    week = fields.Integer(required=True)
+    theme = fields.String(required=True, allow_none=True)
+    reflections = fields.Integer(required=True)
+    reflections_withdrawn = fields.Integer(required=True)
+    decisions = fields.Integer(required=True)
+    decisions_reversed = fields.Integer(required=True)
+    experiments = fields.Integer(required=True, metadata={"description": "All stages."})
+    experiments_planned = fields.Integer(required=True)
+    experiments_started = fields.Integer(required=True)
+    experiments_evaluated = fields.Integer(required=True)
+    experiments_concluded = fields.Integer(required=True)
+    outcome_adopt = fields.Integer(required=True)
+    outcome_adapt = fields.Integer(required=True)
+    outcome_abandon = fields.Integer(required=True)
+    capabilities = fields.Integer(required=True)
+
+
+class Progress(OfProgramme):
+    weeks = fields.List(fields.Nested(ProgressWeek), required=True,
+                        metadata={"description": "Per course week: reflection -> capability."})
+
+
+class LineageNode(Base):
+    id = fields.UUID(required=True)
+    kind = fields.String(required=True)
+    week = fields.Integer(required=True)
+    unit = fields.String(required=True, allow_none=True)
+    participant = fields.String(required=True, allow_none=True,
+                                metadata={"description": "Pseudonym."})
+    void = fields.Boolean(required=True, metadata={"description": "Withdrawn or reversed."})
+    stage = fields.String(required=True, allow_none=True)
+    outcome = fields.String(required=True, allow_none=True)
+    cycle = fields.Integer(required=True, allow_none=True)
+    created_at = iso(required=True)
+
+
+class LineageEdge(Base):
+    from_ = fields.UUID(required=True, data_key="from", attribute="from",
+                        metadata={"description": "The later record ..."})
+    to = fields.UUID(required=True, metadata={"description": "... builds on this one."})
+    relation = fields.String(required=True)
+
+
+class Lineage(OfProgramme):
+    record_id = fields.UUID(allow_none=True, metadata={
+        "description": "When asked for one record: its ancestors and descendants only."})
+    nodes = fields.List(fields.Nested(LineageNode), required=True)
+    edges = fields.List(fields.Nested(LineageEdge), required=True)
+
+
+class ByKind(Base):
+    reflection = fields.Integer(required=True)
+    decision = fields.Integer(required=True)
+    experiment = fields.Integer(required=True)
+    capability = fields.Integer(required=True)
+
+
+class DevelopmentArea(Base):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    identified_at = iso(required=True, allow_none=True)
+    merged = fields.List(fields.String(), required=True,
+                         metadata={"description": "Areas merged into this one."})
+    records = fields.Integer(required=True)
+    by_kind = fields.Nested(ByKind, required=True)
+    participants = fields.Integer(required=True)
+    units = fields.Integer(required=True)
+    unit_keys = fields.List(fields.String(), required=True)
+
+
+class DevelopmentAreas(OfProgramme):
+    items = fields.List(fields.Nested(DevelopmentArea), required=True)
+
+
+class ParticipantEngagement(Base):
+    participant = fields.String(required=True, metadata={"description": "Pseudonym."})
+    unit = fields.String(required=True)
+    role = fields.String(required=True)
+    consent = fields.Boolean(required=True)
+    erased = fields.Boolean(required=True)
+    materials = fields.Integer(required=True)
+    materials_published = fields.Integer(required=True)
+    check_ins = fields.Integer(required=True)
+    check_ins_held = fields.Integer(required=True)
+    sessions = fields.Integer(required=True)
+    sessions_held = fields.Integer(required=True)
+
+
+class UnitEngagement(Base):
+    unit = fields.String(required=True)
+    participants = fields.Integer(required=True)
+    materials = fields.Integer(required=True)
+    check_ins = fields.Integer(required=True)
+    sessions = fields.Integer(required=True)
+    materials_share = fields.Float(required=True)
+    check_in_share = fields.Float(required=True)
+    session_share = fields.Float(required=True)
+
+
+class Engagement(OfProgramme):
+    materials_published = fields.Integer(required=True)
+    check_ins_held = fields.Integer(required=True)
+    sessions_held = fields.Integer(required=True)
+    participants = fields.List(fields.Nested(ParticipantEngagement), required=True)
+    units = fields.List(fields.Nested(UnitEngagement), required=True)
+
+
+class Collaboration(Base):
+    week = fields.Integer(required=True)
+    unit_a = fields.String(required=True)
+    unit_b = fields.String(required=True)
+    decisions = fields.Integer(required=True)
+    experiments = fields.Integer(required=True)
+
+
+class Collaborations(OfProgramme):
+    week = fields.Integer(required=True, allow_none=True)
+    items = fields.List(fields.Nested(Collaboration), required=True)
+
+
+class MaturityRow(Base):
+    dimension = fields.String(required=True)
+    unit = fields.String(required=True, allow_none=True,
+                         metadata={"description": "null: the whole organisation."})
+    instrument = fields.String(required=True, allow_none=True)
+    before = fields.Float(required=True, allow_none=True)
+    after = fields.Float(required=True, allow_none=True)
+    change = fields.Float(required=True, allow_none=True)
+    before_assessed_on = iso(required=True, allow_none=True)
+    after_assessed_on = iso(required=True, allow_none=True)
+
+
+class Maturity(OfProgramme):
+    items = fields.List(fields.Nested(MaturityRow), required=True)
+
+
+class TokenOut(Base):
+    id = fields.UUID(required=True)
+    role = fields.String(required=True)
+    label = fields.String(required=True, allow_none=True)
+    issued_on = fields.DateTime(required=True)
+    revoked = fields.Boolean(required=True)
+    revoked_on = fields.DateTime(required=True, allow_none=True)
+
+
+class TokenList(Base):
+    items = fields.List(fields.Nested(TokenOut), required=True)

@@ -1,0 +1,110 @@
+"""Benchmark: rebuilding all projections against the raw read-and-decode rate.
+
+Loads the synthetic demo scaled to >= 200,000 events into a fresh SQLite file and a
+fresh PostgreSQL schema, then on each store measures
+
+  (a) raw: iterate all notifications and decode them with ``app.mapper`` (events/s);
+  (b) rebuild: ``projections.runner.rebuild`` of all projections (events/s);
+
+and prints the ratio rebuild / raw (target >= 0.5).
+
+    .venv/bin/python benchmarks/projection_rebuild.py [--programmes 175] [--only sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.cli import _migrate_hooks  # noqa: E402
+from domain.application import Framdrift  # noqa: E402
+from domain.demo import load_demo  # noqa: E402
+from projections.runner import rebuild  # noqa: E402
+
+PG_BASE = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def prepare(url: str, programmes: int) -> Framdrift:
+    Framdrift.migrate(url).close()
+    for hook in _migrate_hooks():
+        hook(url)
+    app = Framdrift.from_url(url)
+    started = time.perf_counter()
+    result = load_demo(app, programmes=programmes)
+    print(f"  loaded {result.events} events in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    return app
+
+
+def raw_rate(app: Framdrift, page: int = 5000) -> tuple[int, float]:
+    started = time.perf_counter()
+    count, after = 0, 0
+    to_event = app.mapper.to_domain_event
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=after, limit=page, inclusive_of_start=False)
+        if not notifications:
+            break
+        for n in notifications:
+            to_event(n)
+        count += len(notifications)
+        after = notifications[-1].id
+    return count, time.perf_counter() - started
+
+
+def measure(store: str, url: str, programmes: int) -> dict:
+    print(f"{store}: {url}", flush=True)
+    app = prepare(url, programmes)
+    try:
+        app.keys.forget_cache()
+        events, raw_s = raw_rate(app)
+        print(f"  raw read+decode: {events} events in {raw_s:.2f} s = {events / raw_s:,.0f} ev/s",
+              flush=True)
+        result = rebuild(app)
+        print(f"  rebuild: {result.events} events in {result.seconds:.2f} s = "
+              f"{result.rate:,.0f} ev/s", flush=True)
+        ratio = result.rate / (events / raw_s)
+        print(f"  ratio rebuild/raw = {ratio:.2f}", flush=True)
+        return {"store": store, "events": events, "raw": events / raw_s, "rebuild": result.rate,
+                "ratio": ratio}
+    finally:
+        app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--programmes", type=int, default=175)
+    parser.add_argument("--only", choices=["sqlite", "postgres"], default=None)
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only in (None, "sqlite"):
+            results.append(measure("SQLite", f"sqlite:///{tmp}/bench.sqlite3", args.programmes))
+    if args.only in (None, "postgres"):
+        import psycopg
+
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        try:
+            results.append(measure("PostgreSQL", f"{PG_BASE}?schema={schema}", args.programmes))
+        finally:
+            with psycopg.connect(PG_BASE, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print("| store | events | raw read+decode ev/s | rebuild ev/s | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['store']} | {r['events']:,} | {r['raw']:,.0f} | {r['rebuild']:,.0f} | "
+              f"{r['ratio']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,431 @@
+"""Queries on the read models, for the JSON API: plain, JSON-ready dicts and lists.
+
+Every function takes the app's :class:`domain.store.Sql` (``app.sql``). Ids are
+strings, dates ISO strings. An unknown programme raises :class:`UnknownProgrammeError`
+(a :class:`domain.errors.ProgrammeNotFoundError`, so the API answers 404); bad
+filter values raise :class:`InvalidQueryError` (a ``DomainError``: 422).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain import errors
+from domain.store import Cursor, Sql
+from projections.base import TRACKING_TABLE
+from projections.views import NAMES, PROGRESS_COUNTS
+
+
+class UnknownProgrammeError(errors.ProgrammeNotFoundError):
+    """No programme with that id in the read models."""
+
+
+class UnknownRecordError(errors.RecordNotFoundError):
+    """No record with that id in the programme's lineage."""
+
+
+class InvalidQueryError(errors.InvalidValueError):
+    """A filter or sort value the query does not understand."""
+
+
+KINDS = ("programme", "participant", "reflection", "decision", "experiment", "capability")
+SORTS = {"position": "position", "event_time": "event_time"}
+
+
+@contextmanager
+def _reading(sql: Sql) -> Iterator[Cursor]:
+    """One consistent snapshot for a query made of several statements."""
+    with sql.transaction(commit=False) as cur:
+        if sql.postgres:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield cur
+
+
+def _programme_id(cur: Cursor, sql: Sql, programme_id: Any) -> str:
+    try:
+        pid = str(UUID(str(programme_id)))
+    except ValueError:
+        raise UnknownProgrammeError(f"{programme_id!r} is not a programme id") from None
+    if not cur.query(f"SELECT 1 AS x FROM {sql.table('pj_programmes')} WHERE programme_id = ?",
+                     (pid,)):
+        raise UnknownProgrammeError(f"programme {pid} not found")
+    return pid
+
+
+# ----------------------------------------------------------------------------- tracking
+
+
+def position(sql: Sql) -> int:
+    """The log position every read model has reached (the lowest tracked position)."""
+    rows = sql.query(f"SELECT name, position FROM {sql.table(TRACKING_TABLE)}")
+    found = {r["name"]: int(r["position"]) for r in rows}
+    return min(found.get(name, 0) for name in NAMES)
+
+
+def wait_for(sql: Sql, position_: int, timeout: float = 5.0) -> bool:
+    """Wait until every read model has reached ``position_``; False on timeout."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        if position(sql) >= position_:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.2)
+
+
+# --------------------------------------------------------------------------- programmes
+
+
+def programmes(sql: Sql) -> list[dict[str, Any]]:
+    """Every programme: id, title, organisation, synthetic, closed, weeks, participants."""
+    with _reading(sql) as cur:
+        rows = cur.query(
+            f"SELECT programme_id, title, organisation, synthetic, closed, planned_at "
+            f"FROM {sql.table('pj_programmes')} ORDER BY position")
+        weeks = cur.query(
+            f"SELECT programme_id, week, theme, starts_on, ends_on FROM {sql.table('pj_weeks')} "
+            "ORDER BY programme_id, week")
+        counts = cur.query(
+            f"SELECT programme_id, COUNT(*) AS n FROM {sql.table('pj_participants')} "
+            "GROUP BY programme_id")
+    by_programme: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for w in weeks:
+        by_programme[w["programme_id"]].append(
+            {"number": int(w["week"]), "theme": w["theme"], "starts_on": w["starts_on"],
+             "ends_on": w["ends_on"]})
+    participants = {c["programme_id"]: int(c["n"]) for c in counts}
+    return [
+        {"id": r["programme_id"], "title": r["title"], "organisation": r["organisation"],
+         "synthetic": bool(r["synthetic"]), "closed": bool(r["closed"]),
+         "planned_at": r["planned_at"], "weeks": by_programme.get(r["programme_id"], []),
+         "participants": participants.get(r["programme_id"], 0)}
+        for r in rows
+    ]
+
+
+# ----------------------------------------------------------------------------- timeline
+
+
+def _instant(value: Any, *, end: bool, name: str) -> str:
+    """An ISO instant in UTC for comparing with event times; a bare date covers the day."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value + timedelta(days=1) if end else value,
+                                  datetime.min.time())
+    else:
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                return _instant(date.fromisoformat(text), end=end, name=name)
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidQueryError(f"{text!r} is not an ISO date or time", field=name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def timeline(
+    sql: Sql,
+    programme_id: Any,
+    *,
+    since: Any = None,
+    until: Any = None,
+    participant: str | None = None,
+    unit: str | None = None,
+    kind: str | None = None,
+    week: int | None = None,
+    sort: str = "position",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """A programme's events, filtered and paged: (rows, total matching).
+
+    ``since`` / ``until`` are ISO dates or times (event time; a bare ``until`` date
+    includes that day); ``participant`` is a pseudonym or a participant id.
+    """
+    if sort not in SORTS:
+        raise InvalidQueryError(f"sort must be one of: {', '.join(SORTS)}", field="sort")
+    if kind is not None and kind not in KINDS:
+        raise InvalidQueryError(f"kind must be one of: {', '.join(KINDS)}", field="kind")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 1000:
+        raise InvalidQueryError("limit must be 1..1000", field="limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidQueryError("offset must be 0 or more", field="offset")
+    where, params = ["programme_id = ?"], []
+    if since is not None:
+        where.append("event_time >= ?")
+        params.append(_instant(since, end=False, name="since"))
+    if until is not None:
+        bare = isinstance(until, date) and not isinstance(until, datetime) or (
+            isinstance(until, str) and len(until.strip()) == 10)
+        where.append("event_time < ?" if bare else "event_time <= ?")
+        params.append(_instant(until, end=True, name="until"))
+    if participant:
+        where.append("(participant = ? OR participant_id = ?)")
+        params += [participant, participant]
+    if unit:
+        where.append("unit = ?")
+        params.append(unit)
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    if week is not None:
+        where.append("week = ?")
+        params.append(int(week))
+    order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'}"
+    if sort != "position":
+        order += f", position {'DESC' if descending else 'ASC'}"
+    table = sql.table("pj_timeline")
+    condition = " AND ".join(where)
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        args = [pid, *params]
+        total = int(cur.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}",
+                              args)[0]["n"])
+        rows = cur.query(
+            f"SELECT position, event_time, event_type, kind, record_id, participant, unit, "
+            f"week, theme, summary, actor FROM {table} WHERE {condition} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?", [*args, limit, offset])
+    for r in rows:
+        r["position"] = int(r["position"])
+        r["programme_id"] = pid
+    return rows, total
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def progress(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
+    """One row per week: the funnel from reflections to capabilities."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        rows = cur.query(
+            f"SELECT week, theme, {', '.join(PROGRESS_COUNTS)} FROM {sql.table('pj_progress')} "
+            "WHERE programme_id = ? ORDER BY week", (pid,))
+    out = []
+    for r in rows:
+        row: dict[str, Any] = {"week": int(r["week"]), "theme": r["theme"]}
+        row.update({c: int(r[c]) for c in PROGRESS_COUNTS})
+        row["experiments"] = sum(row[f"experiments_{s}"]
+                                 for s in ("planned", "started", "evaluated", "concluded"))
+        out.append(row)
+    return out
+
+
+# ------------------------------------------------------------------------------ lineage
+
+
+def lineage(sql: Sql, programme_id: Any, record_id: Any = None) -> dict[str, Any]:
+    """Nodes and edges (``from`` builds on ``to``); with ``record_id`` only what that
+    record came from (backwards) and what came of it (forwards)."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        nodes = cur.query(
+            f"SELECT record_id, kind, week, unit, participant, void, stage, outcome, cycle, "
+            f"created_at FROM {sql.table('pj_lineage_nodes')} WHERE programme_id = ? "
+            "ORDER BY position", (pid,))
+        edges = cur.query(
+            f"SELECT from_id, to_id, relation FROM {sql.table('pj_lineage_edges')} "
+            "WHERE programme_id = ? ORDER BY from_id, to_id", (pid,))
+    node_list = [
+        {"id": n["record_id"], "kind": n["kind"], "week": int(n["week"]), "unit": n["unit"],
+         "participant": n["participant"], "void": bool(n["void"]), "stage": n["stage"],
+         "outcome": n["outcome"], "cycle": n["cycle"], "created_at": n["created_at"]}
+        for n in nodes
+    ]
+    edge_list = [{"from": e["from_id"], "to": e["to_id"], "relation": e["relation"]}
+                 for e in edges]
+    if record_id is None:
+        return {"nodes": node_list, "edges": edge_list}
+    rid = str(record_id)
+    if rid not in {n["id"] for n in node_list}:
+        raise UnknownRecordError(f"record {rid} not found in programme {pid}")
+    back: dict[str, list[str]] = defaultdict(list)
+    forth: dict[str, list[str]] = defaultdict(list)
+    for e in edge_list:
+        back[e["from"]].append(e["to"])
+        forth[e["to"]].append(e["from"])
+    keep = {rid}
+    for links in (back, forth):
+        stack = [rid]
+        while stack:
+            for nxt in links.get(stack.pop(), []):
+                if nxt not in keep:
+                    keep.add(nxt)
+                    stack.append(nxt)
+    return {
+        "record_id": rid,
+        "nodes": [n for n in node_list if n["id"] in keep],
+        "edges": [e for e in edge_list if e["from"] in keep and e["to"] in keep],
+    }
+
+
+# -------------------------------------------------------------------- development areas
+
+
+def development_areas(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
+    """Live areas (merged ones folded into their target): records, participants, units."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        areas = cur.query(
+            f"SELECT area_id, name, description, merged_into, identified_at "
+            f"FROM {sql.table('pj_areas')} WHERE programme_id = ? ORDER BY area_id", (pid,))
+        links = cur.query(
+            f"SELECT record_id, area_id, kind, participant_id, unit "
+            f"FROM {sql.table('pj_area_records')} WHERE programme_id = ?", (pid,))
+    merged = {a["area_id"]: a["merged_into"] for a in areas}
+
+    def resolve(area_id: str) -> str:
+        seen = set()
+        while merged.get(area_id) and area_id not in seen:
+            seen.add(area_id)
+            area_id = merged[area_id]
+        return area_id
+
+    stats: dict[str, dict[str, Any]] = {}
+    for a in areas:
+        if not a["merged_into"]:
+            stats[a["area_id"]] = {
+                "id": a["area_id"], "name": a["name"], "description": a["description"] or "",
+                "identified_at": a["identified_at"], "merged": [],
+                "_records": {}, "_participants": set(), "_units": set()}
+    for a in areas:
+        if a["merged_into"] and resolve(a["area_id"]) in stats:
+            stats[resolve(a["area_id"])]["merged"].append(a["area_id"])
+    for link in links:
+        target = stats.get(resolve(link["area_id"]))
+        if target is None:
+            continue
+        target["_records"][link["record_id"]] = link["kind"]
+        target["_participants"].add(link["participant_id"])
+        target["_units"].add(link["unit"])
+    out = []
+    for s in stats.values():
+        kinds = list(s.pop("_records").values())
+        s["records"] = len(kinds)
+        s["by_kind"] = {k: kinds.count(k) for k in ("reflection", "decision", "experiment",
+                                                     "capability")}
+        s["participants"] = len(s.pop("_participants"))
+        units = s.pop("_units")
+        s["units"] = len(units)
+        s["unit_keys"] = sorted(units)
+        out.append(s)
+    return out
+
+
+# --------------------------------------------------------------------------- engagement
+
+
+def engagement(sql: Sql, programme_id: Any) -> dict[str, Any]:
+    """Per participant (pseudonym, unit) and per unit: material, check-ins, sessions."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        totals = cur.query(
+            f"SELECT materials, check_ins, sessions FROM {sql.table('pj_eng_programmes')} "
+            "WHERE programme_id = ?", (pid,))
+        people = cur.query(
+            f"SELECT participant_id, pseudonym, unit, role, consent, erased "
+            f"FROM {sql.table('pj_eng_participants')} WHERE programme_id = ? "
+            "ORDER BY pseudonym", (pid,))
+        materials = cur.query(
+            f"SELECT participant_id, COUNT(*) AS n FROM {sql.table('pj_eng_materials')} "
+            "WHERE programme_id = ? GROUP BY participant_id", (pid,))
+        attendance = cur.query(
+            f"SELECT a.participant_id, m.kind, COUNT(*) AS n "
+            f"FROM {sql.table('pj_eng_attendance')} a JOIN {sql.table('pj_eng_meetings')} m "
+            "ON m.programme_id = a.programme_id AND m.meeting_id = a.meeting_id "
+            "WHERE a.programme_id = ? AND a.attended = 1 GROUP BY a.participant_id, m.kind",
+            (pid,))
+    total = totals[0] if totals else {"materials": 0, "check_ins": 0, "sessions": 0}
+    published, check_ins, sessions = (int(total["materials"]), int(total["check_ins"]),
+                                      int(total["sessions"]))
+    taken = {m["participant_id"]: int(m["n"]) for m in materials}
+    attended: dict[tuple[str, str], int] = {
+        (a["participant_id"], a["kind"]): int(a["n"]) for a in attendance}
+    participants = []
+    units: dict[str, dict[str, Any]] = {}
+    for p in people:
+        row = {
+            "participant": p["pseudonym"], "unit": p["unit"], "role": p["role"],
+            "consent": bool(p["consent"]), "erased": bool(p["erased"]),
+            "materials": taken.get(p["participant_id"], 0), "materials_published": published,
+            "check_ins": attended.get((p["participant_id"], "check_in"), 0),
+            "check_ins_held": check_ins,
+            "sessions": attended.get((p["participant_id"], "session"), 0),
+            "sessions_held": sessions,
+        }
+        participants.append(row)
+        u = units.setdefault(p["unit"], {"unit": p["unit"], "participants": 0, "materials": 0,
+                                         "check_ins": 0, "sessions": 0})
+        u["participants"] += 1
+        for key in ("materials", "check_ins", "sessions"):
+            u[key] += row[key]
+    unit_rows = []
+    for u in sorted(units.values(), key=lambda x: x["unit"]):
+        n = u["participants"]
+        u["materials_share"] = round(u["materials"] / (n * published), 4) if published else 0.0
+        u["check_in_share"] = round(u["check_ins"] / (n * check_ins), 4) if check_ins else 0.0
+        u["session_share"] = round(u["sessions"] / (n * sessions), 4) if sessions else 0.0
+        unit_rows.append(u)
+    return {"materials_published": published, "check_ins_held": check_ins,
+            "sessions_held": sessions, "participants": participants, "units": unit_rows}
+
+
+# ------------------------------------------------------------------------ collaborations
+
+
+def collaborations(sql: Sql, programme_id: Any, week: int | None = None) -> list[dict[str, Any]]:
+    """Pairs of units (a < b) sharing live decisions or experiments, per week."""
+    where, params = "programme_id = ? AND (decisions > 0 OR experiments > 0)", []
+    if week is not None:
+        where += " AND week = ?"
+        params.append(int(week))
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        rows = cur.query(
+            f"SELECT week, unit_a, unit_b, decisions, experiments "
+            f"FROM {sql.table('pj_collab_pairs')} WHERE {where} "
+            "ORDER BY week, unit_a, unit_b", [pid, *params])
+    return [{"week": int(r["week"]), "unit_a": r["unit_a"], "unit_b": r["unit_b"],
+             "decisions": int(r["decisions"]), "experiments": int(r["experiments"])}
+            for r in rows]
+
+
+# ----------------------------------------------------------------------------- maturity
+
+
+def maturity(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
+    """Per dimension and unit (``None``: the whole organisation): before, after, change."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        rows = cur.query(
+            f"SELECT unit, dimension, phase, score, assessed_on, instrument "
+            f"FROM {sql.table('pj_maturity')} WHERE programme_id = ? "
+            "ORDER BY unit, dimension", (pid,))
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        g = grouped.setdefault((r["unit"], r["dimension"]), {
+            "dimension": r["dimension"], "unit": r["unit"] or None, "before": None,
+            "after": None, "before_assessed_on": None, "after_assessed_on": None,
+            "instrument": r["instrument"]})
+        g[r["phase"]] = float(r["score"])
+        g[f"{r['phase']}_assessed_on"] = r["assessed_on"]
+    out = []
+    for g in grouped.values():
+        g["change"] = (round(g["after"] - g["before"], 4)
+                       if g["before"] is not None and g["after"] is not None else None)
+        out.append(g)
+    out.sort(key=lambda g: (g["unit"] is not None, g["unit"] or "", g["dimension"]))
+    return out

@@ -1,0 +1,382 @@
+"""Following the log: the same projection code on SQLite and on PostgreSQL.
+
+The runner reads the log in batches (``select_notifications`` after the lowest
+position any of its projections has reached), decodes each event once, lets every
+projection that has not yet seen it buffer its row changes, and then writes all
+views' rows and all tracking positions in ONE transaction. A tracking row is only
+moved forward from the position the runner read (``... WHERE position = ?``), so two
+runners racing on one store cannot apply a batch twice: the loser rolls back and
+re-reads its positions. A restarted runner resumes from the stored positions.
+
+Waiting for new events: on PostgreSQL a LISTEN on eventsourcing's notification
+channel wakes the runner as soon as events are committed (with polling as a
+fallback); on SQLite, which has no notifications, the runner polls.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Mapper, Tracking, Transcoding
+
+from domain.privacy import PersonalData
+from projections.base import TRACKING_TABLE, ReadModel, read_positions, rowcount, utcnow
+from projections.schema import create_tables, drop_tables, swap_in
+from projections.views import BY_NAME, NAMES, DirectoryView, Reader
+
+log = logging.getLogger("framdrift.projections")
+
+DEFAULT_BATCH = 1000
+REBUILD_BATCH = 10000
+
+
+def default_batch_size() -> int:
+    try:
+        return max(1, int(os.environ.get("FRAMDRIFT_PROJECTION_BATCH", DEFAULT_BATCH)))
+    except ValueError:
+        return DEFAULT_BATCH
+
+
+class TrackingConflict(Exception):
+    """Another runner moved a projection on while this one processed the same batch."""
+
+
+class SealedPersonalData(Transcoding):
+    """Decodes personal data without its key: projections never see what people wrote."""
+
+    type = PersonalData
+    name = "personal_data"
+
+    def encode(self, obj: PersonalData) -> Any:
+        raise TypeError("projections never write personal data")
+
+    def decode(self, data: dict[str, str]) -> PersonalData:
+        return PersonalData(data["s"], None)  # type: ignore[arg-type]
+
+
+def sealed_mapper(app: Any) -> Mapper[Any]:
+    """The app's mapper, except that personal data stays sealed (and costs nothing)."""
+    transcoder = JSONTranscoder()
+    for transcoding in app.mapper.transcoder.names.values():
+        transcoder.register(transcoding)
+    transcoder.register(SealedPersonalData())
+    return Mapper(transcoder, compressor=app.mapper.compressor, cipher=app.mapper.cipher)
+
+
+def resolve_names(names: Iterable[str] | None = None) -> list[str]:
+    """Projection names in processing order; the directory always comes first."""
+    if names is None:
+        return list(NAMES)
+    wanted = set(names)
+    unknown = wanted - set(NAMES)
+    if unknown:
+        raise ValueError(
+            f"unknown projection(s): {', '.join(sorted(unknown))}; known: {', '.join(NAMES)}"
+        )
+    return [n for n in NAMES if n == "directory" or n in wanted]
+
+
+class Runner:
+    """Processes the log in batches for a set of projections (all by default)."""
+
+    def __init__(
+        self,
+        app: Any,
+        names: Iterable[str] | None = None,
+        *,
+        batch_size: int | None = None,
+        suffix: str = "",
+        tracked: bool = True,
+        mapper: Mapper[Any] | None = None,
+    ):
+        self.app = app
+        self.sql = app.sql
+        self.batch_size = batch_size or default_batch_size()
+        self.suffix = suffix
+        self.tracked = tracked
+        self.names = resolve_names(names)
+        self.directory = DirectoryView(self.sql, "directory", suffix)
+        self.projections: list[ReadModel[Any]] = []
+        for name in self.names:
+            cls = BY_NAME[name]
+            view = self.directory if name == "directory" else cls.view_class(
+                self.sql, name, suffix)
+            if isinstance(view, Reader):
+                view.directory = self.directory
+            self.projections.append(cls(view))
+        self.mapper = mapper or sealed_mapper(app)
+        self._dispatch: dict[type, list[tuple[str, Callable[[Any, Tracking], None]]]] = {}
+        self.positions: dict[str, int] = {}
+        self.reload()
+
+    # positions ------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Forget buffers and caches; read the tracked positions again."""
+        for p in self.projections:
+            p.view.forget()
+        if not self.tracked:
+            self.positions = {name: self.positions.get(name, 0) for name in self.names}
+            return
+        stored = read_positions(self.sql)
+        missing = [n for n in self.names if n not in stored]
+        if missing:
+            with self.sql.transaction() as cur:
+                cur.executemany(
+                    f"INSERT INTO {self.sql.table(TRACKING_TABLE)} (name, position, updated_at) "
+                    "VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING",
+                    [(n, utcnow()) for n in missing])
+            stored = read_positions(self.sql)
+        self.positions = {name: stored.get(name, 0) for name in self.names}
+
+    @property
+    def position(self) -> int:
+        return min(self.positions.values())
+
+    # processing -----------------------------------------------------------------
+
+    def _handlers(self, cls: type) -> list[tuple[str, Callable[[Any, Tracking], None]]]:
+        found = self._dispatch.get(cls)
+        if found is None:
+            found = []
+            for p in self.projections:
+                method = inspect.getattr_static(type(p), "process_event")
+                method.__get__(p, type(p))  # applies eventsourcing's deferred registrations
+                impl = method.dispatcher.dispatch(cls)
+                if impl is not method.func:
+                    found.append((p.name, impl.__get__(p, type(p))))
+            self._dispatch[cls] = found
+        return found
+
+    def step(self) -> int:
+        """Process one batch; returns how many events it read (0: caught up)."""
+        notifications = self.app.recorder.select_notifications(
+            start=self.position, limit=self.batch_size, inclusive_of_start=False)
+        if not notifications:
+            return 0
+        positions = self.positions
+        to_event = self.mapper.to_domain_event
+        app_name = self.app.name
+        dispatch = self._dispatch
+        last = notifications[-1].id
+        try:
+            for n in notifications:
+                event = to_event(n)
+                handlers = dispatch.get(type(event))
+                if handlers is None:
+                    handlers = self._handlers(type(event))
+                tracking = Tracking(app_name, n.id)
+                for name, handle in handlers:
+                    if n.id > positions[name]:
+                        handle(event, tracking)
+            with self.sql.transaction() as cur:
+                if self.tracked:
+                    self._advance(cur, last)  # first, so SQLite takes its write lock at once
+                for p in self.projections:
+                    p.view.flush(cur)
+        except BaseException:
+            self.reload()
+            raise
+        for p in self.projections:
+            p.view.clear()
+        for name, pos in positions.items():
+            if pos < last:
+                positions[name] = last
+        return len(notifications)
+
+    def _advance(self, cur: Any, last: int) -> None:
+        now = utcnow()
+        for name, pos in self.positions.items():
+            if pos < last:
+                cur.execute(
+                    f"UPDATE {self.sql.table(TRACKING_TABLE)} SET position = ?, updated_at = ? "
+                    "WHERE name = ? AND position = ?", (last, now, name, pos))
+                if rowcount(cur) != 1:
+                    raise TrackingConflict(name)
+
+    def catch_up(self, *, on_batch: Callable[[int], None] | None = None) -> int:
+        """Process everything recorded so far; returns the number of events read."""
+        total = 0
+        while True:
+            try:
+                n = self.step()
+            except TrackingConflict:
+                continue  # positions were re-read; carry on from there
+            if not n:
+                return total
+            total += n
+            if on_batch:
+                on_batch(n)
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = 0.5,
+        pause: float = 0.0,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        """Follow the log until ``stop`` is set; the current batch is always finished."""
+        waker = Waker(self.app) if self.sql.postgres else None
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    n = self.step()
+                    failures = 0
+                except TrackingConflict:
+                    continue
+                except Exception:  # noqa: BLE001 - keep following; the store may come back
+                    failures += 1
+                    log.exception("projection batch failed (attempt %d)", failures)
+                    stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                    continue
+                if n:
+                    if on_batch:
+                        on_batch(n)
+                    if pause:
+                        stop.wait(pause)
+                    continue
+                if waker is not None:
+                    waker.wait(interval)
+                else:
+                    stop.wait(interval)
+        finally:
+            if waker is not None:
+                waker.close()
+
+
+class Waker:
+    """LISTENs on eventsourcing's channel (PostgreSQL) and wakes the runner on NOTIFY."""
+
+    def __init__(self, app: Any):
+        self.recorder = app.recorder
+        self.event = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._listen, daemon=True,
+                                        name="framdrift-projections-listen")
+        self._thread.start()
+
+    def _listen(self) -> None:
+        from psycopg.sql import SQL, Identifier
+
+        try:
+            with self.recorder.datastore.get_connection() as conn:
+                conn.execute(SQL("LISTEN {0}").format(Identifier(self.recorder.channel_name)))
+                while not self._closed:
+                    for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        self.event.set()
+        except Exception:  # noqa: BLE001 - polling still works without notifications
+            if not self._closed:
+                log.warning("LISTEN failed; projections fall back to polling", exc_info=True)
+
+    def wait(self, timeout: float) -> bool:
+        fired = self.event.wait(timeout)
+        self.event.clear()
+        return fired
+
+    def close(self) -> None:
+        self._closed = True
+        self._thread.join(timeout=2)
+
+
+# --------------------------------------------------------------------- entry points
+
+
+def catch_up(app: Any, names: Iterable[str] | None = None, *,
+             batch_size: int | None = None) -> int:
+    """Bring the projections up to the head of the log now (tests, scripts)."""
+    return Runner(app, names, batch_size=batch_size).catch_up()
+
+
+class Background:
+    """A daemon thread keeping the projections current inside a web process."""
+
+    def __init__(self, app: Any, *, interval: float = 0.2, batch_size: int | None = None):
+        self.stop_event = threading.Event()
+        self.runner = Runner(app, batch_size=batch_size)
+        self.thread = threading.Thread(
+            target=self.runner.run, args=(self.stop_event,), kwargs={"interval": interval},
+            daemon=True, name="framdrift-projections")
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+
+def start_background(app: Any, *, interval: float = 0.2,
+                     batch_size: int | None = None) -> Background:
+    """Follow the log in a daemon thread; call ``.stop()`` on the handle to end it."""
+    return Background(app, interval=interval, batch_size=batch_size)
+
+
+@dataclass
+class RebuildResult:
+    names: list[str]
+    events: int
+    seconds: float
+    position: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def rebuild(
+    app: Any,
+    names: Iterable[str] | None = None,
+    *,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    suffix: str = "_new",
+) -> RebuildResult:
+    """Rebuild projections from position zero into fresh ``suffix`` tables, then swap
+    them in (and set their tracking positions) in one transaction.
+
+    Rebuilding one projection rebuilds the directory with it (it looks facts up there).
+    A running runner is not disturbed: it continues from the swapped-in positions.
+    """
+    chosen = resolve_names(names)
+    sql = app.sql
+    started = perf_counter()
+    with sql.transaction() as cur:
+        for name in chosen:
+            drop_tables(cur, sql, name, suffix)
+            create_tables(cur, sql, name, suffix)
+    runner = Runner(app, chosen, batch_size=batch_size or REBUILD_BATCH, suffix=suffix,
+                    tracked=False)
+    events = runner.catch_up(on_batch=progress)
+    position = runner.position
+    with sql.transaction() as cur:
+        for name in chosen:
+            cur.execute(
+                f"INSERT INTO {sql.table(TRACKING_TABLE)} (name, position, updated_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "position = excluded.position, updated_at = excluded.updated_at",
+                (name, position, utcnow()))
+        for name in chosen:
+            swap_in(cur, sql, name, suffix)
+    return RebuildResult(chosen, events, perf_counter() - started, position)
+
+
+def status(app: Any) -> list[dict[str, Any]]:
+    """Each projection's position, the head of the log and the lag."""
+    head = app.max_position()
+    stored = read_positions(app.sql)
+    return [
+        {"name": name, "position": stored.get(name, 0), "head": head,
+         "lag": max(0, head - stored.get(name, 0))}
+        for name in NAMES
+    ]
