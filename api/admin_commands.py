@@ -1,4 +1,7 @@
-"""Integrity and backup commands: ``framdrift verify``, ``export --all``, ``import``."""
+"""Integrity and backup commands: ``framdrift verify``, ``export --all``, ``import``.
+
+``export --programme ID --what ...`` (analysis exports) is in ``api.replay_commands``.
+"""
 
 from __future__ import annotations
 
@@ -32,14 +35,45 @@ def verify(no_seal: bool) -> None:
 
 
 @click.command("export")
-@click.option("--all", "everything", is_flag=True, required=True,
+@click.option("--all", "everything", is_flag=True,
               help="The whole event log (a backup; encrypted data stays encrypted).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Directory for events.ndjson and keys.ndjson.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="With --all: directory for events.ndjson and keys.ndjson. With "
+                   "--programme: the file to write (default: standard output).")
 @click.option("--no-keys", is_flag=True,
-              help="Leave the data keys out (the copy then cannot read personal data).")
-def export_all(everything: bool, out_dir: Path, no_keys: bool) -> None:
-    """Write the whole log as NDJSON (events.ndjson) and the data keys (keys.ndjson)."""
+              help="With --all: leave the data keys out (the copy cannot read personal data).")
+@click.option("--programme", "programme_id", default=None,
+              help="Export one programme for analysis (instead of --all).")
+@click.option("--what", type=click.Choice(["timeline", "records", "lineage"]), default=None,
+              help="With --programme: the timeline, all records, or the lineage.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "prov-json"]),
+              default=None, help="With --programme: csv or ndjson (timeline, records), "
+                                 "prov-json (lineage; W3C PROV-JSON).")
+@click.option("--until", default=None, metavar="TIME|POSITION",
+              help="With --programme: as of this log position or moment (default: now).")
+@click.option("--with-text", is_flag=True,
+              help="With --what records: add what participants wrote (researchers only; "
+                   "never for participants without consent or erased).")
+def export_all(everything: bool, out_path: Path | None, no_keys: bool,
+               programme_id: str | None, what: str | None, fmt: str | None,
+               until: str | None, with_text: bool) -> None:
+    """Back up the whole log (--all --out DIR), or export one programme for analysis
+    (--programme ID --what timeline|records|lineage --format csv|ndjson|prov-json)."""
+    if everything == bool(programme_id):
+        raise click.UsageError("give either --all (a backup) or --programme ID (analysis)")
+    if programme_id:
+        if what is None:
+            raise click.UsageError("--programme needs --what timeline|records|lineage")
+        from api.replay_commands import analysis_export
+
+        fmt = fmt or ("prov-json" if what == "lineage" else "csv")
+        analysis_export(programme_id, what, fmt, out_path, until, with_text)
+        return
+    if out_path is None:
+        raise click.UsageError("--all needs --out DIR")
+    if out_path.exists() and not out_path.is_dir():
+        raise click.UsageError(f"--out {out_path} is not a directory")
+    out_dir = out_path
     app = open_app()
     out_dir.mkdir(parents=True, exist_ok=True)
     with click.progressbar(length=app.max_position(), label="exporting", file=sys.stderr) as bar:

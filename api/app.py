@@ -87,6 +87,10 @@ def register_blueprints(app: Flask) -> None:
     from api import errors, health, rest, web
 
     rest.init_app(app)  # flask-smorest's Api: /api/v1 and /api/v1/openapi.json
+    from api import replay, rest_replay
+
+    rest_replay.init_app(app)  # as-of state and record lineage, on the same Api
+    app.register_blueprint(replay.bp)  # /replay: the researchers' replay pages
     errors.init_app(app)  # after the Api, so that ours is the error handler in force
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)

@@ -188,7 +188,7 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
         except ValueError:
             raise click.BadParameter("not a programme id", param_hint="--programme") from None
     reader = LogReader(app)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     current_week: dict[str, int] = {}
     try:
         if fmt == "text":
@@ -218,12 +218,16 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
 
 # Command groups that live beside the packages they drive. Each module defines a
 # ``commands`` list of click commands; a module that does not exist yet is skipped.
-COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands")
+# A module may also define ``register(cli)``, called after every module is loaded (to add
+# commands to another module's group).
+COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands",
+                   "api.replay_commands", "api.privacy_commands")
 
 
 def _register_command_modules() -> None:
     import importlib
 
+    loaded = []
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -233,6 +237,10 @@ def _register_command_modules() -> None:
             raise
         for command in module.commands:
             cli.add_command(command)
+        loaded.append(module)
+    for module in loaded:
+        if hasattr(module, "register"):
+            module.register(cli)
 
 
 _register_command_modules()

@@ -26,7 +26,7 @@ import json
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_to_bytes, urlencode
 
 from flask import Flask, Response, current_app, request, url_for
 from flask_smorest import Api, Blueprint, abort
@@ -75,10 +75,31 @@ def init_app(app: Flask) -> None:
     from api import docs
 
     app.register_blueprint(docs.bp)
+    app.before_request(_check_query_string)
     app.after_request(_api_headers)
 
 
 # -- cross-cutting -------------------------------------------------------------------------
+
+MAX_QUERY_STRING = 8192
+
+
+def _check_query_string() -> None:
+    """/api/v1 query strings: at most 8 KiB (else 414) of valid UTF-8 (else 400; werkzeug
+    would silently turn bad bytes and encoded lone surrogates into U+FFFD)."""
+    if not request.path.startswith(PREFIX + "/"):
+        return
+    raw = request.query_string
+    if len(raw) > MAX_QUERY_STRING:
+        abort(414, message=f"The query string is longer than {MAX_QUERY_STRING} bytes.",
+              errors={"_query": ["too long"]})
+    try:
+        for part in raw.split(b"&"):
+            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, message="The query string is not valid UTF-8 (or encodes a lone "
+                           "surrogate).", errors={"_query": ["not valid UTF-8"]})
+
 
 
 def _api_headers(response: Response) -> Response:

@@ -1,4 +1,6 @@
-"""API tokens for evaluators and researchers, event-sourced like everything else.
+"""Accounts, event-sourced like everything else: API tokens for evaluators and
+researchers, researchers' web accounts (argon2 password hashes) and personal sign-in
+links for participants. API tokens:
 
 A token is a random secret shown once when it is issued. Only its SHA-256 hash
 is ever known to the store, and not even that is recorded: the aggregate's id is
@@ -10,19 +12,27 @@ is a new event. The label says what the token is for (e.g. "client evaluation
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import event
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain import errors
-from domain.model import MAX_LABEL, FramdriftAggregate
+from domain.context import now
+from domain.model import MAX_LABEL, FramdriftAggregate, require_text
+from domain.privacy import PersonalData, reveal
 
 if TYPE_CHECKING:
     from domain.application import Framdrift
@@ -158,3 +168,300 @@ def list_tokens(app: Framdrift) -> list[TokenInfo]:
         ids.extend(n.originator_id for n in page)
         start = page[-1].id + 1
     return [TokenInfo.of(app.repository.get(uid)) for uid in dict.fromkeys(ids)]
+
+
+# --------------------------------------------------------------------------- researchers
+#
+# Researchers sign in to the web pages with a user name and password. The account is an
+# aggregate whose id is derived from the (lower-cased) user name, so signing in is one
+# ``repository.get``. The user name, name and e-mail are personal data: they are sealed
+# with the researcher's own key (``PersonalData`` with the researcher id as subject). Only
+# an argon2id hash of the password is recorded; a new password is a new event.
+
+_RESEARCHER_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/researchers")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,62}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+_hasher = PasswordHasher()
+# A hash to verify against when the user is unknown, so both cases take as long.
+_DUMMY_HASH = _hasher.hash("framdrift-no-such-user")
+
+
+class ResearcherNotFoundError(errors.NotFoundError):
+    field = "username"
+
+
+def normalise_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def researcher_id_for(username: str) -> UUID:
+    return uuid5(_RESEARCHER_NAMESPACE, normalise_username(username))
+
+
+class Researcher(FramdriftAggregate):
+    """A researcher's web account (forskare)."""
+
+    @event("Registered")
+    def __init__(
+        self, username: PersonalData, name: PersonalData, email: PersonalData | None,
+        password_hash: str,
+    ):
+        self.username = username
+        self.name = name
+        self.email = email
+        self.password_hash = password_hash
+
+    @event("PasswordChanged")
+    def _change_password(self, password_hash: str) -> None:
+        self.password_hash = password_hash
+
+
+def _check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise errors.InvalidValueError(
+            f"must be at least {MIN_PASSWORD} characters", field="password"
+        )
+    if len(password) > MAX_PASSWORD or "\x00" in password:
+        raise errors.InvalidValueError("is not an acceptable password", field="password")
+    return password
+
+
+def create_researcher(
+    app: Framdrift, *, username: str, name: str, email: str | None, password: str
+) -> UUID:
+    """Register a researcher account; the user name must be new."""
+    username = normalise_username(username)
+    if not USERNAME_RE.match(username):
+        raise errors.InvalidValueError(
+            "use 2-63 characters: lower-case letters, digits and . _ @ -", field="username"
+        )
+    name = require_text(name, "name", limit=MAX_LABEL)
+    if email is not None and email.strip():
+        email = email.strip()
+        if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+            raise errors.InvalidValueError("is not an e-mail address", field="email")
+    else:
+        email = None
+    password_hash = _hasher.hash(_check_password(password))
+    rid = researcher_id_for(username)
+    if rid in app.repository:
+        raise errors.InvalidValueError("that user name is taken", field="username")
+    researcher: Researcher = Researcher._create(  # type: ignore[attr-defined]
+        Researcher.Registered, id=rid,
+        username=PersonalData(rid, username), name=PersonalData(rid, name),
+        email=PersonalData(rid, email) if email else None, password_hash=password_hash,
+    )
+    try:
+        app.save(researcher)
+    except IntegrityError:
+        raise errors.InvalidValueError("that user name is taken", field="username") from None
+    return rid
+
+
+def _researcher(app: Framdrift, researcher_id: UUID | str) -> Researcher:
+    try:
+        uid = researcher_id if isinstance(researcher_id, UUID) else UUID(str(researcher_id))
+        found = app.repository.get(uid)
+    except (ValueError, AggregateNotFoundError):
+        raise ResearcherNotFoundError("no such researcher") from None
+    if not isinstance(found, Researcher):
+        raise ResearcherNotFoundError("no such researcher")
+    return found
+
+
+def get_researcher(app: Framdrift, researcher_id: UUID | str) -> dict[str, Any]:
+    r = _researcher(app, researcher_id)
+    return {"id": str(r.id), "username": reveal(r.username), "name": reveal(r.name),
+            "email": reveal(r.email) if r.email else None}
+
+
+def researcher_exists(app: Framdrift, username: str) -> bool:
+    return researcher_id_for(username) in app.repository
+
+
+def set_password(app: Framdrift, username: str, password: str) -> None:
+    researcher = _researcher(app, researcher_id_for(username))
+    researcher._change_password(_hasher.hash(_check_password(password)))
+    app._save(researcher)
+
+
+def verify_password(app: Framdrift, username: str, password: str) -> UUID | None:
+    """The researcher's id when the user name and password match, else None."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        return None
+    username = normalise_username(username if isinstance(username, str) else "")
+    researcher: Researcher | None = None
+    if USERNAME_RE.match(username):
+        try:
+            researcher = _researcher(app, researcher_id_for(username))
+        except ResearcherNotFoundError:
+            researcher = None
+    try:
+        _hasher.verify(researcher.password_hash if researcher else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return researcher.id if researcher else None
+
+
+# ------------------------------------------------------------------------ sign-in links
+#
+# A personal sign-in link (``/in/fdl_...``) for a participant (or a researcher). Like API
+# tokens, the secret is shown once and the aggregate id is derived from its SHA-256 hash;
+# the secret itself is stored nowhere. A link expires and can be revoked (new events).
+
+LINK_PREFIX = "fdl_"
+LINK_ROLES = ("participant", "researcher")
+DEFAULT_LINK_DAYS = 30
+_LINK_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/sign-in-links")
+# Subject of the store-local key from which the demo's links are derived (see demo_link).
+_DEMO_LINK_SUBJECT = uuid5(NAMESPACE_URL, "https://framdrift.example/demo-link-key")
+
+
+def link_id_for(secret: str) -> UUID:
+    return uuid5(_LINK_NAMESPACE, token_hash(secret))
+
+
+class SignInLink(FramdriftAggregate):
+    """A personal, expiring, revocable sign-in link."""
+
+    @event("Issued")
+    def __init__(self, role: str, subject: str, expires_at: str):
+        self.role = role
+        self.subject = subject
+        self.expires_at = expires_at
+        self.revoked = False
+
+    @event("Revoked")
+    def _revoke(self, reason: str | None) -> None:
+        self.revoked = True
+
+    @property
+    def expires(self) -> datetime:
+        return datetime.fromisoformat(self.expires_at)
+
+    def valid(self) -> bool:
+        return not self.revoked and now() < self.expires
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    id: UUID
+    role: str
+    subject: str
+    issued_on: datetime
+    expires_at: datetime
+    revoked: bool
+
+    @classmethod
+    def of(cls, link: SignInLink) -> LinkInfo:
+        return cls(id=link.id, role=link.role, subject=link.subject,
+                   issued_on=link.created_on, expires_at=link.expires, revoked=link.revoked)
+
+    @property
+    def valid(self) -> bool:
+        return not self.revoked and now() < self.expires_at
+
+
+def _check_link_args(role: str, days: float) -> None:
+    if role not in LINK_ROLES:
+        raise errors.InvalidValueError(f"must be one of: {', '.join(LINK_ROLES)}", field="role")
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= 366:
+        raise errors.InvalidValueError("must be 1..366 days", field="days")
+
+
+def issue_link(
+    app: Framdrift, *, role: str, subject: UUID | str, days: float = DEFAULT_LINK_DAYS,
+    secret: str | None = None,
+) -> tuple[str, UUID]:
+    """Issue a sign-in link secret for ``subject``; returns ``(secret, link id)``."""
+    _check_link_args(role, days)
+    secret = secret or LINK_PREFIX + secrets.token_urlsafe(32)
+    expires_at = (now() + timedelta(days=days)).isoformat()
+    link: SignInLink = SignInLink._create(  # type: ignore[attr-defined]
+        SignInLink.Issued, id=link_id_for(secret), role=role, subject=str(subject),
+        expires_at=expires_at,
+    )
+    app.save(link)
+    return secret, link.id
+
+
+def _link(app: Framdrift, link_id: UUID) -> SignInLink | None:
+    try:
+        found = app.repository.get(link_id)
+    except AggregateNotFoundError:
+        return None
+    return found if isinstance(found, SignInLink) else None
+
+
+def verify_link(app: Framdrift, secret: str) -> LinkInfo | None:
+    """The link's details when ``secret`` is a valid (unexpired, unrevoked) link."""
+    if not isinstance(secret, str) or not secret.startswith(LINK_PREFIX) or len(secret) > 200:
+        return None
+    link = _link(app, link_id_for(secret))
+    if link is None or not link.valid():
+        return None
+    return LinkInfo.of(link)
+
+
+def link_is_valid(app: Framdrift, link_id: UUID | str) -> bool:
+    """Whether a link (by id, as kept in a session) is still valid."""
+    try:
+        uid = link_id if isinstance(link_id, UUID) else UUID(str(link_id))
+    except ValueError:
+        return False
+    link = _link(app, uid)
+    return link is not None and link.valid()
+
+
+def list_links(app: Framdrift, subject: UUID | str | None = None) -> list[LinkInfo]:
+    """Links ever issued (for ``subject`` only, if given), oldest first."""
+    topics = [get_topic(SignInLink.Issued)]
+    ids: list[UUID] = []
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=500, topics=topics)
+        if not page:
+            break
+        ids.extend(n.originator_id for n in page)
+        start = page[-1].id + 1
+    found = [LinkInfo.of(app.repository.get(uid)) for uid in dict.fromkeys(ids)]
+    if subject is not None:
+        found = [info for info in found if info.subject == str(subject)]
+    return found
+
+
+def revoke_links(app: Framdrift, subject: UUID | str, reason: str | None = None) -> int:
+    """Revoke every valid link of ``subject``; returns how many were revoked."""
+    count = 0
+    for info in list_links(app, subject):
+        link = _link(app, info.id)
+        if link is not None and link.valid():
+            link._revoke(reason)
+            app._save(link)
+            count += 1
+    return count
+
+
+def demo_link(
+    app: Framdrift, *, role: str, subject: UUID | str, days: float = DEFAULT_LINK_DAYS
+) -> str:
+    """A sign-in link for the synthetic demo, issued idempotently.
+
+    The secret is an HMAC of (role, subject, n) under a random key kept in the store's
+    key table, so every ``framdrift serve`` prints the same link while it is valid and
+    issues the next one (n + 1) once it has expired or been revoked. Only for the demo:
+    whoever can read the key table can derive these links.
+    """
+    key = app.keys.key_for(_DEMO_LINK_SUBJECT, create=True)
+    assert key is not None
+    for n in range(1000):
+        digest = hmac.new(key, f"{role}:{subject}:{n}".encode(), hashlib.sha256).digest()
+        secret = LINK_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+        link = _link(app, link_id_for(secret))
+        if link is None:
+            issue_link(app, role=role, subject=subject, days=days, secret=secret)
+            return secret
+        if link.valid():
+            return secret
+    raise RuntimeError("too many demo links issued")

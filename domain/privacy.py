@@ -140,6 +140,9 @@ class KeyStore:
     def erase(self, subject: UUID) -> bool:
         """Delete the subject's key for good. Returns whether a key was deleted."""
         with self.sql.transaction() as cur:
+            if not self.sql.postgres:
+                # Overwrite the deleted key's bytes in the file (not just unlink them).
+                cur.execute("PRAGMA secure_delete = ON")
             had = cur.query(
                 f"SELECT 1 AS x FROM {self.sql.table(KEY_TABLE)} WHERE subject_id = ?",
                 (str(subject),),
@@ -154,6 +157,12 @@ class KeyStore:
             )
         with self._lock:
             self._cache.pop(subject, None)
+        if not self.sql.postgres:
+            # ... and out of the write-ahead log, where the page with the key still is.
+            try:
+                self.sql.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            except Exception:  # noqa: BLE001 - best effort; the next checkpoint does it
+                pass
         return bool(had)
 
     def is_erased(self, subject: UUID) -> bool:

@@ -19,7 +19,7 @@ from uuid import UUID
 from domain import errors
 from domain.store import Cursor, Sql
 from projections.base import TRACKING_TABLE
-from projections.views import NAMES, PROGRESS_COUNTS
+from projections.views import ERASED_LABEL, NAMES, PROGRESS_COUNTS
 
 
 class UnknownProgrammeError(errors.ProgrammeNotFoundError):
@@ -56,6 +56,64 @@ def _programme_id(cur: Cursor, sql: Sql, programme_id: Any) -> str:
                      (pid,)):
         raise UnknownProgrammeError(f"programme {pid} not found")
     return pid
+
+
+# ------------------------------------------------------------------------------ consent
+#
+# Consent and erasure are applied here, at query time, from ``pj_consent`` (see
+# docs/adr/0004-consent-and-erasure.md): records (and participant events, engagement rows)
+# of a participant who has not given consent, or has withdrawn it, are left out; those of
+# an erased participant keep their place under the neutral label ``ERASED_LABEL``.
+# Programme-level facts (weeks, materials, meetings, areas, maturity) always stay.
+
+# SQL: may the rows of the participant joined as ``c`` be shown? (no row: no consent)
+SHOWN = "(c.consent = 1 OR c.erased = 1)"
+
+
+class Author:
+    """What a query needs to know about a participant: may their records be shown, how
+    are they named (pseudonym, or the neutral label once erased)."""
+
+    __slots__ = ("consent", "erased", "label")
+
+    def __init__(self, pseudonym: str, consent: bool, erased: bool):
+        self.consent = consent
+        self.erased = erased
+        self.label = ERASED_LABEL if erased else pseudonym
+
+    @property
+    def shown(self) -> bool:
+        return self.consent or self.erased
+
+
+def _authors(cur: Cursor, sql: Sql, pid: str) -> dict[str, Author]:
+    """Participant id -> :class:`Author`, for one programme."""
+    rows = cur.query(
+        f"SELECT participant_id, pseudonym, consent, erased FROM {sql.table('pj_consent')} "
+        "WHERE programme_id = ?", (pid,))
+    return {r["participant_id"]: Author(r["pseudonym"], bool(r["consent"]), bool(r["erased"]))
+            for r in rows}
+
+
+def _shown(authors: dict[str, Author], participant_id: str | None) -> bool:
+    if not participant_id:
+        return True  # not a participant's row
+    author = authors.get(participant_id)
+    return author is not None and author.shown
+
+
+def consent_flags(sql: Sql, programme_id: Any) -> dict[str, dict[str, Any]]:
+    """Participant id -> ``{"pseudonym", "consent", "erased", "shown"}`` (for exports that
+    read other tables: leave out rows whose participant is not ``shown``)."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        rows = cur.query(
+            f"SELECT participant_id, pseudonym, consent, erased "
+            f"FROM {sql.table('pj_consent')} WHERE programme_id = ?", (pid,))
+    return {r["participant_id"]: {
+        "pseudonym": ERASED_LABEL if r["erased"] else r["pseudonym"],
+        "consent": bool(r["consent"]), "erased": bool(r["erased"]),
+        "shown": bool(r["consent"] or r["erased"])} for r in rows}
 
 
 # ----------------------------------------------------------------------------- tracking
@@ -163,41 +221,56 @@ def timeline(
         raise InvalidQueryError("limit must be 1..1000", field="limit")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidQueryError("offset must be 0 or more", field="offset")
-    where, params = ["programme_id = ?"], []
+    # Rows of participants without consent are left out. An erased participant's records
+    # stay (anonymous); their own participant events do not: the event's record id is
+    # their participant id, from which the pseudonym can be recomputed.
+    where, params = ["t.programme_id = ?",
+                     "(t.participant_id IS NULL OR c.consent = 1 "
+                     "OR (c.erased = 1 AND t.kind <> 'participant'))"], []
     if since is not None:
-        where.append("event_time >= ?")
+        where.append("t.event_time >= ?")
         params.append(_instant(since, end=False, name="since"))
     if until is not None:
         bare = isinstance(until, date) and not isinstance(until, datetime) or (
             isinstance(until, str) and len(until.strip()) == 10)
-        where.append("event_time < ?" if bare else "event_time <= ?")
+        where.append("t.event_time < ?" if bare else "t.event_time <= ?")
         params.append(_instant(until, end=True, name="until"))
     if participant:
-        where.append("(participant = ? OR participant_id = ?)")
+        # an erased participant's rows are anonymous: they cannot be picked out
+        where.append("(t.participant = ? OR t.participant_id = ?) AND c.erased = 0")
         params += [participant, participant]
     if unit:
-        where.append("unit = ?")
+        where.append("t.unit = ?")
         params.append(unit)
     if kind:
-        where.append("kind = ?")
+        where.append("t.kind = ?")
         params.append(kind)
     if week is not None:
-        where.append("week = ?")
+        where.append("t.week = ?")
         params.append(int(week))
-    order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'}"
+    order = f"t.{SORTS[sort]} {'DESC' if descending else 'ASC'}"
     if sort != "position":
-        order += f", position {'DESC' if descending else 'ASC'}"
-    table = sql.table("pj_timeline")
+        order += f", t.position {'DESC' if descending else 'ASC'}"
+    table = (f"{sql.table('pj_timeline')} t LEFT JOIN {sql.table('pj_consent')} c "
+             "ON c.participant_id = t.participant_id")
     condition = " AND ".join(where)
     with _reading(sql) as cur:
         pid = _programme_id(cur, sql, programme_id)
         args = [pid, *params]
         total = int(cur.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}",
                               args)[0]["n"])
+        # The actor is named by pseudonym: another participant acting is named only while
+        # they consent, and never once erased.
         rows = cur.query(
-            f"SELECT position, event_time, event_type, kind, record_id, participant, unit, "
-            f"week, theme, summary, actor FROM {table} WHERE {condition} "
-            f"ORDER BY {order} LIMIT ? OFFSET ?", [*args, limit, offset])
+            f"SELECT t.position, t.event_time, t.event_type, t.kind, t.record_id, "
+            f"CASE WHEN c.erased = 1 THEN ? ELSE t.participant END AS participant, t.unit, "
+            f"t.week, t.theme, t.summary, "
+            f"CASE WHEN a.erased = 1 THEN ? WHEN a.consent = 0 THEN 'participant' "
+            f"ELSE t.actor END AS actor "
+            f"FROM {table} LEFT JOIN {sql.table('pj_consent')} a "
+            "ON a.programme_id = t.programme_id AND a.pseudonym = t.actor "
+            f"WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            [ERASED_LABEL, ERASED_LABEL, *args, limit, offset])
     for r in rows:
         r["position"] = int(r["position"])
         r["programme_id"] = pid
@@ -211,9 +284,12 @@ def progress(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
     """One row per week: the funnel from reflections to capabilities."""
     with _reading(sql) as cur:
         pid = _programme_id(cur, sql, programme_id)
+        sums = ", ".join(f"SUM(p.{c}) AS {c}" for c in PROGRESS_COUNTS)
         rows = cur.query(
-            f"SELECT week, theme, {', '.join(PROGRESS_COUNTS)} FROM {sql.table('pj_progress')} "
-            "WHERE programme_id = ? ORDER BY week", (pid,))
+            f"SELECT p.week, MAX(p.theme) AS theme, {sums} FROM {sql.table('pj_progress')} p "
+            f"LEFT JOIN {sql.table('pj_consent')} c ON c.participant_id = p.participant_id "
+            f"WHERE p.programme_id = ? AND (p.participant_id = '' OR {SHOWN}) "
+            "GROUP BY p.week ORDER BY p.week", (pid,))
     out = []
     for r in rows:
         row: dict[str, Any] = {"week": int(r["week"]), "theme": r["theme"]}
@@ -232,25 +308,29 @@ def lineage(sql: Sql, programme_id: Any, record_id: Any = None) -> dict[str, Any
     record came from (backwards) and what came of it (forwards)."""
     with _reading(sql) as cur:
         pid = _programme_id(cur, sql, programme_id)
+        authors = _authors(cur, sql, pid)
         nodes = cur.query(
-            f"SELECT record_id, kind, week, unit, participant, void, stage, outcome, cycle, "
-            f"created_at FROM {sql.table('pj_lineage_nodes')} WHERE programme_id = ? "
-            "ORDER BY position", (pid,))
+            f"SELECT record_id, kind, week, unit, participant_id, participant, void, stage, "
+            f"outcome, cycle, created_at FROM {sql.table('pj_lineage_nodes')} "
+            "WHERE programme_id = ? ORDER BY position", (pid,))
         edges = cur.query(
             f"SELECT from_id, to_id, relation FROM {sql.table('pj_lineage_edges')} "
             "WHERE programme_id = ? ORDER BY from_id, to_id", (pid,))
     node_list = [
         {"id": n["record_id"], "kind": n["kind"], "week": int(n["week"]), "unit": n["unit"],
-         "participant": n["participant"], "void": bool(n["void"]), "stage": n["stage"],
-         "outcome": n["outcome"], "cycle": n["cycle"], "created_at": n["created_at"]}
-        for n in nodes
+         "participant": authors[n["participant_id"]].label, "void": bool(n["void"]),
+         "stage": n["stage"], "outcome": n["outcome"], "cycle": n["cycle"],
+         "created_at": n["created_at"]}
+        for n in nodes if _shown(authors, n["participant_id"])
     ]
+    shown = {n["id"] for n in node_list}
+    # a link to a record that is left out is left out with it
     edge_list = [{"from": e["from_id"], "to": e["to_id"], "relation": e["relation"]}
-                 for e in edges]
+                 for e in edges if e["from_id"] in shown and e["to_id"] in shown]
     if record_id is None:
         return {"nodes": node_list, "edges": edge_list}
     rid = str(record_id)
-    if rid not in {n["id"] for n in node_list}:
+    if rid not in shown:
         raise UnknownRecordError(f"record {rid} not found in programme {pid}")
     back: dict[str, list[str]] = defaultdict(list)
     forth: dict[str, list[str]] = defaultdict(list)
@@ -282,9 +362,11 @@ def development_areas(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
         areas = cur.query(
             f"SELECT area_id, name, description, merged_into, identified_at "
             f"FROM {sql.table('pj_areas')} WHERE programme_id = ? ORDER BY area_id", (pid,))
-        links = cur.query(
+        authors = _authors(cur, sql, pid)
+        links = [link for link in cur.query(
             f"SELECT record_id, area_id, kind, participant_id, unit "
             f"FROM {sql.table('pj_area_records')} WHERE programme_id = ?", (pid,))
+            if _shown(authors, link["participant_id"])]
     merged = {a["area_id"]: a["merged_into"] for a in areas}
 
     def resolve(area_id: str) -> str:
@@ -335,10 +417,11 @@ def engagement(sql: Sql, programme_id: Any) -> dict[str, Any]:
         totals = cur.query(
             f"SELECT materials, check_ins, sessions FROM {sql.table('pj_eng_programmes')} "
             "WHERE programme_id = ?", (pid,))
-        people = cur.query(
-            f"SELECT participant_id, pseudonym, unit, role, consent, erased "
+        authors = _authors(cur, sql, pid)
+        people = [p for p in cur.query(
+            f"SELECT participant_id, pseudonym, unit, role "
             f"FROM {sql.table('pj_eng_participants')} WHERE programme_id = ? "
-            "ORDER BY pseudonym", (pid,))
+            "ORDER BY pseudonym", (pid,)) if _shown(authors, p["participant_id"])]
         materials = cur.query(
             f"SELECT participant_id, COUNT(*) AS n FROM {sql.table('pj_eng_materials')} "
             "WHERE programme_id = ? GROUP BY participant_id", (pid,))
@@ -357,9 +440,10 @@ def engagement(sql: Sql, programme_id: Any) -> dict[str, Any]:
     participants = []
     units: dict[str, dict[str, Any]] = {}
     for p in people:
+        author = authors[p["participant_id"]]
         row = {
-            "participant": p["pseudonym"], "unit": p["unit"], "role": p["role"],
-            "consent": bool(p["consent"]), "erased": bool(p["erased"]),
+            "participant": author.label, "unit": p["unit"], "role": p["role"],
+            "consent": author.consent, "erased": author.erased,
             "materials": taken.get(p["participant_id"], 0), "materials_published": published,
             "check_ins": attended.get((p["participant_id"], "check_in"), 0),
             "check_ins_held": check_ins,
@@ -388,16 +472,19 @@ def engagement(sql: Sql, programme_id: Any) -> dict[str, Any]:
 
 def collaborations(sql: Sql, programme_id: Any, week: int | None = None) -> list[dict[str, Any]]:
     """Pairs of units (a < b) sharing live decisions or experiments, per week."""
-    where, params = "programme_id = ? AND (decisions > 0 OR experiments > 0)", []
+    where, params = f"p.programme_id = ? AND {SHOWN}", []
     if week is not None:
-        where += " AND week = ?"
+        where += " AND p.week = ?"
         params.append(int(week))
     with _reading(sql) as cur:
         pid = _programme_id(cur, sql, programme_id)
         rows = cur.query(
-            f"SELECT week, unit_a, unit_b, decisions, experiments "
-            f"FROM {sql.table('pj_collab_pairs')} WHERE {where} "
-            "ORDER BY week, unit_a, unit_b", [pid, *params])
+            f"SELECT p.week, p.unit_a, p.unit_b, SUM(p.decisions) AS decisions, "
+            f"SUM(p.experiments) AS experiments FROM {sql.table('pj_collab_pairs')} p "
+            f"JOIN {sql.table('pj_consent')} c ON c.participant_id = p.participant_id "
+            f"WHERE {where} GROUP BY p.week, p.unit_a, p.unit_b "
+            "HAVING SUM(p.decisions) > 0 OR SUM(p.experiments) > 0 "
+            "ORDER BY p.week, p.unit_a, p.unit_b", [pid, *params])
     return [{"week": int(r["week"]), "unit_a": r["unit_a"], "unit_b": r["unit_b"],
              "decisions": int(r["decisions"]), "experiments": int(r["experiments"])}
             for r in rows]

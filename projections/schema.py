@@ -52,8 +52,34 @@ def swap_in(cur: Cursor, sql: Sql, name: str, suffix: str) -> None:
             cur.execute(statement)
 
 
+def _columns(cur: Cursor, sql: Sql, table: str) -> list[str] | None:
+    """The columns a table has now, or None if it does not exist."""
+    if sql.postgres:
+        rows = cur.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+            "AND table_name = ? ORDER BY ordinal_position", (sql.schema, table))
+        return [r["column_name"] for r in rows] or None
+    rows = cur.query(f"PRAGMA table_info({table})")
+    return [r["name"] for r in rows] or None
+
+
+def outdated(cur: Cursor, sql: Sql, name: str) -> bool:
+    """Whether a projection's tables exist with other columns than its code defines."""
+    for table in tables_of(name):
+        wanted = [c.strip().split()[0] for c in table.columns.split(",")]
+        found = _columns(cur, sql, table.name)
+        if found is not None and found != wanted:
+            return True
+    return False
+
+
 def migrate(url: str | None = None) -> None:
-    """Create the tracking table and every read model's tables (idempotent)."""
+    """Create the tracking table and every read model's tables (idempotent).
+
+    A projection whose tables were made by an older version (other columns) is
+    dropped, re-created empty and set back to position 0: the runner rebuilds it
+    from the log as it follows (the others are not disturbed).
+    """
     from domain.application import Framdrift
 
     app = Framdrift.from_url(url)
@@ -61,6 +87,11 @@ def migrate(url: str | None = None) -> None:
         with app.sql.transaction() as cur:
             create_tracking(cur, app.sql)
             for name in NAMES:
+                if outdated(cur, app.sql, name):
+                    drop_tables(cur, app.sql, name)
+                    cur.execute(
+                        f"UPDATE {app.sql.table(TRACKING_TABLE)} SET position = 0, "
+                        "updated_at = ? WHERE name = ?", (utcnow(), name))
                 create_tables(cur, app.sql, name)
     finally:
         app.close()

@@ -31,6 +31,7 @@ from domain.model import (
     Reflection,
 )
 from domain.store import Cursor, Sql
+from projections.asof import AsofProjection
 from projections.base import ReadModel, Table, View, bulk_insert, event_time, sid
 
 # --------------------------------------------------------------------------- directory
@@ -219,6 +220,82 @@ class Reader:
     directory: DirectoryView
 
 
+# ----------------------------------------------------------------------------- consent
+
+ERASED_LABEL = "erased participant"
+
+
+class ConsentView(View, Reader):
+    """Each participant's current consent and erasure flags (docs/adr/0004).
+
+    Queries filter and aggregate by these flags at query time: a withdrawal takes
+    effect as soon as its event is projected and reverses when consent is given
+    again, with no rebuild. A participant without a row (not yet projected) counts
+    as not consenting.
+    """
+
+    tables = (
+        Table("pj_consent",
+              "participant_id TEXT NOT NULL, programme_id TEXT NOT NULL, "
+              "pseudonym TEXT NOT NULL, consent INTEGER NOT NULL, erased INTEGER NOT NULL, "
+              "position BIGINT NOT NULL",
+              "participant_id", (("pj_consent_programme", "programme_id, pseudonym"),)),
+    )
+
+    def __init__(self, sql: Sql, name: str, suffix: str = ""):
+        super().__init__(sql, name, suffix)
+        self.clear()
+
+    def clear(self) -> None:
+        self.new: dict[str, list[Any]] = {}
+        self.flags: dict[str, tuple[int, int, int]] = {}
+
+    def flush(self, cur: Cursor) -> None:
+        bulk_insert(cur, self.sql, self.t("pj_consent"), 6, list(self.new.values()))
+        cur.executemany(
+            f"UPDATE {self.t('pj_consent')} SET consent = ?, erased = ?, position = ? "
+            "WHERE participant_id = ?",
+            [(c, e, pos, p) for p, (c, e, pos) in self.flags.items()])
+
+
+class ConsentProjection(ReadModel[ConsentView]):
+    """Whether each participant's records may be shown (consent) or are anonymous (erased)."""
+
+    name = "consent"
+    view_class = ConsentView
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Does not change consent."""
+
+    @process_event.register
+    def _(self, event: Participant.Enrolled, tracking: Tracking) -> None:
+        d = event.__dict__
+        pid = sid(d["originator_id"])
+        self.view.new[pid] = [pid, sid(d["programme_id"]), d["pseudonym"], 0, 0,
+                              tracking.notification_id]
+
+    def _flags(self, event: Any, tracking: Tracking, consent: int, erased: int) -> None:
+        v = self.view
+        pid = sid(event.originator_id)
+        if pid in v.new:
+            v.new[pid][3:6] = [consent, erased, tracking.notification_id]
+        else:
+            v.flags[pid] = (consent, erased, tracking.notification_id)
+
+    @process_event.register
+    def _(self, event: Participant.ConsentGiven, tracking: Tracking) -> None:
+        self._flags(event, tracking, 1, 0)
+
+    @process_event.register
+    def _(self, event: Participant.ConsentWithdrawn, tracking: Tracking) -> None:
+        self._flags(event, tracking, 0, 0)
+
+    @process_event.register
+    def _(self, event: Participant.Erased, tracking: Tracking) -> None:
+        self._flags(event, tracking, 0, 1)
+
+
 # ---------------------------------------------------------------------------- timeline
 
 TIMELINE_COLUMNS = (
@@ -320,30 +397,37 @@ _P = {name: i for i, name in enumerate(PROGRESS_COUNTS)}
 
 
 class ProgressView(View, Reader):
+    """Counters per programme, week and author (``participant_id`` '' for the row that
+    carries the week's theme), summed at query time over the authors whose records may
+    be shown (consent, docs/adr/0004)."""
+
     tables = (
         Table("pj_progress",
-              "programme_id TEXT NOT NULL, week INTEGER NOT NULL, theme TEXT, "
+              "programme_id TEXT NOT NULL, week INTEGER NOT NULL, "
+              "participant_id TEXT NOT NULL, theme TEXT, "
               + ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in PROGRESS_COUNTS),
-              "programme_id, week"),
+              "programme_id, week, participant_id"),
     )
 
     def __init__(self, sql: Sql, name: str, suffix: str = ""):
         super().__init__(sql, name, suffix)
-        self.deltas: dict[tuple[str, int], list[Any]] = {}
+        self.deltas: dict[tuple[str, int, str], list[Any]] = {}
         cols = ", ".join(PROGRESS_COUNTS)
         sets = ", ".join(f"{c} = cur.{c} + excluded.{c}" for c in PROGRESS_COUNTS)
         self.upsert = (
-            f"INSERT INTO {self.t('pj_progress')} AS cur (programme_id, week, theme, {cols}) "
-            f"VALUES ({', '.join('?' * (len(PROGRESS_COUNTS) + 3))}) "
-            f"ON CONFLICT (programme_id, week) DO UPDATE SET "
+            f"INSERT INTO {self.t('pj_progress')} AS cur "
+            f"(programme_id, week, participant_id, theme, {cols}) "
+            f"VALUES ({', '.join('?' * (len(PROGRESS_COUNTS) + 4))}) "
+            f"ON CONFLICT (programme_id, week, participant_id) DO UPDATE SET "
             f"theme = COALESCE(excluded.theme, cur.theme), {sets}"
         )
 
     def clear(self) -> None:
         self.deltas = {}
 
-    def add(self, programme_id: str, week: int, **changes: int) -> None:
-        key = (programme_id, week)
+    def add(self, programme_id: str, week: int, participant_id: str = "",
+            **changes: int) -> None:
+        key = (programme_id, week, participant_id)
         row = self.deltas.get(key)
         if row is None:
             row = self.deltas[key] = [None] + [0] * len(PROGRESS_COUNTS)
@@ -364,20 +448,24 @@ class ProgressProjection(ReadModel[ProgressView]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Does not change the funnel."""
 
-    def _record_week(self, event: Any) -> tuple[str, int] | None:
+    def _record_week(self, event: Any) -> tuple[str, int, str] | None:
         rec = self.view.directory.record(event.__dict__["originator_id"])
-        return (rec[0], rec[5]) if rec else None
+        return (rec[0], rec[5], rec[2]) if rec else None
+
+    @staticmethod
+    def _created(event: Any) -> tuple[str, int, str]:
+        return sid(event.programme_id), event.week, sid(event.participant_id)
 
     @process_event.register
     def _(self, event: Programme.Planned, tracking: Tracking) -> None:
         pid = str(event.__dict__["originator_id"])
         for w in event.__dict__["weeks"]:
             self.view.add(pid, w.number)
-            self.view.deltas[(pid, w.number)][0] = w.theme
+            self.view.deltas[(pid, w.number, "")][0] = w.theme
 
     @process_event.register
     def _(self, event: Reflection.Logged, tracking: Tracking) -> None:
-        self.view.add(sid(event.programme_id), event.week, reflections=1)
+        self.view.add(*self._created(event), reflections=1)
 
     @process_event.register
     def _(self, event: Reflection.Withdrawn, tracking: Tracking) -> None:
@@ -386,7 +474,7 @@ class ProgressProjection(ReadModel[ProgressView]):
 
     @process_event.register
     def _(self, event: Decision.Made, tracking: Tracking) -> None:
-        self.view.add(sid(event.programme_id), event.week, decisions=1)
+        self.view.add(*self._created(event), decisions=1)
 
     @process_event.register
     def _(self, event: Decision.Reversed, tracking: Tracking) -> None:
@@ -395,7 +483,7 @@ class ProgressProjection(ReadModel[ProgressView]):
 
     @process_event.register
     def _(self, event: Experiment.Planned, tracking: Tracking) -> None:
-        self.view.add(sid(event.programme_id), event.week, experiments_planned=1)
+        self.view.add(*self._created(event), experiments_planned=1)
 
     @process_event.register
     def _(self, event: Experiment.Started, tracking: Tracking) -> None:
@@ -415,7 +503,7 @@ class ProgressProjection(ReadModel[ProgressView]):
 
     @process_event.register
     def _(self, event: Capability.Established, tracking: Tracking) -> None:
-        self.view.add(sid(event.programme_id), event.week, capabilities=1)
+        self.view.add(*self._created(event), capabilities=1)
 
 
 # ----------------------------------------------------------------------------- lineage
@@ -786,14 +874,17 @@ class EngagementProjection(ReadModel[EngagementView]):
 
 
 class CollaborationsView(View, Reader):
+    """Unit pairs counted per author, summed at query time over consenting authors."""
+
     tables = (
         Table("pj_collab_pairs",
               "programme_id TEXT NOT NULL, week INTEGER NOT NULL, unit_a TEXT NOT NULL, "
-              "unit_b TEXT NOT NULL, decisions INTEGER NOT NULL, experiments INTEGER NOT NULL",
-              "programme_id, week, unit_a, unit_b"),
+              "unit_b TEXT NOT NULL, participant_id TEXT NOT NULL, "
+              "decisions INTEGER NOT NULL, experiments INTEGER NOT NULL",
+              "programme_id, week, unit_a, unit_b, participant_id"),
         Table("pj_collab_decisions",
               "record_id TEXT NOT NULL, programme_id TEXT NOT NULL, week INTEGER NOT NULL, "
-              "units TEXT NOT NULL, void INTEGER NOT NULL",
+              "units TEXT NOT NULL, void INTEGER NOT NULL, participant_id TEXT NOT NULL",
               "record_id"),
     )
 
@@ -803,7 +894,7 @@ class CollaborationsView(View, Reader):
         self.clear()
 
     def clear(self) -> None:
-        self.pairs: dict[tuple[str, int, str, str], list[int]] = {}
+        self.pairs: dict[tuple[str, int, str, str, str], list[int]] = {}
         self.dirty: set[str] = set()
 
     def forget(self) -> None:
@@ -814,32 +905,33 @@ class CollaborationsView(View, Reader):
         found = self.decisions.get(rid)
         if found is None:
             rows = self.sql.query(
-                f"SELECT programme_id, week, units, void FROM {self.t('pj_collab_decisions')} "
-                "WHERE record_id = ?", (rid,))
+                f"SELECT programme_id, week, units, void, participant_id "
+                f"FROM {self.t('pj_collab_decisions')} WHERE record_id = ?", (rid,))
             if not rows:
                 return None
             r = rows[0]
             found = self.decisions[rid] = [r["programme_id"], int(r["week"]),
-                                           json.loads(r["units"]), int(r["void"])]
+                                           json.loads(r["units"]), int(r["void"]),
+                                           r["participant_id"]]
         return found
 
-    def count(self, programme_id: str, week: int, units: list[str], column: int,
-              change: int) -> None:
+    def count(self, programme_id: str, week: int, participant_id: str, units: list[str],
+              column: int, change: int) -> None:
         for a, b in combinations(sorted(set(units)), 2):
-            row = self.pairs.setdefault((programme_id, week, a, b), [0, 0])
+            row = self.pairs.setdefault((programme_id, week, a, b, participant_id), [0, 0])
             row[column] += change
 
     def flush(self, cur: Cursor) -> None:
         cur.executemany(
-            f"INSERT INTO {self.t('pj_collab_pairs')} AS cur VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (programme_id, week, unit_a, unit_b) DO UPDATE SET "
+            f"INSERT INTO {self.t('pj_collab_pairs')} AS cur VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (programme_id, week, unit_a, unit_b, participant_id) DO UPDATE SET "
             "decisions = cur.decisions + excluded.decisions, "
             "experiments = cur.experiments + excluded.experiments",
             [(*k, *c) for k, c in self.pairs.items()])
         cur.executemany(
-            f"INSERT INTO {self.t('pj_collab_decisions')} AS cur VALUES (?, ?, ?, ?, ?) "
+            f"INSERT INTO {self.t('pj_collab_decisions')} AS cur VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (record_id) DO UPDATE SET units = excluded.units, void = excluded.void",
-            [(rid, d[0], d[1], json.dumps(d[2]), d[3])
+            [(rid, d[0], d[1], json.dumps(d[2]), d[3], d[4])
              for rid in self.dirty if (d := self.decisions[rid])])
         if len(self.decisions) > 200_000:
             self.decisions.clear()
@@ -859,9 +951,10 @@ class CollaborationsProjection(ReadModel[CollaborationsView]):
     def _(self, event: Decision.Made, tracking: Tracking) -> None:
         v = self.view
         rid, pid = sid(event.originator_id), sid(event.programme_id)
-        v.decisions[rid] = [pid, event.week, list(event.units), 0]
+        author = sid(event.participant_id)
+        v.decisions[rid] = [pid, event.week, list(event.units), 0, author]
         v.dirty.add(rid)
-        v.count(pid, event.week, event.units, 0, 1)
+        v.count(pid, event.week, author, event.units, 0, 1)
 
     @process_event.register
     def _(self, event: Decision.Revised, tracking: Tracking) -> None:
@@ -871,8 +964,8 @@ class CollaborationsProjection(ReadModel[CollaborationsView]):
         if d is None:
             return
         if not d[3]:
-            v.count(d[0], d[1], d[2], 0, -1)
-            v.count(d[0], d[1], event.units, 0, 1)
+            v.count(d[0], d[1], d[4], d[2], 0, -1)
+            v.count(d[0], d[1], d[4], event.units, 0, 1)
         d[2] = list(event.units)
         v.dirty.add(rid)
 
@@ -883,13 +976,14 @@ class CollaborationsProjection(ReadModel[CollaborationsView]):
         d = v.decision(rid)
         if d is None or d[3]:
             return
-        v.count(d[0], d[1], d[2], 0, -1)
+        v.count(d[0], d[1], d[4], d[2], 0, -1)
         d[3] = 1
         v.dirty.add(rid)
 
     @process_event.register
     def _(self, event: Experiment.Planned, tracking: Tracking) -> None:
-        self.view.count(sid(event.programme_id), event.week, event.units, 1, 1)
+        self.view.count(sid(event.programme_id), event.week, sid(event.participant_id),
+                        event.units, 1, 1)
 
 
 # ----------------------------------------------------------------------------- maturity
@@ -942,6 +1036,7 @@ class MaturityProjection(ReadModel[MaturityView]):
 
 READ_MODELS: tuple[type[ReadModel[Any]], ...] = (
     DirectoryProjection,
+    ConsentProjection,
     TimelineProjection,
     ProgressProjection,
     LineageProjection,
@@ -949,6 +1044,7 @@ READ_MODELS: tuple[type[ReadModel[Any]], ...] = (
     EngagementProjection,
     CollaborationsProjection,
     MaturityProjection,
+    AsofProjection,  # projections/asof.py: as-of replay (changes + checkpoints)
 )
 NAMES: tuple[str, ...] = tuple(cls.name for cls in READ_MODELS)
 BY_NAME: dict[str, type[ReadModel[Any]]] = {cls.name: cls for cls in READ_MODELS}

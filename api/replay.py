@@ -1,0 +1,426 @@
+"""The researchers' replay pages: the programme as it stood at any moment, and lineage.
+
+- ``/replay/`` — the programmes;
+- ``/replay/<programme>?at=&participant=&unit=&area=&kind=&lanes=&record=`` — the weeks as
+  bands (themes), materials, check-ins and sessions as markers, records as points per
+  unit or participant linked by their "based on" edges, the progress funnel, development
+  areas and collaborations — all as of ``at`` (a log position or an ISO date/time);
+  previous / next event links, a scrubber form and "play" (a meta refresh: works without
+  JavaScript; ``static/replay.js`` only adds keyboard steps and submit-on-slide);
+- ``/replay/<programme>/records/<record>`` — a record's lineage, back and forward;
+- downloads: timeline and records as CSV / NDJSON, lineage as PROV-JSON.
+
+Researchers only (session). Server-side SVG, no CDN, no inline script or style.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from api.app import framdrift_app
+from api.auth import require_role
+from api.rest import export_csv, export_ndjson
+from domain.replay import ProgrammeState
+from projections import asof
+
+bp = Blueprint("replay", __name__, url_prefix="/replay")
+
+KINDS = ("reflection", "decision", "experiment", "capability")
+HEADS = {"reflection": "Reflections", "decision": "Decisions", "experiment": "Experiments",
+         "capability": "Capabilities"}
+FILTERS = ("participant", "unit", "area", "kind", "lanes")
+WIDTH, LEFT, RIGHT = 1180, 170, 20
+TOP, MARKERS, LANE = 34, 34, 22
+PLAY_TICKS = 80
+
+
+def _sql() -> Any:
+    return framdrift_app().sql
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _filters() -> dict[str, str]:
+    return {k: request.args[k] for k in FILTERS if request.args.get(k)}
+
+
+def _url(endpoint: str, **values: Any) -> str:
+    return url_for(endpoint, **{k: v for k, v in values.items() if v not in (None, "")})
+
+
+class Scale:
+    """Event time -> x, over the programme's weeks (with a margin for stragglers)."""
+
+    def __init__(self, weeks: list[dict[str, Any]], extra: list[datetime]):
+        starts = [datetime.combine(datetime.fromisoformat(w["starts_on"]).date(), time.min,
+                                   tzinfo=UTC) for w in weeks]
+        ends = [datetime.combine(datetime.fromisoformat(w["ends_on"]).date(), time.max,
+                                 tzinfo=UTC) for w in weeks]
+        self.start = min(starts) if starts else min(extra, default=datetime.now(UTC))
+        self.end = max(ends) if ends else max(extra, default=self.start)
+        self.end = max(self.end, *[e for e in extra if e], self.start + timedelta(days=1))
+        self.span = (self.end - self.start).total_seconds() or 1.0
+
+    def x(self, moment: datetime | None) -> float:
+        if moment is None:
+            return LEFT
+        fraction = (moment - self.start).total_seconds() / self.span
+        return round(LEFT + max(0.0, min(1.0, fraction)) * (WIDTH - LEFT - RIGHT), 1)
+
+
+def _shape(kind: str, x: float, y: float) -> dict[str, Any]:
+    if kind == "reflection":
+        return {"tag": "circle", "cx": x, "cy": y, "r": 4.5}
+    if kind == "decision":
+        return {"tag": "rect", "x": x - 4, "y": y - 4, "w": 8, "h": 8}
+    if kind == "experiment":
+        return {"tag": "polygon",
+                "points": f"{x},{y - 6} {x + 6},{y} {x},{y + 6} {x - 6},{y}"}
+    import math
+
+    pts = []
+    for i in range(10):
+        radius = 8 if i % 2 == 0 else 3.5
+        angle = math.pi / 2 + i * math.pi / 5
+        px, py = round(x + radius * math.cos(angle), 1), round(y - radius * math.sin(angle), 1)
+        pts.append(f"{px},{py}")
+    return {"tag": "polygon", "points": " ".join(pts)}
+
+
+def _visible(state: ProgrammeState, filters: dict[str, str]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for rid, r in state.records.items():
+        if filters.get("participant") and r["pseudonym"] != filters["participant"]:
+            continue
+        if filters.get("unit") and filters["unit"] not in (r["unit"], *r["units"]):
+            continue
+        if filters.get("kind") and r["kind"] != filters["kind"]:
+            continue
+        if filters.get("area") and filters["area"] not in {state.live_area(a)
+                                                           for a in r["areas"]}:
+            continue
+        out[rid] = r
+    return out
+
+
+def timeline_svg(state: ProgrammeState, filters: dict[str, str],
+                 selected: set[str], link: Any) -> dict[str, Any]:
+    """Everything the SVG template draws, laid out in Python."""
+    weeks = state.programme.get("weeks", [])
+    now = _when(state.time)
+    scale = Scale(weeks, [now] if now else [])
+    by_participant = filters.get("lanes") == "participant"
+    units = [u["key"] for u in state.programme.get("units", [])]
+    if by_participant:
+        people = sorted(state.participants.values(), key=lambda p: (p["unit"], p["pseudonym"]))
+        lanes = [(p["pseudonym"], f"{p['pseudonym']} · {p['unit']}") for p in people]
+    else:
+        lanes = [(u, u) for u in units]
+    index = {key: i for i, (key, _label) in enumerate(lanes)}
+    top = TOP + MARKERS
+    height = top + max(1, len(lanes)) * LANE + 24
+    bands = []
+    for i, w in enumerate(weeks):
+        start = datetime.combine(datetime.fromisoformat(w["starts_on"]).date(), time.min,
+                                 tzinfo=UTC)
+        end = datetime.combine(datetime.fromisoformat(w["ends_on"]).date(), time.max,
+                               tzinfo=UTC)
+        x0, x1 = scale.x(start), scale.x(end)
+        bands.append({"x": x0, "w": max(1.0, x1 - x0), "label": f"W{w['number']} {w['theme']}",
+                      "cls": "band band-odd" if i % 2 else "band band-even",
+                      "title": f"Week {w['number']}: {w['theme']} "
+                               f"({w['starts_on']} – {w['ends_on']})"})
+    markers = []
+    for mid, m in state.materials.items():
+        x = scale.x(_when(m["published_at"]))
+        markers.append({"cls": "marker material", "tag": "polygon",
+                        "points": f"{x},{TOP + 4} {x + 5},{TOP + 13} {x - 5},{TOP + 13}",
+                        "title": f"Material {mid} (week {m['week']}, {m['kind']}): {m['title']}"})
+    for mid, m in state.meetings.items():
+        held = datetime.combine(datetime.fromisoformat(m["held_on"]).date(), time(12),
+                                tzinfo=UTC)
+        x = scale.x(held)
+        label = "Check-in" if m["kind"] == "check_in" else "Session"
+        markers.append({"cls": f"marker {m['kind'].replace('_', '-')}", "tag": "rect",
+                        "x": x - 4, "y": TOP + 18, "w": 8, "h": 8,
+                        "title": f"{label} {mid}, week {m['week']}, {m['held_on']}"})
+    shown = _visible(state, filters)
+    points: dict[str, tuple[float, float]] = {}
+    offsets = {"reflection": -5, "decision": -1, "experiment": 3, "capability": 6}
+    dots = []
+    for rid, r in sorted(shown.items(), key=lambda kv: kv[1]["created_position"]):
+        lane = index.get(r["pseudonym"] if by_participant else r["unit"])
+        if lane is None:
+            continue
+        x = scale.x(_when(r["created_at"]))
+        y = top + lane * LANE + LANE / 2 + offsets[r["kind"]] * 0.6
+        points[rid] = (x, y)
+        cls = ["record", r["kind"]]
+        if r["void"]:
+            cls.append("void")
+        if r["stage"]:
+            cls.append(f"stage-{r['stage']}")
+        if selected and rid in selected:
+            cls.append("selected")
+        elif selected:
+            cls.append("faded")
+        state_text = ("withdrawn/reversed" if r["void"] else
+                      (r["stage"] or "") + (f", {r['outcome']}" if r["outcome"] else ""))
+        dots.append({**_shape(r["kind"], x, y), "cls": " ".join(cls), "href": link(rid),
+                     "id": rid, "kind": r["kind"], "week": r["week"],
+                     "title": f"{r['kind']} · week {r['week']} · {r['unit']} · "
+                              f"{r['pseudonym'] or '?'} · {r['created_at'][:16]} "
+                              f"{state_text}".strip()})
+    edges = []
+    for rid, (x, y) in points.items():
+        for b in shown[rid]["based_on"]:
+            if b in points:
+                bx, by = points[b]
+                cls = "edge"
+                if selected:
+                    cls += " selected" if rid in selected and b in selected else " faded"
+                edges.append({"x1": x, "y1": y, "x2": bx, "y2": by, "cls": cls})
+    lane_rows = [{"y": top + i * LANE, "label": label, "cls": "lane" + (" alt" if i % 2 else "")}
+                 for i, (_key, label) in enumerate(lanes)]
+    return {
+        "width": WIDTH, "height": height, "left": LEFT, "right": WIDTH - RIGHT, "top": top,
+        "bands": bands, "markers": markers, "lanes": lane_rows, "dots": dots, "edges": edges,
+        "now": scale.x(now) if now else None, "lane_h": LANE, "bands_top": TOP,
+        "shown": len(dots),
+    }
+
+
+def funnel(state: ProgrammeState) -> dict[str, Any]:
+    rows = state.progress()
+    totals = {
+        "Reflections": sum(r["reflections"] for r in rows),
+        "Decisions": sum(r["decisions"] for r in rows),
+        "Experiments": sum(sum(r["experiments"].values()) for r in rows),
+        "Adopted": sum(r["outcomes"]["adopt"] for r in rows),
+        "Capabilities": sum(r["capabilities"] for r in rows),
+    }
+    top = max(totals.values()) or 1
+    bars = [{"label": k, "value": v, "w": round(8 + 292 * v / top, 1), "y": 6 + i * 26,
+             "cls": f"bar bar-{k.lower()}"} for i, (k, v) in enumerate(totals.items())]
+    return {"weeks": rows, "bars": bars, "height": 6 + len(bars) * 26}
+
+
+@bp.get("/")
+@require_role("researcher")
+def index() -> str:
+    from projections import queries
+
+    return render_template("replay_index.html", programmes=queries.programmes(_sql()))
+
+
+@bp.get("/<uuid:programme_id>")
+@require_role("researcher")
+def timeline(programme_id: Any) -> Any:
+    sql = _sql()
+    at = request.args.get("at", "").strip()
+    try:
+        state = asof.moment(sql, programme_id, at or None)
+    except asof.InvalidMomentError as e:
+        abort(422, description=e.message)
+    pid = state.programme_id
+    filters = _filters()
+    hood = asof.neighbours(sql, pid, state.position)
+    first = hood["first"]["position"] if hood["first"] else 0
+    last = hood["last"]["position"] if hood["last"] else 0
+    selected_id = request.args.get("record") or ""
+    selected: set[str] = set()
+    chain = None
+    if selected_id in state.records:
+        chain = asof.lineage(state, selected_id)
+        selected = {n["id"] for n in chain["nodes"]}
+
+    def here(**changes: Any) -> str:
+        values = {"at": state.position, **filters, "record": selected_id or None, **changes}
+        return _url("replay.timeline", programme_id=pid, **values)
+
+    def record_link(rid: str) -> str:
+        return _url("replay.record", programme_id=pid, record_id=rid, at=state.position)
+
+    svg = timeline_svg(state, filters, selected, lambda rid: here(record=rid))
+    playing = request.args.get("play") == "1"
+    step = max(1, (last - first) // PLAY_TICKS)
+    play_next = None
+    if state.position < last:
+        play_next = here(at=min(last, state.position + step), play="1")
+    recent = list(reversed(asof.changes(sql, pid, after=max(0, state.position - 400),
+                                        until=state.position)[-12:]))
+    areas = state.development_areas()
+    weeks = state.programme.get("weeks", [])
+    context = {
+        "state": state, "pid": pid, "svg": svg, "funnel": funnel(state), "filters": filters,
+        "hood": hood, "first": first, "last": last, "at": at, "here": here,
+        "record_link": record_link, "chain": chain, "selected_id": selected_id,
+        "playing": playing, "play_next": play_next, "play_stop": here(play=None),
+        "play_start": here(play="1") if play_next else None,
+        "recent": asof.timeline_rows(state, recent), "areas": areas,
+        "all_areas": [{"id": a, **v} for a, v in state.areas.items() if not v["merged_into"]],
+        "collaborations": state.collaborations(),
+        "participants": sorted(p["pseudonym"] for p in state.participants.values()),
+        "units": [u["key"] for u in state.programme.get("units", [])],
+        "kinds": KINDS, "weeks": weeks,
+        "week_ends": [{"label": f"End of week {w['number']}", "href": here(at=w["ends_on"])}
+                      for w in weeks],
+        "exports": {
+            "timeline_csv": _url("replay.export", programme_id=pid, what="timeline",
+                                 fmt="csv", at=state.position),
+            "timeline_ndjson": _url("replay.export", programme_id=pid, what="timeline",
+                                    fmt="ndjson", at=state.position),
+            "records_csv": _url("replay.export", programme_id=pid, what="records", fmt="csv",
+                                at=state.position),
+            "records_ndjson": _url("replay.export", programme_id=pid, what="records",
+                                   fmt="ndjson", at=state.position),
+            "records_text_csv": _url("replay.export", programme_id=pid, what="records",
+                                     fmt="csv", at=state.position, text="1"),
+            "lineage_prov": _url("replay.export", programme_id=pid, what="lineage",
+                                 fmt="prov-json", at=state.position),
+        },
+        "time_value": (state.time or "")[:16],
+    }
+    return render_template("replay.html", **context)
+
+
+@bp.get("/<uuid:programme_id>/records/<uuid:record_id>")
+@require_role("researcher")
+def record(programme_id: Any, record_id: Any) -> Any:
+    sql = _sql()
+    at = request.args.get("at", "").strip()
+    try:
+        state = asof.moment(sql, programme_id, at or None)
+    except asof.InvalidMomentError as e:
+        abort(422, description=e.message)
+    rid = str(record_id)
+    direction = request.args.get("direction", "both")
+    if direction not in ("back", "forward", "both"):
+        direction = "both"
+    if rid not in state.records:
+        abort(404, description="No such record in this programme at that moment.")
+    graph = asof.lineage(state, rid, direction=direction)
+    pid = state.programme_id
+    columns: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+    for n in graph["nodes"]:
+        columns[n["kind"]].append(n)
+    col_w = (WIDTH - 40) / len(KINDS)
+    row_h = 46
+    height = 40 + max(1, max(len(v) for v in columns.values())) * row_h
+    boxes: dict[str, dict[str, Any]] = {}
+    for c, kind in enumerate(KINDS):
+        for i, n in enumerate(sorted(columns[kind], key=lambda n: (n["week"], n["position"]))):
+            x = 20 + c * col_w + 10
+            y = 34 + i * row_h
+            cls = f"node {kind}" + (" void" if n["void"] else "") + (
+                " focus" if n["id"] == rid else "")
+            boxes[n["id"]] = {
+                "x": round(x, 1), "y": y, "w": round(col_w - 20, 1), "h": row_h - 10,
+                "cls": cls, "href": _url("replay.record", programme_id=pid, record_id=n["id"],
+                                          at=state.position, direction=direction),
+                "line1": f"{kind} · week {n['week']} {n['theme'] or ''}".strip(),
+                "line2": f"{n['participant'] or '?'} · {n['unit']} · {n['created_at'][:10]}"
+                         + (" · void" if n["void"] else "")
+                         + (f" · {n['stage']}" if n["stage"] else ""),
+                "node": n,
+            }
+    lines = []
+    for e in graph["edges"]:
+        a, b = boxes[e["from"]], boxes[e["to"]]
+        lines.append({"x1": a["x"], "y1": a["y"] + a["h"] / 2,
+                      "x2": b["x"] + b["w"], "y2": b["y"] + b["h"] / 2})
+    context = {
+        "state": state, "pid": pid, "rid": rid, "graph": graph, "direction": direction,
+        "boxes": list(boxes.values()), "lines": lines, "width": WIDTH, "height": height,
+        "heads": [{"x": round(20 + c * col_w + col_w / 2, 1), "label": HEADS[k]}
+                  for c, k in enumerate(KINDS)],
+        "kind": state.records[rid]["kind"],
+        "directions": [(d, _url("replay.record", programme_id=pid, record_id=rid,
+                                at=state.position, direction=d))
+                       for d in ("back", "forward", "both")],
+        "back_to_replay": _url("replay.timeline", programme_id=pid, at=state.position,
+                               record=rid),
+        "prov": _url("replay.lineage_prov", programme_id=pid, record_id=rid,
+                     at=state.position, direction=direction),
+        "json": _url("api_v1_replay.record_lineage", record_id=rid, as_of=state.position,
+                     direction=direction),
+    }
+    return render_template("replay_lineage.html", **context)
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/<uuid:programme_id>/records/<uuid:record_id>/lineage.prov.json")
+@require_role("researcher")
+def lineage_prov(programme_id: Any, record_id: Any) -> Response:
+    state = asof.moment(_sql(), programme_id, request.args.get("at") or None)
+    direction = request.args.get("direction", "both")
+    graph = asof.lineage(state, record_id, direction=direction if direction in (
+        "back", "forward", "both") else "both")
+    doc = asof.prov_document(state, [n["id"] for n in graph["nodes"]])
+    return _download(json.dumps(doc, indent=1), "application/json",
+                     f"lineage-{record_id}.prov.json")
+
+
+def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
+                with_text: bool = False,
+                changes: list[dict[str, Any]] | None = None) -> tuple[str, str]:
+    """(body, mimetype) of an analysis export (shared with ``framdrift export``).
+
+    ``changes``: the timeline's changes when already at hand (else read from the model)."""
+    if what == "lineage":
+        return json.dumps(asof.prov_document(state), indent=1, ensure_ascii=False), \
+            "application/json"
+    if what == "timeline":
+        if changes is None:
+            changes = asof.changes(app.sql, state.programme_id, until=state.position)
+        rows = asof.timeline_rows(state, changes)
+        columns = asof.TIMELINE_COLUMNS
+    else:
+        rows = asof.record_rows(state, _revealer(app) if with_text else None)
+        columns = asof.RECORD_COLUMNS + (asof.TEXT_FIELDS if with_text else [])
+    if fmt == "csv":
+        return export_csv(rows, columns), "text/csv"
+    return export_ndjson(rows), "application/x-ndjson"
+
+
+def _revealer(app: Any) -> Any:
+    """What a participant wrote in a record, as of the given version of it."""
+    from uuid import UUID
+
+    from domain.application import record_to_dict
+
+    def reveal(rid: str, version: int | None = None) -> dict[str, Any]:
+        try:
+            return record_to_dict(app.repository.get(UUID(rid), version=version))
+        except Exception:  # noqa: BLE001 - an unreadable record exports without text
+            return {}
+
+    return reveal
+
+
+@bp.get("/<uuid:programme_id>/export/<what>.<fmt>")
+@require_role("researcher")
+def export(programme_id: Any, what: str, fmt: str) -> Response:
+    allowed = {"timeline": ("csv", "ndjson"), "records": ("csv", "ndjson"),
+               "lineage": ("prov-json",)}
+    if fmt not in allowed.get(what, ()):
+        abort(404)
+    app = framdrift_app()
+    state = asof.moment(app.sql, programme_id, request.args.get("at") or None)
+    body, mimetype = export_body(app, state, what, fmt, with_text=request.args.get("text") == "1")
+    ext = "prov.json" if fmt == "prov-json" else fmt
+    return _download(body, mimetype, f"{what}-{state.programme_id}-{state.position}.{ext}")

@@ -1,0 +1,240 @@
+"""Guards and helpers shared by the participant and researcher pages."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from eventsourcing.utils import get_topic
+from flask import abort, g, redirect, render_template, request, session, url_for
+
+from api.app import framdrift_app
+from api.auth import Principal, current_principal, logout
+from domain import errors as domain_errors
+from domain.accounts import link_is_valid
+from domain.application import Framdrift
+from domain.context import now
+from domain.model import Capability, Decision, Experiment, Participant, Programme, Reflection
+
+log = logging.getLogger("framdrift.web")
+F = TypeVar("F", bound=Callable[..., Any])
+RECORD_CREATED = (Reflection.Logged, Decision.Made, Experiment.Planned, Capability.Established)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths are followed after sign-in or a language switch."""
+    if not target or not isinstance(target, str) or len(target) > 500:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return default
+    return target
+
+
+def _session_still_valid(principal: Principal) -> bool:
+    link_id = session.get("link")
+    if principal.via == "session" and link_id:
+        return link_is_valid(framdrift_app(), link_id)
+    return True
+
+
+def _guard(role: str) -> Principal:
+    principal = current_principal()
+    if principal is not None and not _session_still_valid(principal):
+        logout()
+        session.pop("link", None)
+        principal = None
+        g.principal = None
+    if principal is None:
+        if request.method == "GET":
+            login_url = url_for("web.login", next=request.full_path.rstrip("?")) \
+                if role == "researcher" else url_for("web.index")
+            abort(redirect(login_url))
+        abort(401)
+    if principal.role != role:
+        abort(403)
+    g.no_store = True
+    return principal
+
+
+def participant_required(view: F) -> F:
+    """Only a signed-in participant; loads ``g.me`` and ``g.programme`` (their own)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        principal = _guard("participant")
+        app = framdrift_app()
+        try:
+            me = app.get_participant(principal.subject)
+        except domain_errors.NotFoundError:
+            logout()
+            abort(401)
+        if me["erased"]:
+            logout()
+            abort(403)
+        g.me = me
+        g.programme = app.get_programme(me["programme_id"])
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def researcher_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _guard("researcher")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def actor() -> str:
+    principal = current_principal()
+    assert principal is not None
+    return principal.actor
+
+
+def render(template: str, **context: Any) -> Any:
+    programme = context.get("programme", getattr(g, "programme", None))
+    context.setdefault("synthetic", bool(programme and programme.get("synthetic")))
+    return render_template(template, **context)
+
+
+# ---------------------------------------------------------------- programme helpers
+
+
+def current_week(programme: dict[str, Any]) -> int:
+    today = now().date().isoformat()
+    current = 1
+    for w in programme["weeks"]:
+        if w["starts_on"] <= today:
+            current = w["number"]
+    return current
+
+
+def week_theme(programme: dict[str, Any], number: int | None) -> str | None:
+    for w in programme["weeks"]:
+        if w["number"] == number:
+            return w["theme"]
+    return None
+
+
+def live_areas(programme: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in programme["development_areas"] if not a.get("merged_into")]
+
+
+def area_names(programme: dict[str, Any]) -> dict[str, str]:
+    return {a["area_id"]: a["name"] for a in programme["development_areas"]}
+
+
+def get_programme_or_404(app: Framdrift, programme_id: str) -> dict[str, Any]:
+    try:
+        return app.get_programme(programme_id)
+    except domain_errors.NotFoundError:
+        abort(404)
+
+
+# ------------------------------------------------------------------ finding things
+#
+# Lists come from the read models up to the position they have reached, and from the
+# log after it (only the events of one kind, by topic), so that what was just written
+# is always shown even when the projections lag or do not run.
+
+
+def _read_model_position(app: Framdrift) -> int:
+    try:
+        from projections import queries
+
+        return queries.position(app.sql)
+    except Exception:  # noqa: BLE001 - no read models (yet): read the log
+        return 0
+
+
+def _ids(app: Framdrift, query: str, params: tuple[Any, ...], events: tuple[type, ...],
+         match: Callable[[Any], bool]) -> list[str]:
+    position = _read_model_position(app)
+    ids: list[str] = []
+    if position:
+        try:
+            ids = [str(r["id"]) for r in app.sql.query(query, params)]
+        except Exception:  # noqa: BLE001 - a read model of another shape: read the log
+            position, ids = 0, []
+    topics = [get_topic(e) for e in events]
+    start = position + 1
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=500, topics=topics)
+        if not page:
+            break
+        for n in page:
+            if match(app.mapper.to_domain_event(n)):
+                ids.append(str(n.originator_id))
+        start = page[-1].id + 1
+    return list(dict.fromkeys(ids))
+
+
+def record_ids_of(app: Framdrift, participant_id: str) -> list[str]:
+    return _ids(
+        app, f"SELECT record_id AS id FROM {app.sql.table('pj_records')} "
+             "WHERE participant_id = ?", (participant_id,), RECORD_CREATED,
+        lambda e: str(e.participant_id) == participant_id)
+
+
+def participant_ids_of(app: Framdrift, programme_id: str) -> list[str]:
+    return _ids(
+        app, f"SELECT participant_id AS id FROM {app.sql.table('pj_participants')} "
+             "WHERE programme_id = ?", (programme_id,), (Participant.Enrolled,),
+        lambda e: str(e.programme_id) == programme_id)
+
+
+def programme_ids(app: Framdrift) -> list[str]:
+    return _ids(app, f"SELECT programme_id AS id FROM {app.sql.table('pj_programmes')}", (),
+                (Programme.Planned,), lambda e: True)
+
+
+def records_of(app: Framdrift, participant_id: str) -> list[dict[str, Any]]:
+    records = []
+    for rid in record_ids_of(app, participant_id):
+        try:
+            records.append(app.get_record(rid))
+        except domain_errors.NotFoundError:
+            continue
+    records.sort(key=lambda r: (r["week"], r["created_on"]))
+    return records
+
+
+def own_record(app: Framdrift, record_id: str, kind: str | None = None) -> dict[str, Any]:
+    """The signed-in participant's record, else 404 (others' records are not found)."""
+    try:
+        record = app.get_record(record_id)
+    except domain_errors.NotFoundError:
+        abort(404)
+    if record["participant_id"] != g.me["id"] or (kind and record["kind"] != kind):
+        abort(404)
+    return record
+
+
+def participants_of(app: Framdrift, programme_id: str) -> list[dict[str, Any]]:
+    people = []
+    for pid in participant_ids_of(app, programme_id):
+        try:
+            people.append(app.get_participant(pid))
+        except domain_errors.NotFoundError:
+            continue
+    people.sort(key=lambda p: (p["unit"], (p["name"] or "").lower()))
+    return people
+
+
+def base_url() -> str:
+    from flask import current_app
+
+    configured = current_app.config.get("BASE_URL")
+    return (configured or request.host_url).rstrip("/")

@@ -1,0 +1,384 @@
+"""The researchers' pages (``/r/...``): plan programmes, enrol participants and issue
+their sign-in links, record attendance, identify development areas, assess maturity."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from api.app import framdrift_app
+from api.web import bp
+from api.web.common import (
+    actor,
+    base_url,
+    get_programme_or_404,
+    live_areas,
+    new_request_id,
+    participants_of,
+    programme_ids,
+    render,
+    researcher_required,
+)
+from api.web.forms import (
+    AreaForm,
+    AttendanceForm,
+    EnrolForm,
+    LinkForm,
+    MaterialPublishForm,
+    MaturityForm,
+    MeetingForm,
+    ProgrammeForm,
+    UnitForm,
+    domain_errors_for,
+    load,
+)
+from api.web.participant import handle_form, typed
+from domain import errors as domain_errors
+from domain.accounts import issue_link, list_links, revoke_links
+from domain.context import acting_as
+from domain.model import record_id_for
+from domain.values import DEFAULT_THEMES, THEME_NAMES
+
+
+def _programme(programme_id: str) -> dict[str, Any]:
+    programme = get_programme_or_404(framdrift_app(), programme_id)
+    g.programme = programme
+    return programme
+
+
+def _participant(programme: dict[str, Any], participant_id: str) -> dict[str, Any]:
+    try:
+        person = framdrift_app().get_participant(participant_id)
+    except domain_errors.NotFoundError:
+        abort(404)
+    if person["programme_id"] != programme["id"]:
+        abort(404)
+    return person
+
+
+@bp.get("/r/")
+@researcher_required
+def programmes() -> Any:
+    app = framdrift_app()
+    found = []
+    for pid in programme_ids(app):
+        try:
+            found.append(app.get_programme(pid))
+        except domain_errors.NotFoundError:
+            continue
+    return render("r_programmes.html", programmes=found)
+
+
+# ------------------------------------------------------------------- a new programme
+
+
+def theme_key(text: str) -> str:
+    wanted = text.strip().casefold()
+    for key, names in THEME_NAMES.items():
+        if wanted in (key, names["sv"].casefold(), names["en"].casefold()):
+            return key
+    return text.strip()
+
+
+def slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40] or "unit"
+
+
+def parse_units(text: str) -> list[dict[str, str]]:
+    units, keys = [], set()
+    for line in text.splitlines():
+        name, _sep, kind = line.partition("|")
+        name, kind = name.strip(), kind.strip().lower()
+        if not name:
+            continue
+        key = slug(name)
+        n = 2
+        while key in keys:
+            key, n = f"{slug(name)[:36]}-{n}", n + 1
+        keys.add(key)
+        units.append({"key": key, "name": name,
+                      "kind": "company" if kind in ("company", "bolag") else "administration"})
+    return units
+
+
+@bp.route("/r/programmes/new", methods=["GET", "POST"])
+@researcher_required
+def new_programme() -> Any:
+    app = framdrift_app()
+
+    def submit(d: dict[str, Any]) -> Any:
+        themes = [theme_key(t) for t in d["themes"].splitlines() if t.strip()]
+        if not 1 <= len(themes) <= 20:
+            raise domain_errors.InvalidValueError(str(_l("Give 1 to 20 weeks, one theme a "
+                                                         "line.")), field="themes")
+        weeks = [{"number": i + 1, "theme": t,
+                  "starts_on": d["first_day"] + timedelta(days=7 * i),
+                  "ends_on": d["first_day"] + timedelta(days=7 * i + 4)}
+                 for i, t in enumerate(themes)]
+        return app.plan_programme(
+            organisation=d["organisation"], title=d["title"], weeks=weeks,
+            units=parse_units(d["units"]), request_id=d["request_id"])
+
+    from flask_babel import get_locale
+
+    language = str(get_locale() or "sv")
+    return handle_form(
+        template="r_programme_new.html", schema=ProgrammeForm(),
+        defaults={"themes": "\n".join(sv if language == "sv" else en
+                                      for _k, sv, en in DEFAULT_THEMES),
+                  "first_day": "", "units": ""},
+        context={}, submit=submit,
+        done=lambda pid: url_for("web.programme", programme_id=pid),
+        saved=_("The programme is planned."), aliases={"weeks": "themes"})
+
+
+# ---------------------------------------------------------------- programme page
+
+
+@bp.get("/r/programmes/<programme_id>")
+@researcher_required
+def programme(programme_id: str) -> Any:
+    p = _programme(programme_id)
+    people = participants_of(framdrift_app(), p["id"])
+    materials: dict[int, list[dict[str, Any]]] = {}
+    for m in p["materials"]:
+        materials.setdefault(m["week"], []).append(m)
+    meetings: dict[int, list[dict[str, Any]]] = {}
+    for m in p["meetings"]:
+        meetings.setdefault(m["week"], []).append(m)
+    weeks = [dict(w, materials=materials.get(w["number"], []),
+                  meetings=meetings.get(w["number"], [])) for w in p["weeks"]]
+    unit_names = {u["key"]: u["name"] for u in p["units"]}
+    return render("r_programme.html", programme=p, weeks=weeks, people=people,
+                  unit_names=unit_names, areas=live_areas(p))
+
+
+def _programme_form(programme_id: str, *, template: str, schema: ma.Schema,
+                    defaults: dict[str, Any], submit: Any, saved: str,
+                    context: dict[str, Any] | None = None,
+                    aliases: dict[str, str] | None = None) -> Any:
+    p = _programme(programme_id)
+    return handle_form(
+        template=template, schema=schema, defaults=defaults,
+        context={"programme": p, **(context or {})}, submit=submit,
+        done=lambda _result: url_for("web.programme", programme_id=p["id"]), saved=saved,
+        aliases=aliases)
+
+
+@bp.route("/r/programmes/<programme_id>/materials/new", methods=["GET", "POST"])
+@researcher_required
+def new_material(programme_id: str) -> Any:
+    app = framdrift_app()
+    return _programme_form(
+        programme_id, template="r_material.html", schema=MaterialPublishForm(),
+        defaults={"week": request.args.get("week", "1")[:3], "kind": "film"},
+        submit=lambda d: app.publish_material(
+            programme_id, week=d["week"], kind=d["kind"], title=d["title"],
+            url=d["url"] or None, request_id=d["request_id"]),
+        saved=_("The material is published."))
+
+
+@bp.route("/r/programmes/<programme_id>/meetings/new", methods=["GET", "POST"])
+@researcher_required
+def new_meeting(programme_id: str) -> Any:
+    app = framdrift_app()
+
+    def submit(d: dict[str, Any]) -> Any:
+        hold = app.hold_check_in if d["kind"] == "check_in" else app.hold_session
+        return hold(programme_id, week=d["week"], held_on=d["held_on"],
+                    request_id=d["request_id"])
+
+    return _programme_form(
+        programme_id, template="r_meeting.html", schema=MeetingForm(),
+        defaults={"week": request.args.get("week", "1")[:3], "kind": "check_in"},
+        submit=submit, saved=_("The meeting is recorded."))
+
+
+@bp.route("/r/programmes/<programme_id>/units/new", methods=["GET", "POST"])
+@researcher_required
+def new_unit(programme_id: str) -> Any:
+    app = framdrift_app()
+    return _programme_form(
+        programme_id, template="r_unit.html", schema=UnitForm(),
+        defaults={"kind": "administration"},
+        submit=lambda d: app.register_unit(programme_id, key=d["key"], name=d["name"],
+                                           kind=d["kind"], request_id=d["request_id"]),
+        saved=_("The unit is registered."), aliases={"units": "name"})
+
+
+@bp.route("/r/programmes/<programme_id>/areas/new", methods=["GET", "POST"])
+@researcher_required
+def new_area(programme_id: str) -> Any:
+    app = framdrift_app()
+    return _programme_form(
+        programme_id, template="r_area.html", schema=AreaForm(), defaults={},
+        submit=lambda d: app.identify_development_area(
+            programme_id, name=d["name"], description=d["description"],
+            request_id=d["request_id"]),
+        saved=_("The development area is identified."))
+
+
+class Score(ma.fields.Float):
+    default_error_messages = {"invalid": _l("Enter a number from 0 to 100."),
+                              "special": _l("Enter a number from 0 to 100."),
+                              "required": _l("Fill in this field.")}
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(required=True, allow_nan=False, validate=ma.validate.Range(
+            0, 100, error=_l("Enter a number from 0 to 100.")), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            if len(value) > 20:
+                raise self.make_error("invalid")
+            value = value.replace(",", ".")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+@bp.route("/r/programmes/<programme_id>/maturity/new", methods=["GET", "POST"])
+@researcher_required
+def new_assessment(programme_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    dims = p["maturity_dimensions"]
+    schema_class = type("MaturityScores", (MaturityForm,),
+                        {f"score_{i}": Score() for i in range(len(dims))})
+
+    def submit(d: dict[str, Any]) -> Any:
+        return app.assess_maturity(
+            p["id"], phase=d["phase"], instrument=d["instrument"],
+            scores={dim: d[f"score_{i}"] for i, dim in enumerate(dims)},
+            assessed_on=d["assessed_on"], unit=d["unit"] or None, request_id=d["request_id"])
+
+    return _programme_form(
+        programme_id, template="r_maturity.html", schema=schema_class(),
+        defaults={"phase": "before", "instrument": "DiMiOS"},
+        submit=submit, saved=_("The assessment is recorded."),
+        context={"dimensions": list(enumerate(dims))}, aliases={"scores": "_form"})
+
+
+# ------------------------------------------------------------------ participants
+
+
+def _link_url(secret: str) -> str:
+    return f"{base_url()}{url_for('web.sign_in_link', secret=secret)}"
+
+
+@bp.route("/r/programmes/<programme_id>/participants/new", methods=["GET", "POST"])
+@researcher_required
+def new_participant(programme_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    schema = EnrolForm()
+    context = {"programme": p, "units": p["units"]}
+    if request.method == "GET":
+        values = {"role": "expert", "days": 30, "request_id": new_request_id()}
+        return render("r_enrol.html", values=values, errors={}, **context)
+    data, errors = load(schema, request.form)
+    values = typed(request.form, schema)
+    if not errors:
+        already = app._contains(record_id_for("participant", data["request_id"]))
+        try:
+            with acting_as(actor()):
+                person_id = app.enrol_participant(
+                    p["id"], name=data["name"], email=data["email"] or None,
+                    role=data["role"], unit=data["unit"], request_id=data["request_id"])
+                secret = None if already else issue_link(
+                    app, role="participant", subject=person_id, days=data["days"])[0]
+        except domain_errors.DomainError as e:
+            errors = domain_errors_for(e, schema.fields)
+        else:
+            person = app.get_participant(person_id)
+            return render("r_link.html", programme=p, person=person,
+                          link=_link_url(secret) if secret else None, days=data["days"])
+    return render("r_enrol.html", values=values, errors=errors, **context), 422
+
+
+@bp.get("/r/programmes/<programme_id>/participants/<participant_id>")
+@researcher_required
+def participant(programme_id: str, participant_id: str) -> Any:
+    p = _programme(programme_id)
+    person = _participant(p, participant_id)
+    links = list_links(framdrift_app(), person["id"])
+    return render("r_participant.html", programme=p, person=person, links=links,
+                  request_id=new_request_id(), errors={})
+
+
+@bp.post("/r/programmes/<programme_id>/participants/<participant_id>/link")
+@researcher_required
+def participant_link(programme_id: str, participant_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    person = _participant(p, participant_id)
+    data, errors = load(LinkForm(), request.form)
+    if errors or person["erased"]:
+        links = list_links(app, person["id"])
+        return render("r_participant.html", programme=p, person=person, links=links,
+                      request_id=new_request_id(), errors=errors), 422
+    with acting_as(actor()):
+        secret, _id = issue_link(app, role="participant", subject=person["id"],
+                                 days=data["days"])
+    return render("r_link.html", programme=p, person=person, link=_link_url(secret),
+                  days=data["days"])
+
+
+@bp.post("/r/programmes/<programme_id>/participants/<participant_id>/revoke")
+@researcher_required
+def participant_revoke(programme_id: str, participant_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    person = _participant(p, participant_id)
+    data, errors = load(LinkForm(), request.form)
+    if errors:
+        abort(400)
+    with acting_as(actor()):
+        count = revoke_links(app, person["id"], "revoked by a researcher")
+    flash(_("%(n)s sign-in link(s) revoked.", n=count), "ok")
+    return redirect(url_for("web.participant", programme_id=p["id"],
+                            participant_id=person["id"]))
+
+
+@bp.route("/r/programmes/<programme_id>/meetings/<meeting_id>/attendance",
+          methods=["GET", "POST"])
+@researcher_required
+def attendance(programme_id: str, meeting_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    meeting = next((m for m in p["meetings"] if m["meeting_id"] == meeting_id), None)
+    if meeting is None:
+        abort(404)
+    people = [x for x in participants_of(app, p["id"]) if not x["erased"]]
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        data, errors = load(AttendanceForm(), request.form)
+        known = {x["id"] for x in people}
+        if not errors and not set(data["attended"]) <= known:
+            errors = {"attended": [_("Pick participants of this programme.")]}
+        if not errors:
+            present = set(data["attended"])
+            try:
+                with acting_as(actor()), app.batch():  # all or nothing
+                    for x in people:
+                        was = x["attendance"].get(meeting_id)
+                        now_attended = x["id"] in present
+                        if was is None and not now_attended or was == now_attended:
+                            continue
+                        app.record_attendance(x["id"], meeting_id, attended=now_attended,
+                                              request_id=f"{data['request_id']}:{x['id']}")
+            except domain_errors.DomainError as e:
+                errors = domain_errors_for(e, ("attended",))
+            else:
+                flash(_("Attendance is recorded."), "ok")
+                return redirect(url_for("web.programme", programme_id=p["id"]))
+        status = 422
+    return render("r_attendance.html", programme=p, meeting=meeting, people=people,
+                  errors=errors, request_id=new_request_id()), status

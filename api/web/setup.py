@@ -1,0 +1,251 @@
+"""Per-app set-up of the web pages (run once when the ``web`` blueprint is registered)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from werkzeug.exceptions import HTTPException
+
+from domain import errors as domain_errors
+from domain.values import THEME_NAMES
+
+log = logging.getLogger("framdrift.web")
+
+LANGUAGES = ("sv", "en")
+DEFAULT_LANGUAGE = "sv"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "no", "false")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        try:
+            secure = request.is_secure
+        except RuntimeError:  # outside a request
+            secure = False
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or secure
+
+
+def select_locale() -> str:
+    lang = session.get("lang") if _has_request() else None
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _has_request() -> bool:
+    from flask import has_request_context
+
+    return has_request_context()
+
+
+def init_app(app: Flask) -> None:
+    config = app.config
+    if not config.get("SESSION_COOKIE_SAMESITE"):
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    if _env_flag("FRAMDRIFT_HTTPS"):
+        config["SESSION_COOKIE_SECURE"] = True
+    hours = float(os.environ.get("FRAMDRIFT_SESSION_HOURS") or 12)
+    if config.get("PERMANENT_SESSION_LIFETIME") in (None, timedelta(days=31)):  # Flask's
+        config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=hours)
+    # A CSRF token lives as long as the session: a form left open between meetings
+    # still submits (the default one-hour limit would lose what was typed).
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    config.setdefault("WTF_CSRF_SSL_STRICT", True)
+    config.setdefault("SIGNIN_RATE_LIMIT", os.environ.get("FRAMDRIFT_SIGNIN_RATE_LIMIT")
+                      or "10 per minute")
+    config.setdefault("BASE_URL", os.environ.get("FRAMDRIFT_BASE_URL") or None)
+    config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    config.setdefault("BABEL_DEFAULT_TIMEZONE",
+                      os.environ.get("FRAMDRIFT_TIMEZONE") or "Europe/Stockholm")
+    config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    app.session_interface = SessionInterface()
+
+    if "babel" not in app.extensions:
+        Babel(app, locale_selector=select_locale)
+    csrf = CSRFProtect(app)
+    # The JSON API is read-only and authenticated by bearer tokens, never by cookies.
+    for name in ("api", "api_docs_html", "health"):
+        if name in app.blueprints:
+            csrf.exempt(app.blueprints[name])
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://",
+                      default_limits=[], headers_enabled=False)
+    app.extensions["framdrift_limiter"] = limiter
+
+    app.jinja_env.globals.update(
+        csrf_token=generate_csrf, theme_name=theme_name, week_label=week_label,
+        current_language=lambda: str(get_locale() or DEFAULT_LANGUAGE), LANGUAGES=LANGUAGES,
+    )
+    from api.web.labels import GLOBALS
+
+    app.jinja_env.globals.update(GLOBALS)
+    app.jinja_env.filters.update(day=format_day, when=format_when)
+    app.after_request(_security_headers)
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.register_error_handler(CSRFError, _csrf_failed)
+
+
+def _security_headers(response: Any) -> Any:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.path.startswith("/api/"):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+    if getattr(g, "no_store", False) or session.get("principal"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def is_web_request() -> bool:
+    return not (request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"))
+
+
+def error_page(code: int, message: str | None = None, title: str | None = None) -> Any:
+    titles = {
+        400: _("The request could not be understood"), 401: _("Please sign in"),
+        403: _("You may not do this"), 404: _("Page not found"),
+        405: _("That does not work here"), 409: _("Someone else changed this"),
+        413: _("Too much text"), 429: _("Too many attempts"),
+        500: _("Something went wrong on our side"),
+    }
+    return render_template("error.html", code=code, title=title or titles.get(code, _("Error")),
+                           message=message), code
+
+
+def _wants_html() -> bool:
+    accept = request.accept_mimetypes
+    return accept["text/html"] > accept["application/json"]
+
+
+def _not_found(error: HTTPException) -> Any:
+    # Unknown addresses answer in JSON (the API's error shape) unless a browser asks.
+    if not is_web_request() or not _wants_html():
+        from api.errors import handle_http_exception
+
+        return handle_http_exception(error)
+    return error_page(404, _("There is nothing at this address."))
+
+
+def _rate_limited(error: HTTPException) -> Any:
+    if not is_web_request():
+        from api.errors import handle_http_exception
+
+        return handle_http_exception(error)
+    return error_page(429, _("Too many sign-in attempts from your address. Wait a minute "
+                             "and try again."))
+
+
+def _csrf_failed(error: CSRFError) -> Any:
+    return error_page(400, _("The form had expired or did not come from this site. Go back, "
+                             "reload the page and send it again - what you typed is kept on "
+                             "this device."), _("The form could not be sent"))
+
+
+def handle_web_http_error(error: HTTPException) -> Any:
+    """HTML pages for HTTP errors raised by the web views."""
+    if error.code is None:
+        return error
+    if isinstance(error, RateLimitExceeded):
+        return _rate_limited(error)
+    if isinstance(error, CSRFError):
+        return _csrf_failed(error)
+    message = None
+    data = getattr(error, "data", None) or {}
+    if error.code == 401:
+        message = _("Sign in first: participants use their personal link, researchers "
+                    "their user name and password.")
+    elif error.code == 403:
+        message = _("Your role does not give access to this page.")
+    elif error.code == 413:
+        message = _("What you sent is too large.")
+    elif data.get("message"):
+        message = str(data["message"])
+    return error_page(error.code, message)
+
+
+def handle_web_domain_error(error: domain_errors.DomainError) -> Any:
+    if isinstance(error, domain_errors.NotFoundError):
+        return error_page(404, _("There is nothing at this address."))
+    if isinstance(error, domain_errors.ConcurrentChangeError):
+        return error_page(409, _("Someone else changed this at the same time. Reload the page "
+                                 "and try again."))
+    return error_page(422, error.message, _("That could not be saved"))
+
+
+def handle_web_unexpected(error: Exception) -> Any:
+    log.exception("unhandled error on a web page", exc_info=error)
+    return error_page(500, _("It has been logged. Try again in a moment."))
+
+
+# -------------------------------------------------------------------- formatting
+
+
+def _lang() -> str:
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def theme_name(theme: str | None) -> str:
+    if not theme:
+        return ""
+    names = THEME_NAMES.get(theme)
+    return names.get(_lang(), names["en"]) if names else theme
+
+
+def week_label(number: int | None, theme: str | None = None) -> str:
+    if number is None:
+        return ""
+    label = _("Week %(number)s", number=number)
+    return f"{label} · {theme_name(theme)}" if theme else label
+
+
+def format_day(value: Any, fmt: str = "long") -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    if fmt == "weekday":
+        return format_date(value, "EEEE d MMMM")
+    return format_date(value, fmt)
+
+
+def format_when(value: Any) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_datetime(value, "short")

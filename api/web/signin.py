@@ -1,0 +1,108 @@
+"""Signing in and out, the start page and the language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from api.app import framdrift_app
+from api.auth import current_principal, login, logout
+from api.web import bp
+from api.web.common import safe_next
+from api.web.forms import LoginForm, load
+from api.web.setup import LANGUAGES
+from domain.accounts import verify_link, verify_password
+from domain.application import Framdrift
+
+
+def _limit() -> Any:
+    """The sign-in rate limit (per client address), as a context manager."""
+    limiter = current_app.extensions["framdrift_limiter"]
+    return limiter.limit(current_app.config["SIGNIN_RATE_LIMIT"], scope="signin")
+
+
+def _start_session(role: str, subject: str, link_id: str | None = None) -> None:
+    lang = session.get("lang")
+    session.clear()  # a fresh session on sign-in (no fixation)
+    if lang:
+        session["lang"] = lang
+    login(role, subject)
+    if link_id:
+        session["link"] = link_id
+    session.permanent = True
+
+
+def home_for(role: str | None) -> str:
+    if role == "participant":
+        return url_for("web.my_log")
+    if role == "researcher":
+        return url_for("web.programmes")
+    return url_for("web.index")
+
+
+@bp.get("/")
+def index() -> Any:
+    principal = current_principal()
+    if principal is not None and principal.role in ("participant", "researcher"):
+        return redirect(home_for(principal.role))
+    return render_template("index.html")
+
+
+@bp.route("/login", methods=["GET", "POST"], endpoint="login")
+def login_page() -> Any:
+    values: dict[str, Any] = {"next": request.args.get("next", "")}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        with _limit():
+            data, errors = load(LoginForm(), request.form)
+            values = {"username": request.form.get("username", "")[:254],
+                      "next": request.form.get("next", "")[:500]}
+            if not errors:
+                rid = verify_password(framdrift_app(), data["username"], data["password"])
+                if rid is None:
+                    errors = {"_form": [_("Wrong user name or password.")]}
+                else:
+                    _start_session("researcher", str(rid))
+                    return redirect(safe_next(data["next"], url_for("web.programmes")))
+    status = 422 if errors else 200
+    return render_template("login.html", values=values, errors=errors), status
+
+
+
+@bp.get("/in/<path:secret>")
+def sign_in_link(secret: str) -> Any:
+    """A personal sign-in link: check it, start a session, go to the person's home page."""
+    with _limit():
+        app: Framdrift = framdrift_app()
+        info = verify_link(app, secret)
+        if info is not None and info.role == "participant":
+            try:
+                if app.get_participant(info.subject)["erased"]:
+                    info = None
+            except Exception:  # noqa: BLE001 - the participant is gone
+                info = None
+        if info is None:
+            return render_template("link_invalid.html"), 404
+        _start_session(info.role, info.subject, str(info.id))
+        flash(_("You are signed in."), "ok")
+        return redirect(home_for(info.role))
+
+
+@bp.post("/logout", endpoint="logout")
+def logout_page() -> Any:
+    lang = session.get("lang")
+    logout()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are signed out."), "ok")
+    return redirect(url_for("web.index"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str) -> Any:
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("web.index")))

@@ -1,0 +1,151 @@
+"""As-of replay latency: one programme with ~10k and ~100k events, SQLite and PostgreSQL.
+
+Loads the synthetic demo with one programme scaled by its number of participants
+(about 34 events per participant), catches up the ``asof`` read model, then asks
+``projections.asof.state_at`` for random log positions and random moments (half
+each) and reports p50 / p99 / max latency, plus checkpoint count and sizes.
+
+    .venv/bin/python benchmarks/asof.py                    # 10k and 100k, both stores
+    .venv/bin/python benchmarks/asof.py --sizes 10000 --stores sqlite --queries 50
+
+PostgreSQL: FRAMDRIFT_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test);
+a fresh schema per run, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+from time import perf_counter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.application import Framdrift  # noqa: E402
+from domain.demo import load_demo  # noqa: E402
+from projections import asof  # noqa: E402
+from projections.runner import catch_up  # noqa: E402
+
+EVENTS_PER_PARTICIPANT = 34
+PG_URL = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def migrate_all(url: str) -> None:
+    from api.cli import _migrate_hooks
+
+    Framdrift.migrate(url).close()
+    for hook in _migrate_hooks():
+        hook(url)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def load_via_sqlite(app: Framdrift, participants: int) -> object:
+    from domain.integrity import export_log, import_log
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/load.sqlite3"
+        migrate_all(url)
+        source = Framdrift.from_url(url)
+        try:
+            result = load_demo(source, programmes=1, participants=participants)
+            with open(f"{tmp}/e.ndjson", "w") as events, open(f"{tmp}/k.ndjson", "w") as keys:
+                export_log(source, events, keys)
+        finally:
+            source.close()
+        with open(f"{tmp}/e.ndjson") as events, open(f"{tmp}/k.ndjson") as keys:
+            import_log(app, events, keys)
+    return result
+
+
+def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
+    migrate_all(url)
+    app = Framdrift.from_url(url)
+    try:
+        started = perf_counter()
+        participants = max(2, size // EVENTS_PER_PARTICIPANT)
+        if app.sql.postgres and size > 20_000:
+            # One programme is one transaction in load_demo; a single ~100k-event INSERT
+            # stalls in psycopg here, so load into SQLite and import (batched) instead.
+            result = load_via_sqlite(app, participants)
+        else:
+            result = load_demo(app, programmes=1, participants=participants)
+        loaded = perf_counter() - started
+        started = perf_counter()
+        catch_up(app, ["asof"])
+        projected = perf_counter() - started
+        pid = str(result.programme_ids[0])
+        bounds = asof.neighbours(app.sql, pid, 0)
+        first, last = bounds["first"], bounds["last"]
+        t0 = datetime.fromisoformat(first["time"]).timestamp()
+        t1 = datetime.fromisoformat(last["time"]).timestamp()
+        rng = random.Random(seed)
+        times: list[float] = []
+        asof.state_at(app.sql, pid)  # warm the connection
+        for n in range(queries):
+            if n % 2:
+                moment = datetime.fromtimestamp(rng.uniform(t0, t1)).astimezone().isoformat()
+                started = perf_counter()
+                state = asof.state_at(app.sql, pid, time=moment)
+            else:
+                position = rng.randint(first["position"], last["position"])
+                started = perf_counter()
+                state = asof.state_at(app.sql, pid, position=position)
+            state.progress()
+            times.append(perf_counter() - started)
+        cps = app.sql.query(
+            f"SELECT COUNT(*) AS n FROM {app.sql.table('pj_asof_checkpoints')} "
+            "WHERE programme_id = ?", (pid,))[0]["n"]
+        return {
+            "events": result.events, "load_s": loaded, "catch_up_s": projected,
+            "checkpoints": int(cps), "p50_ms": statistics.median(times) * 1000,
+            "p99_ms": percentile(times, 0.99) * 1000, "max_ms": max(times) * 1000,
+        }
+    finally:
+        app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+    print("| store | events | checkpoints | load s | catch-up s | p50 ms | p99 ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for store in args.stores.split(","):
+        for size in args.sizes:
+            if store == "sqlite":
+                with tempfile.TemporaryDirectory() as tmp:
+                    r = run(f"sqlite:///{tmp}/asof.sqlite3", size, args.queries, args.seed)
+            else:
+                import psycopg
+
+                schema = f"bench_{uuid.uuid4().hex[:12]}"
+                sep = "&" if "?" in PG_URL else "?"
+                try:
+                    r = run(f"{PG_URL}{sep}schema={schema}", size, args.queries, args.seed)
+                finally:
+                    with psycopg.connect(PG_URL, autocommit=True) as conn:
+                        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            print(f"| {store} | {r['events']:,} | {r['checkpoints']} | {r['load_s']:.1f} | "
+                  f"{r['catch_up_s']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                  f"{r['max_ms']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

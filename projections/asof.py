@@ -1,0 +1,602 @@
+"""As-of replay: each programme as it stood at any log position or moment.
+
+A read model in the projections framework (so it is rebuilt, caught up and
+tracked exactly once with the others). Per programme it stores
+
+- ``pj_asof_changes``: every event's structural change (:func:`domain.replay.change_of`,
+  no personal text) with its log position, its event time, and the running maximum
+  of event time so far in that programme (``max_time``; indexed);
+- ``pj_asof_checkpoints``: :meth:`ProgrammeState.to_dict` (zlib-compressed JSON) after
+  every K changes, K = max(200, events so far // 16) — so a 100k-event programme has
+  about 30 checkpoints, and an as-of read folds at most ~6k changes;
+- ``pj_asof_subjects``: which programme a participant or record belongs to (events after
+  the first do not say).
+
+``state_at(sql, programme, position=N)`` is the latest checkpoint <= N plus a fold of
+the changes after it up to N. ``state_at(..., time=T)`` maps T to a position first: the
+state is the longest prefix of the programme's log in which every event happened at or
+before T (``max_time <= T``); see docs/adr/0003-as-of-replay.md. Both are index seeks,
+never a replay of the whole log.
+
+The pure helpers at the end (lineage walks, PROV-JSON, export rows) work on a
+:class:`ProgrammeState`, whichever way it was built.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+
+from domain import errors
+from domain.describe import event_type
+from domain.model import FramdriftAggregate
+from domain.replay import RECORD_CREATED, ProgrammeState, change_of
+from domain.store import Cursor, Sql
+from projections.base import ReadModel, Table, View, bulk_insert, event_time, sid
+
+log = logging.getLogger("framdrift.projections.asof")
+
+NAME = "asof"
+CHECKPOINT_MIN = 200
+CHECKPOINT_RATIO = 16
+CACHED_STATES = 16
+
+CHANGES = "pj_asof_changes"
+CHECKPOINTS = "pj_asof_checkpoints"
+SUBJECTS = "pj_asof_subjects"
+
+
+class UnknownProgrammeError(errors.ProgrammeNotFoundError):
+    """No programme with that id in the as-of read model."""
+
+
+class UnknownRecordError(errors.RecordNotFoundError):
+    """No record with that id (at that moment)."""
+
+
+class InvalidMomentError(errors.InvalidValueError):
+    """An as-of value that is neither a log position nor an ISO date/time."""
+
+
+def checkpoint_due(events: int, since_checkpoint: int) -> bool:
+    return since_checkpoint >= max(CHECKPOINT_MIN, events // CHECKPOINT_RATIO)
+
+
+def fold(state: ProgrammeState, change: dict[str, Any]) -> None:
+    """Apply a change; a change that cannot apply (a broken log) is counted, not fatal."""
+    try:
+        state.apply(change)
+    except (KeyError, TypeError, ValueError):
+        log.warning("as-of: change at %s (%s) does not apply to programme %s",
+                    change.get("position"), change.get("type"), state.programme_id)
+        state.position, state.time = change["position"], change["time"]
+
+
+def state_from_dict(data: dict[str, Any]) -> ProgrammeState:
+    """Like ``ProgrammeState.from_dict`` without the deep copy (``data`` is fresh)."""
+    state = ProgrammeState(data["programme_id"])
+    state.__dict__.update(data)
+    return state
+
+
+def pack(state: ProgrammeState) -> bytes:
+    return zlib.compress(json.dumps(state.to_dict(), separators=(",", ":")).encode(), 1)
+
+
+def unpack(blob: Any) -> ProgrammeState:
+    return state_from_dict(json.loads(zlib.decompress(bytes(blob))))
+
+
+# ------------------------------------------------------------------------------ the view
+
+
+class AsofView(View):
+    tables = (
+        Table(CHANGES,
+              "programme_id TEXT NOT NULL, position BIGINT NOT NULL, event_time TEXT NOT NULL, "
+              "max_time TEXT NOT NULL, change TEXT NOT NULL",
+              "programme_id, position",
+              (("pj_asof_changes_time", "programme_id, max_time, position"),)),
+        Table(CHECKPOINTS,
+              "programme_id TEXT NOT NULL, position BIGINT NOT NULL, events INTEGER NOT NULL, "
+              "state BYTEA NOT NULL",
+              "programme_id, position"),
+        Table(SUBJECTS, "subject_id TEXT NOT NULL, programme_id TEXT NOT NULL", "subject_id"),
+    )
+
+    def __init__(self, sql: Sql, name: str, suffix: str = ""):
+        super().__init__(sql, name, suffix)
+        # programme -> [state, changes since its last checkpoint, max event time]
+        self.states: dict[str, list[Any]] = {}
+        self.subjects: dict[UUID, str] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        self.changes: list[tuple[Any, ...]] = []
+        self.checkpoints: list[tuple[Any, ...]] = []
+        self.new_subjects: list[tuple[str, str]] = []
+        while len(self.states) > CACHED_STATES:  # least recently used first
+            self.states.pop(next(iter(self.states)))
+        if len(self.subjects) > 500_000:
+            self.subjects.clear()
+
+    def forget(self) -> None:
+        self.clear()
+        self.states.clear()
+        self.subjects.clear()
+
+    def flush(self, cur: Cursor) -> None:
+        bulk_insert(cur, self.sql, self.t(CHANGES), 5, self.changes)
+        bulk_insert(cur, self.sql, self.t(SUBJECTS), 2, self.new_subjects)
+        if self.checkpoints:
+            cur.executemany(f"INSERT INTO {self.t(CHECKPOINTS)} VALUES (?, ?, ?, ?)",
+                            self.checkpoints)
+
+    def programme_of(self, oid: UUID) -> str | None:
+        found = self.subjects.get(oid)
+        if found is None:
+            rows = self.sql.query(
+                f"SELECT programme_id FROM {self.t(SUBJECTS)} WHERE subject_id = ?", (str(oid),))
+            if not rows:
+                return None
+            found = self.subjects[oid] = rows[0]["programme_id"]
+        return found
+
+    def entry(self, pid: str) -> list[Any]:
+        found = self.states.pop(pid, None)
+        if found is None:
+            with self.sql.transaction(commit=False) as cur:
+                state, folded = load(cur, self.sql, pid, suffix=self.suffix)
+                rows = cur.query(
+                    f"SELECT max_time FROM {self.t(CHANGES)} WHERE programme_id = ? "
+                    "ORDER BY position DESC LIMIT 1", (pid,))
+            found = [state, folded, rows[0]["max_time"] if rows else ""]
+        self.states[pid] = found  # most recently used last
+        return found
+
+
+class AsofProjection(ReadModel[AsofView]):
+    """Each programme's structural changes, with checkpoints, for as-of replay."""
+
+    name = NAME
+    view_class = AsofView
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Not an event of Framdrift's aggregates."""
+
+    @process_event.register
+    def _(self, event: FramdriftAggregate.Event, tracking: Tracking) -> None:
+        v = self.view
+        d = event.__dict__
+        name = event_type(event)
+        oid = d["originator_id"]
+        if name.startswith("Programme."):
+            pid = sid(oid)
+        elif d.get("programme_id") is not None:
+            pid = sid(d["programme_id"])
+        else:
+            pid = v.programme_of(oid)
+        if pid is None:
+            return
+        if name == "Participant.Enrolled" or name in RECORD_CREATED:
+            v.subjects[oid] = pid
+            v.new_subjects.append((sid(oid), pid))
+        position = tracking.notification_id
+        change = change_of(position, event)
+        entry = v.entry(pid)
+        state = entry[0]
+        fold(state, change)
+        at = event_time(event)
+        if at > entry[2]:
+            entry[2] = at
+        v.changes.append((pid, position, at, entry[2],
+                          json.dumps(change, separators=(",", ":"), ensure_ascii=False)))
+        entry[1] += 1
+        if checkpoint_due(state.events, entry[1]):
+            v.checkpoints.append((pid, position, state.events, pack(state)))
+            entry[1] = 0
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+@contextmanager
+def reading(sql: Sql) -> Iterator[Cursor]:
+    """One consistent snapshot for a read made of several statements."""
+    with sql.transaction(commit=False) as cur:
+        if sql.postgres:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield cur
+
+
+def load(cur: Cursor, sql: Sql, pid: str, position: int | None = None,
+         suffix: str = "") -> tuple[ProgrammeState, int]:
+    """The state after the programme's events up to ``position`` (all when None), and
+    how many changes were folded on top of the checkpoint."""
+    t_cp, t_ch = sql.table(CHECKPOINTS + suffix), sql.table(CHANGES + suffix)
+    bound = "" if position is None else " AND position <= ?"
+    params: tuple[Any, ...] = (pid,) if position is None else (pid, position)
+    rows = cur.query(f"SELECT position, state FROM {t_cp} WHERE programme_id = ?{bound} "
+                     "ORDER BY position DESC LIMIT 1", params)
+    if rows:
+        state = unpack(rows[0]["state"])
+        after = int(rows[0]["position"])
+    else:
+        state, after = ProgrammeState(pid), 0
+    changes = cur.query(f"SELECT change FROM {t_ch} WHERE programme_id = ? AND position > ?"
+                        f"{bound} ORDER BY position", (pid, after, *params[1:]))
+    loads = json.loads
+    for row in changes:
+        fold(state, loads(row["change"]))
+    return state, len(changes)
+
+
+def programme_id(value: Any) -> str:
+    try:
+        return str(UUID(str(value)))
+    except ValueError:
+        raise UnknownProgrammeError(f"{value!r} is not a programme id",
+                                    field="programme_id") from None
+
+
+def instant(value: Any, name: str = "as_of") -> str:
+    """An ISO instant in UTC (the stored format); a bare date means the end of that day."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time.max)
+    else:
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                return instant(date.fromisoformat(text), name)
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidMomentError(
+                f"{text!r} is neither a log position nor an ISO date or time", field=name
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def parse_moment(value: Any, name: str = "as_of") -> tuple[int | None, str | None]:
+    """``(position, None)`` for an integer, ``(None, iso_time)`` for a date/time,
+    ``(None, None)`` for nothing (now)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, bool):
+        raise InvalidMomentError("not a moment", field=name)
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidMomentError("a log position is 0 or more", field=name)
+        return value, None
+    text = str(value).strip()
+    if text.isdigit():
+        if len(text) > 18:
+            raise InvalidMomentError("log position out of range", field=name)
+        return int(text), None
+    return None, instant(text, name)
+
+
+def position_at_time(cur: Cursor, sql: Sql, pid: str, moment: str) -> int | None:
+    """The last log position of the longest prefix of the programme in which every event
+    happened at or before ``moment``; None when all of them did."""
+    rows = cur.query(
+        f"SELECT position FROM {sql.table(CHANGES)} WHERE programme_id = ? AND max_time > ? "
+        "ORDER BY max_time, position LIMIT 1", (pid, moment))
+    return int(rows[0]["position"]) - 1 if rows else None
+
+
+def _known(cur: Cursor, sql: Sql, pid: str) -> None:
+    if not cur.query(f"SELECT 1 AS x FROM {sql.table(CHANGES)} WHERE programme_id = ? "
+                     "LIMIT 1", (pid,)):
+        raise UnknownProgrammeError(f"programme {pid} not found", field="programme_id")
+
+
+def state_at(sql: Sql, programme: Any, *, position: int | None = None,
+             time: Any = None) -> ProgrammeState:
+    """The programme as of log ``position`` or event ``time`` (the latest without either)."""
+    pid = programme_id(programme)
+    with reading(sql) as cur:
+        _known(cur, sql, pid)
+        if time is not None:
+            by_time = position_at_time(cur, sql, pid, instant(time))
+            if by_time is not None:
+                position = by_time if position is None else min(position, by_time)
+        state, _ = load(cur, sql, pid, position)
+    return state
+
+
+def moment(sql: Sql, programme: Any, as_of: Any = None) -> ProgrammeState:
+    """:func:`state_at` for a user's ``as_of`` (a position, an ISO time/date, or None)."""
+    position, when = parse_moment(as_of)
+    return state_at(sql, programme, position=position, time=when)
+
+
+def neighbours(sql: Sql, programme: Any, position: int) -> dict[str, Any]:
+    """The programme's first, previous, next and last event positions around ``position``
+    (and their times), for stepping through the replay."""
+    pid = programme_id(programme)
+    t = sql.table(CHANGES)
+    out: dict[str, Any] = {}
+    with reading(sql) as cur:
+        _known(cur, sql, pid)
+        for key, where, order in (
+            ("first", "", "ASC"), ("last", "", "DESC"),
+            ("previous", " AND position < ?", "DESC"), ("next", " AND position > ?", "ASC"),
+        ):
+            params: tuple[Any, ...] = (pid, position) if where else (pid,)
+            rows = cur.query(f"SELECT position, event_time FROM {t} WHERE programme_id = ?"
+                             f"{where} ORDER BY position {order} LIMIT 1", params)
+            out[key] = ({"position": int(rows[0]["position"]), "time": rows[0]["event_time"]}
+                        if rows else None)
+    return out
+
+
+def changes(sql: Sql, programme: Any, *, after: int = 0, until: int | None = None,
+            limit: int | None = None) -> list[dict[str, Any]]:
+    """The programme's structural changes in log order (positions ``after`` < p <= ``until``)."""
+    pid = programme_id(programme)
+    bound = "" if until is None else " AND position <= ?"
+    params: list[Any] = [pid, after] + ([] if until is None else [until])
+    tail = ""
+    if limit is not None:
+        tail = " LIMIT ?"
+        params.append(limit)
+    with reading(sql) as cur:
+        _known(cur, sql, pid)
+        rows = cur.query(f"SELECT change FROM {sql.table(CHANGES)} WHERE programme_id = ? "
+                         f"AND position > ?{bound} ORDER BY position{tail}", params)
+    return [json.loads(r["change"]) for r in rows]
+
+
+def programme_of_record(sql: Sql, record: Any) -> str:
+    try:
+        rid = str(UUID(str(record)))
+    except ValueError:
+        raise UnknownRecordError(f"{record!r} is not a record id", field="record_id") from None
+    rows = sql.query(f"SELECT programme_id FROM {sql.table(SUBJECTS)} WHERE subject_id = ?",
+                     (rid,))
+    if not rows:
+        raise UnknownRecordError(f"record {rid} not found", field="record_id")
+    return rows[0]["programme_id"]
+
+
+def fold_log(app: Any, programme: Any, *, position: int | None = None,
+             time: Any = None, collect: list[dict[str, Any]] | None = None) -> ProgrammeState:
+    """The same state folded straight from the event log (the CLI; no read model needed)."""
+    from domain.replay import programme_of
+
+    pid = programme_id(programme)
+    limit = instant(time) if time is not None else None
+    state = ProgrammeState(pid)
+    members: set[str] = {pid}
+    for pos, event in app.iter_log(0, batch=2000):
+        if position is not None and pos > position:
+            break
+        d = event.__dict__
+        owner = programme_of(event)
+        oid = str(d["originator_id"])
+        if owner is None and oid not in members:
+            continue
+        if owner is not None and owner != pid:
+            continue
+        if limit is not None and event_time(event) > limit:
+            break
+        name = event_type(event)
+        if name == "Participant.Enrolled" or name in RECORD_CREATED:
+            members.add(oid)
+        change = change_of(pos, event)
+        fold(state, change)
+        if collect is not None:
+            collect.append(change)
+    if not state.programme:
+        raise UnknownProgrammeError(f"programme {pid} not found", field="programme_id")
+    return state
+
+
+# ------------------------------------------------------------------------------ lineage
+
+
+def lineage(state: ProgrammeState, record: Any, *, direction: str = "both") -> dict[str, Any]:
+    """What ``record`` came from (``back``), what came of it (``forward``), or both:
+    nodes (with the depth at which they were reached) and "based on" edges."""
+    rid = str(record)
+    if rid not in state.records:
+        raise UnknownRecordError(f"record {rid} not found in programme {state.programme_id} "
+                                 f"as of position {state.position}", field="record_id")
+    records = state.records
+    forth: dict[str, list[str]] = {}
+    for r in records.values():
+        for b in r["based_on"]:
+            forth.setdefault(b, []).append(r["id"])
+    depth: dict[str, int] = {rid: 0}
+    walks = []
+    if direction in ("back", "both"):
+        walks.append((lambda x: [b for b in records[x]["based_on"] if b in records], -1))
+    if direction in ("forward", "both"):
+        walks.append((lambda x: forth.get(x, []), 1))
+    for step, sign in walks:
+        frontier = [rid]
+        level = 0
+        while frontier:
+            level += 1
+            nxt = []
+            for x in frontier:
+                for y in step(x):
+                    if y not in depth:
+                        depth[y] = sign * level
+                        nxt.append(y)
+            frontier = nxt
+    nodes = []
+    weeks = {w["number"]: w["theme"] for w in state.programme.get("weeks", [])}
+    for x in sorted(depth, key=lambda x: (records[x]["created_position"])):
+        r = records[x]
+        nodes.append({
+            "id": x, "kind": r["kind"], "week": r["week"], "theme": weeks.get(r["week"]),
+            "unit": r["unit"], "units": r["units"], "participant": r["pseudonym"],
+            "void": r["void"], "stage": r["stage"], "outcome": r["outcome"],
+            "created_at": r["created_at"], "position": r["created_position"],
+            "depth": depth[x],
+        })
+    edges = [{"from": x, "to": b, "relation": "based_on"}
+             for x in depth for b in records[x]["based_on"] if b in depth]
+    return {"programme_id": state.programme_id, "record_id": rid, "direction": direction,
+            "as_of": state.position, "nodes": nodes, "edges": edges}
+
+
+PROV_NS = "https://framdrift.example.org/ns/prov#"
+_KIND_TYPE = {"reflection": "fd:Reflection", "decision": "fd:Decision",
+              "experiment": "fd:Experiment", "capability": "fd:Capability"}
+_CREATED = {v: k for k, v in RECORD_CREATED.items()}
+
+
+def prov_document(state: ProgrammeState, record_ids: list[str] | None = None) -> dict[str, Any]:
+    """A W3C PROV-JSON document of records (all, or the given ones) and their derivations.
+
+    Entities: records; activities: the events that generated them; agents: participants
+    (by pseudonym) acting on behalf of their units.
+    """
+    chosen = list(state.records) if record_ids is None else list(record_ids)
+    keep = set(chosen)
+    weeks = {w["number"]: w for w in state.programme.get("weeks", [])}
+    doc: dict[str, Any] = {
+        "prefix": {"fd": PROV_NS, "xsd": "http://www.w3.org/2001/XMLSchema#"},
+        "entity": {}, "activity": {}, "agent": {}, "wasGeneratedBy": {},
+        "wasDerivedFrom": {}, "wasAssociatedWith": {}, "wasAttributedTo": {},
+        "actedOnBehalfOf": {},
+    }
+
+    for rid in chosen:
+        r = state.records[rid]
+        entity = f"fd:record-{rid}"
+        activity = f"fd:event-{r['created_position']}"
+        week = weeks.get(r["week"], {})
+        attrs: dict[str, Any] = {
+            "prov:type": _KIND_TYPE[r["kind"]],
+            "prov:label": f"{r['kind']} (week {r['week']}, {r['unit']})",
+            "fd:week": r["week"], "fd:unit": r["unit"], "fd:void": r["void"],
+            "fd:logPosition": r["created_position"],
+        }
+        if week.get("theme"):
+            attrs["fd:theme"] = week["theme"]
+        if r["units"]:
+            attrs["fd:units"] = list(r["units"])
+        if r["areas"]:
+            attrs["fd:developmentAreas"] = list(r["areas"])
+        if r["stage"]:
+            attrs["fd:stage"] = r["stage"]
+        if r["outcome"]:
+            attrs["fd:outcome"] = r["outcome"]
+        doc["entity"][entity] = attrs
+        doc["activity"][activity] = {
+            "prov:type": "fd:" + _CREATED[r["kind"]],
+            "prov:startTime": r["created_at"], "prov:endTime": r["created_at"],
+            "fd:logPosition": r["created_position"],
+        }
+        doc["wasGeneratedBy"][f"_:gen-{rid}"] = {
+            "prov:entity": entity, "prov:activity": activity, "prov:time": r["created_at"],
+        }
+        unit_agent = f"fd:unit-{r['unit']}"
+        doc["agent"].setdefault(unit_agent, {"prov:type": "prov:Organization",
+                                             "fd:unit": r["unit"]})
+        if r["pseudonym"]:
+            person = f"fd:participant-{r['pseudonym']}"
+            doc["agent"].setdefault(person, {"prov:type": "prov:Person",
+                                             "fd:pseudonym": r["pseudonym"]})
+            doc["wasAssociatedWith"][f"_:assoc-{rid}"] = {
+                "prov:activity": activity, "prov:agent": person}
+            doc["wasAttributedTo"][f"_:attr-{rid}"] = {"prov:entity": entity,
+                                                      "prov:agent": person}
+            doc["actedOnBehalfOf"][f"_:deleg-{rid}"] = {
+                "prov:delegate": person, "prov:responsible": unit_agent,
+                "prov:activity": activity}
+        else:
+            doc["wasAttributedTo"][f"_:attr-{rid}"] = {"prov:entity": entity,
+                                                      "prov:agent": unit_agent}
+        for b in r["based_on"]:
+            if b in keep:
+                doc["wasDerivedFrom"][f"_:der-{rid}-{b}"] = {
+                    "prov:generatedEntity": entity, "prov:usedEntity": f"fd:record-{b}",
+                    "prov:activity": activity, "fd:relation": "based_on"}
+    return {k: v for k, v in doc.items() if v or k == "prefix"}
+
+
+# ------------------------------------------------------------------------------ exports
+
+RECORD_COLUMNS = [
+    "id", "kind", "week", "theme", "participant", "unit", "units", "development_areas",
+    "based_on", "void", "stage", "outcome", "cycle", "previous_cycle_id", "created_at",
+    "position", "changes",
+]
+TEXT_FIELDS = ["example", "deficiency", "solutions", "statement", "rationale", "aim",
+               "change", "prediction", "measure", "result", "learning", "name", "description"]
+TIMELINE_COLUMNS = ["position", "time", "type", "id", "actor", "participant", "unit", "week",
+                    "theme", "summary"]
+
+
+def record_rows(state: ProgrammeState, reveal: Any = None) -> list[dict[str, Any]]:
+    """All records as of the state. ``reveal(record_id, version) -> dict`` adds what
+    participants wrote in that version (researchers only; participants without consent or
+    erased stay unreadable)."""
+    weeks = {w["number"]: w["theme"] for w in state.programme.get("weeks", [])}
+    areas = {a: v["name"] for a, v in state.areas.items()}
+    rows = []
+    for r in sorted(state.records.values(), key=lambda r: r["created_position"]):
+        row = {
+            "id": r["id"], "kind": r["kind"], "week": r["week"], "theme": weeks.get(r["week"]),
+            "participant": r["pseudonym"], "unit": r["unit"], "units": list(r["units"]),
+            "development_areas": [areas.get(a, a) for a in r["areas"]],
+            "based_on": list(r["based_on"]), "void": r["void"], "stage": r["stage"],
+            "outcome": r["outcome"], "cycle": r["cycle"],
+            "previous_cycle_id": r["previous_cycle_id"], "created_at": r["created_at"],
+            "position": r["created_position"], "changes": r["changes"],
+        }
+        if reveal is not None:
+            author = state.participants.get(r["participant_id"], {})
+            readable = author.get("consent") and not author.get("erased")
+            data = reveal(r["id"], r["changes"] + 1) if readable else {}
+            for f in TEXT_FIELDS:
+                row[f] = data.get(f) if readable else None
+        rows.append(row)
+    return rows
+
+
+def timeline_rows(state: ProgrammeState, changes_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Change rows made readable: who (pseudonym), unit, week and theme of each event."""
+    weeks = {w["number"]: w["theme"] for w in state.programme.get("weeks", [])}
+    rows = []
+    for c in changes_:
+        subject = state.records.get(c["id"]) or {}
+        person = state.participants.get(c["id"]) or state.participants.get(
+            subject.get("participant_id", ""), {})
+        actor = c.get("actor") or "system"
+        if actor.startswith("participant:"):
+            actor = (state.participants.get(actor[12:]) or {}).get("pseudonym", "participant")
+        else:
+            actor = actor.split(":", 1)[0]
+        week = c.get("week") if isinstance(c.get("week"), int) else subject.get("week")
+        if week is None and c.get("material_id") in state.materials:
+            week = state.materials[c["material_id"]]["week"]
+        if week is None and c.get("meeting_id") in state.meetings:
+            week = state.meetings[c["meeting_id"]]["week"]
+        rows.append({
+            "position": c["position"], "time": c["time"], "type": c["type"], "id": c["id"],
+            "actor": actor, "participant": person.get("pseudonym"),
+            "unit": c.get("unit") if isinstance(c.get("unit"), str) else (
+                subject.get("unit") or person.get("unit")),
+            "week": week, "theme": weeks.get(week) if week else None,
+            "summary": c.get("summary"),
+        })
+    return rows

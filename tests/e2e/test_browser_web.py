@@ -1,0 +1,180 @@
+"""The web pages in a real browser (Debian's Chromium through Playwright).
+
+A participant signs in by link, logs a reflection in Swedish and sees it in "My log";
+an invalid form shows its messages with the text kept; a double submit records once;
+a researcher plans a five-week programme and invites a participant. Every page is
+screenshotted (test-output/screenshots), on desktop and at 360 px.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from web_support import PASSWORD, World, make_world  # noqa: E402
+
+from api.web.common import records_of  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def site(sqlite_app, live_server_factory):
+    world = make_world(sqlite_app)
+    with live_server_factory(world.flask) as server:
+        yield world, server.url
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="sv-SE",
+                                  is_mobile=True, has_touch=True)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+def _reflections(world: World, text: str) -> int:
+    return sum(1 for r in records_of(world.app, world.me)
+               if r["kind"] == "reflection" and r["example"] == text)
+
+
+def test_participant_logs_a_reflection_in_swedish(site, page, phone, screenshot) -> None:
+    world, url = site
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{url}/in/{world.link}")
+    assert page.url.endswith("/p/")
+    assert page.locator("h1").inner_text() == "Min logg"
+    assert page.locator("html").get_attribute("lang") == "sv"
+    screenshot(page, "my-log")
+    page.get_by_role("link", name="Logga en reflektion").click()
+    page.get_by_label("Kursvecka").select_option("2")
+    page.get_by_label("Material").select_option("m2")
+    page.get_by_label("Exempel från min verksamhet").fill(
+        "Vi tolkade regeln som ett förbud mot en gemensam dataplattform <script>x</script>")
+    page.get_by_label("Brist").fill("Vi läste inte regeln en andra gång.")
+    page.get_by_label("Möjliga lösningar").fill("Fråga juristerna tidigt.")
+    page.get_by_label("Politisk förankring").check()
+    screenshot(page, "reflection-form")
+    page.get_by_role("button", name="Spara reflektionen").click()
+    page.wait_for_url(re.compile(r"/p/\?saved=reflection$"))
+    assert page.get_by_role("status").first.inner_text() == "Din reflektion är sparad."
+    week2 = page.locator("section", has=page.get_by_role("heading", name=re.compile(
+        "Vecka 2 · Styrning")))
+    assert "gemensam dataplattform <script>x</script>" in week2.inner_text()
+    screenshot(page, "my-log-after")
+    assert _reflections(world, "Vi tolkade regeln som ett förbud mot en gemensam "
+                               "dataplattform <script>x</script>") == 1
+    # the same pages on a phone
+    phone.goto(f"{url}/in/{world.link}")
+    screenshot(phone, "phone-my-log")
+    phone.goto(f"{url}/p/reflections/new")
+    screenshot(phone, "phone-reflection-form")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the form is wider than the phone: {width}px"
+    assert not errors, errors  # no CSP violations or script errors
+
+
+def test_invalid_form_keeps_text_and_shows_messages(site, page, screenshot) -> None:
+    world, url = site
+    page.goto(f"{url}/in/{world.link}")
+    page.goto(f"{url}/p/reflections/new")
+    page.get_by_label("Brist").fill("En brist jag inte vill skriva igen")
+    page.get_by_label("Möjliga lösningar").fill("Lösningar\x00 med ett NUL-tecken")
+    page.get_by_role("button", name="Spara reflektionen").click()
+    page.wait_for_selector(".errorsummary")
+    assert page.locator("#example-error").inner_text().strip() == "Fyll i det här fältet."
+    assert "Innehåller tecken" in page.locator("#solutions-error").inner_text()
+    assert page.get_by_label("Brist").input_value() == "En brist jag inte vill skriva igen"
+    assert page.locator("#example").get_attribute("aria-invalid") == "true"
+    # the first wrong field has the focus (keyboard users land on it)
+    assert page.evaluate("document.activeElement.id") == "example"
+    screenshot(page, "invalid")
+
+
+def test_double_submit_gives_one_record(site, page, screenshot) -> None:
+    world, url = site
+    page.goto(f"{url}/in/{world.link}")
+    page.goto(f"{url}/p/reflections/new")
+    page.get_by_label("Exempel från min verksamhet").fill("Dubbelklickad reflektion")
+    form = {name: page.locator(f"input[name={name}]").first.input_value()
+            for name in ("csrf_token", "request_id")}
+    page.get_by_role("button", name="Spara reflektionen").dblclick()
+    page.wait_for_url(re.compile(r"/p/\?saved=reflection$"))
+    # the browser resends the same form (e.g. a retry after a lost answer)
+    again = page.request.post(f"{url}/p/reflections/new", form={
+        **form, "week": "3", "example": "Dubbelklickad reflektion"}, max_redirects=0)
+    assert again.status == 302
+    page.reload()
+    screenshot(page, "after-double-submit")
+    assert page.get_by_text("Dubbelklickad reflektion").count() == 1
+    assert _reflections(world, "Dubbelklickad reflektion") == 1
+
+
+def test_researcher_plans_five_weeks_and_invites(site, page, browser, screenshot) -> None:
+    world, url = site
+    page.goto(f"{url}/login")
+    screenshot(page, "login")
+    page.get_by_label("Användarnamn").fill("forskare")
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(re.compile(r"/r/$"))
+    screenshot(page, "programmes")
+    page.get_by_role("link", name="Planera en utbildningsinsats").click()
+    page.get_by_label("Titel").fill("Digital förmåga 2027")
+    page.get_by_label("Organisation").fill("Exempelstad kommun")
+    page.get_by_label("Första dagen i vecka 1").fill("2027-01-11")
+    themes = page.get_by_label("Veckor och teman").input_value().splitlines()
+    assert themes == ["Digitalisering", "Styrning", "Organisering", "Strategi",
+                      "Sammanfattning"]
+    page.get_by_label("Enheter").fill("Socialförvaltningen\nIT-avdelningen\n"
+                                      "Bostadsbolaget | bolag")
+    screenshot(page, "new-programme")
+    page.get_by_role("button", name="Planera utbildningsinsatsen").click()
+    page.wait_for_url(re.compile(r"/r/programmes/[0-9a-f-]{36}$"))
+    headings = page.locator("section.week h3").all_inner_texts()
+    assert len(headings) == 5
+    assert headings[0].startswith("Vecka 1 · Digitalisering")
+    assert "11 januari 2027" in headings[0]
+    screenshot(page, "programme")
+    page.get_by_role("link", name="Skriv in en deltagare").click()
+    page.get_by_label("Namn").fill("Inez Inbjuden")
+    page.get_by_label("E-post").fill("inez@example.org")
+    page.get_by_label("Roll").select_option("manager")
+    page.get_by_label("Enhet").select_option(label="IT-avdelningen")
+    screenshot(page, "enrol")
+    page.get_by_role("button", name="Skriv in och skapa länk").click()
+    link = page.get_by_label("Inloggningslänk").input_value()
+    assert re.fullmatch(re.escape(url) + r"/in/fdl_[A-Za-z0-9_-]{40,}", link)
+    screenshot(page, "invite-link")
+    # the invited participant signs in with the link, in a browser of their own
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="sv-SE")
+    try:
+        tab = context.new_page()
+        tab.goto(link)
+        assert tab.locator("h1").inner_text() == "Min logg"
+        assert "Inez Inbjuden" in tab.locator("main").inner_text()
+        screenshot(tab, "invited-participant")
+    finally:
+        context.close()
+
+
+def test_language_switch_and_keyboard(site, page, screenshot) -> None:
+    world, url = site
+    page.goto(f"{url}/in/{world.link}")
+    page.get_by_role("link", name="English").click()
+    assert page.locator("h1").inner_text() == "My log"
+    assert page.get_by_role("heading", name=re.compile("Week 1 · Digitalisation")).count() == 1
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # focus is visible
+    screenshot(page, "english")
+    page.goto(f"{url}/p/records/{world.ids['started']}")
+    screenshot(page, "experiment")
