@@ -81,6 +81,10 @@ def init_app(app: Flask) -> None:
     config.setdefault("WTF_CSRF_SSL_STRICT", True)
     config.setdefault("SIGNIN_RATE_LIMIT", os.environ.get("FRAMDRIFT_SIGNIN_RATE_LIMIT")
                       or "10 per minute")
+    # Links carry 256 random bits; their limit only slows probing, and a whole cohort may
+    # sign in at once from one office address.
+    config.setdefault("SIGNIN_LINK_RATE_LIMIT",
+                      os.environ.get("FRAMDRIFT_SIGNIN_LINK_RATE_LIMIT") or "60 per minute")
     config.setdefault("BASE_URL", os.environ.get("FRAMDRIFT_BASE_URL") or None)
     config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     config.setdefault("BABEL_DEFAULT_TIMEZONE",

@@ -17,10 +17,10 @@ from domain.accounts import verify_link, verify_password
 from domain.application import Framdrift
 
 
-def _limit() -> Any:
-    """The sign-in rate limit (per client address), as a context manager."""
+def _limit(setting: str = "SIGNIN_RATE_LIMIT") -> Any:
+    """A sign-in rate limit (per client address), as a context manager."""
     limiter = current_app.extensions["framdrift_limiter"]
-    return limiter.limit(current_app.config["SIGNIN_RATE_LIMIT"], scope="signin")
+    return limiter.limit(current_app.config[setting])
 
 
 def _start_session(role: str, subject: str, link_id: str | None = None) -> None:
@@ -74,7 +74,7 @@ def login_page() -> Any:
 @bp.get("/in/<path:secret>")
 def sign_in_link(secret: str) -> Any:
     """A personal sign-in link: check it, start a session, go to the person's home page."""
-    with _limit():
+    with _limit("SIGNIN_LINK_RATE_LIMIT"):
         app: Framdrift = framdrift_app()
         info = verify_link(app, secret)
         if info is not None and info.role == "participant":

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from web_support import PASSWORD, World, make_world  # noqa: E402
@@ -169,7 +170,7 @@ def test_language_switch_and_keyboard(site, page, screenshot) -> None:
     world, url = site
     page.goto(f"{url}/in/{world.link}")
     page.get_by_role("link", name="English").click()
-    assert page.locator("h1").inner_text() == "My log"
+    expect(page.locator("h1")).to_have_text("My log")
     assert page.get_by_role("heading", name=re.compile("Week 1 · Digitalisation")).count() == 1
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
