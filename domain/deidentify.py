@@ -12,8 +12,9 @@
   and their course ``week`` are kept) and differs between participants: a deterministic
   offset in ``[-max_days, +max_days]`` (never 0), derived with HMAC-SHA256 from a secret
   (``FRAMDRIFT_SECRET_KEY`` or an explicit ``salt``) and the participant (keyed by the
-  pseudonym derived from their id, so rows carrying either agree). Rows with no participant (programme facts) are shifted by the programme's
-  own offset. This is what REDCap's de-identified export does with its date shifting.
+  pseudonym derived from their id, so rows carrying either agree). Rows with no
+  participant (programme facts) are shifted by the programme's own offset. This is
+  what REDCap's de-identified export does with its date shifting.
 
 Pseudonyms (``P-xxxxxx``) stay: they are stable and not names. The same secret gives the
 same offsets in every export, so exports made at different times can be joined; a

@@ -18,7 +18,15 @@ from domain import errors as domain_errors
 from domain.accounts import link_is_valid
 from domain.application import Framdrift
 from domain.context import now
-from domain.model import Capability, Decision, Experiment, Participant, Programme, Reflection
+from domain.model import (
+    Capability,
+    Decision,
+    Experiment,
+    FramdriftAggregate,
+    Participant,
+    Programme,
+    Reflection,
+)
 
 log = logging.getLogger("framdrift.web")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,12 +88,27 @@ def participant_required(view: F) -> F:
             abort(401)
         if me["erased"]:
             logout()
-            abort(403)
+            session.pop("link", None)
+            abort(erased_page())
         g.me = me
         g.programme = app.get_programme(me["programme_id"])
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def erased_page() -> Any:
+    """What an erased participant sees (a session from before the erasure, or a form
+    sent after it): their data is unreadable for good, nothing can be written."""
+    from flask import make_response
+    from flask_babel import gettext as _
+
+    from api.web.setup import error_page
+
+    return make_response(error_page(
+        403, _("You have been erased from the programme: nothing you wrote can be read any "
+               "more, and nothing new can be written. Contact the researchers if you have "
+               "questions."), _("Your participation has been erased")))
 
 
 def researcher_required(view: F) -> F:
@@ -238,3 +261,29 @@ def base_url() -> str:
 
     configured = current_app.config.get("BASE_URL")
     return (configured or request.host_url).rstrip("/")
+
+
+def require_version(app: Framdrift, cls: type[FramdriftAggregate], aggregate_id: str,
+                    expected: int, request_id: str | None) -> None:
+    """Refuse a change made from an out-of-date page (for commands that take no
+    ``expected_version`` themselves); a retry of a request already recorded passes."""
+    error = domain_errors.ProgrammeNotFoundError if cls is Programme \
+        else domain_errors.ParticipantNotFoundError
+    aggregate = app._get(cls, aggregate_id, error)
+    if aggregate.version != expected and not aggregate.has_handled(request_id):
+        raise domain_errors.ConcurrentChangeError(
+            f"changed since you read it (version {expected}, now {aggregate.version})")
+
+
+def record_history(app: Framdrift, record_id: str) -> list[dict[str, Any]]:
+    """The events of one record, oldest first: ``{"type": "Amended", "at": datetime}``.
+    Nothing is updated in place, so an amendment or a withdrawal is one more entry."""
+    from domain.describe import event_type
+
+    try:
+        uid = uuid.UUID(str(record_id))
+    except ValueError:
+        return []
+    return [{"type": event_type(e).split(".")[-1], "at": e.timestamp,
+             "version": e.originator_version} for e in app.events.get(uid)]
+

@@ -197,6 +197,37 @@ class MaterialForm(RequestSchema):
     material_id = Id(required=True)
 
 
+class AmendForm(VersionedSchema):
+    example = Text(required=True)
+    deficiency = Text(load_default="")
+    solutions = Text(load_default="")
+    development_areas = IdList()
+
+
+class WithdrawForm(VersionedSchema):
+    reason = Text(load_default="")
+
+
+class ReviseForm(VersionedSchema):
+    statement = Text(required=True)
+    rationale = Text(load_default="")
+    based_on = IdList()
+    units = IdList()
+
+
+class ReverseForm(VersionedSchema):
+    reason = Text(required=True)
+
+
+class ApplyForm(VersionedSchema):
+    unit = Id(required=True)
+    note = Text(required=True)
+
+
+class ConsentForm(VersionedSchema):
+    consent = Choice(("give", "withdraw"), required=True)
+
+
 # ----------------------------------------------------------------------- researchers
 
 
@@ -253,6 +284,29 @@ class UnitForm(RequestSchema):
 class AreaForm(RequestSchema):
     name = Text(required=True, limit=MAX_LABEL)
     description = Text(load_default="")
+
+
+class RenameAreaForm(VersionedSchema):
+    name = Text(required=True, limit=MAX_LABEL)
+
+
+class MergeAreasForm(VersionedSchema):
+    area_id = Id(required=True)
+    into = Id(required=True)
+
+    @ma.validates_schema
+    def _different(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("area_id") and data.get("area_id") == data.get("into"):
+            raise ma.ValidationError(_l("Pick two different development areas."), "into")
+
+
+class CloseForm(VersionedSchema):
+    confirm = Choice(("yes",), required=True,
+                     error_messages={**MESSAGES, "required": _l("Tick the box to confirm.")})
+
+
+class EraseForm(RequestSchema):
+    pseudonym = Text(required=True, limit=40)
 
 
 class EnrolForm(RequestSchema):
@@ -365,6 +419,12 @@ def domain_message(error: domain_errors.DomainError) -> str:
         return _("This participant has been erased.")
     if isinstance(e, (domain_errors.RecordWithdrawnError, domain_errors.DecisionReversedError)):
         return _("The record has been withdrawn or reversed.")
+    if e.message == "cannot merge an area into itself":
+        return _("Pick two different development areas.")
+    if e.message == "that area is already merged":
+        return _("That development area is already merged into another.")
+    if e.message == "a development area has that name":
+        return _("A development area has that name.")
     if e.message == "must not be empty":
         return str(MESSAGES["required"])
     if m := re.fullmatch(r"must be at most (\d+) characters", e.message):

@@ -19,6 +19,13 @@ MEETING_KINDS = {"check_in": _l("Check-in"), "session": _l("Session")}
 ROLES = {"manager": _l("Manager"), "expert": _l("Expert")}
 UNIT_KINDS = {"administration": _l("administration"), "company": _l("municipal company")}
 PHASES = {"before": _l("before the programme"), "after": _l("after the programme")}
+EVENT_NAMES = {"Logged": _l("logged"), "Amended": _l("amended"), "Withdrawn": _l("withdrawn"),
+               "Made": _l("made"), "Revised": _l("revised"), "Reversed": _l("reversed"),
+               "Planned": _l("planned"), "Started": _l("started"),
+               "ObservationRecorded": _l("observation recorded"),
+               "Evaluated": _l("evaluated"), "Concluded": _l("concluded"),
+               "NextCyclePlanned": _l("next cycle planned"), "Established": _l("established"),
+               "Refined": _l("refined"), "Applied": _l("applied")}
 RECORD_FIELDS = {
     "reflection": (("example", _l("Example from my practice")),
                    ("deficiency", _l("Deficiency")), ("solutions", _l("Possible solutions"))),
@@ -71,6 +78,7 @@ GLOBALS = {
     "role_name": lambda k: _name(ROLES, k),
     "unit_kind_name": lambda k: _name(UNIT_KINDS, k),
     "phase_name": lambda k: _name(PHASES, k),
+    "event_name": lambda k: _name(EVENT_NAMES, k),
     "record_fields": lambda kind: RECORD_FIELDS.get(kind, ()),
     "outcome_options": lambda: _options(OUTCOMES),
     "material_kind_options": lambda: _options(MATERIAL_KINDS),

@@ -15,6 +15,7 @@ from typing import Any
 import marshmallow as ma
 from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from api.app import framdrift_app
@@ -27,13 +28,18 @@ from api.web.common import (
     new_request_id,
     own_record,
     participant_required,
+    record_history,
     records_of,
     render,
+    require_version,
     week_theme,
 )
 from api.web.forms import (
+    AmendForm,
+    ApplyForm,
     CapabilityForm,
     ConclusionForm,
+    ConsentForm,
     DecisionForm,
     EvaluationForm,
     ExperimentForm,
@@ -42,12 +48,16 @@ from api.web.forms import (
     ObservationForm,
     RefineForm,
     ReflectionForm,
+    ReverseForm,
+    ReviseForm,
     StartForm,
+    WithdrawForm,
     domain_errors_for,
     load,
 )
 from domain import errors as domain_errors
 from domain.context import acting_as
+from domain.model import Participant
 
 _SURROGATES = re.compile(r"[\ud800-\udfff\x00]")
 KIND_LABELS = {"reflection": "Reflection", "decision": "Decision", "experiment": "Experiment",
@@ -111,6 +121,15 @@ def _title(record: dict[str, Any]) -> str:
     return text if len(text) <= 90 else text[:87] + "…"
 
 
+def changes(record: dict[str, Any]) -> int:
+    """How often a reflection was amended or a decision revised (each one more event:
+    the version counts Logged/Made, every amendment or revision, and a withdrawal or
+    reversal)."""
+    if record["kind"] not in ("reflection", "decision"):
+        return 0
+    return max(0, int(record["version"]) - 1 - (1 if record["void"] else 0))
+
+
 def _my_records(*kinds: str) -> list[dict[str, Any]]:
     app = framdrift_app()
     return [dict(r, title=_title(r)) for r in records_of(app, g.me["id"])
@@ -125,7 +144,8 @@ def _my_records(*kinds: str) -> list[dict[str, Any]]:
 def my_log() -> Any:
     app = framdrift_app()
     programme = g.programme
-    records = [dict(r, title=_title(r)) for r in records_of(app, g.me["id"])]
+    records = [dict(r, title=_title(r), changes=changes(r))
+               for r in records_of(app, g.me["id"])]
     by_week: dict[int, list[dict[str, Any]]] = {}
     for r in records:
         by_week.setdefault(r["week"], []).append(r)
@@ -255,8 +275,12 @@ def new_capability() -> Any:
 
 STEP_SCHEMAS: dict[str, type[ma.Schema]] = {
     "start": StartForm, "observe": ObservationForm, "evaluate": EvaluationForm,
-    "conclude": ConclusionForm, "refine": RefineForm,
+    "conclude": ConclusionForm, "refine": RefineForm, "withdraw": WithdrawForm,
+    "reverse": ReverseForm, "apply": ApplyForm,
 }
+STEP_KINDS = {"start": "experiment", "observe": "experiment", "evaluate": "experiment",
+              "conclude": "experiment", "refine": "capability", "apply": "capability",
+              "withdraw": "reflection", "reverse": "decision"}
 
 
 def _record_page(record: dict[str, Any], *, step: str | None = None,
@@ -273,7 +297,8 @@ def _record_page(record: dict[str, Any], *, step: str | None = None,
         bases.append({"id": base_id, "kind": base["kind"],
                       "title": _title(base) if mine else "", "mine": mine})
     step_values = {name: {"request_id": new_request_id(), "expected_version": record["version"],
-                          "week": current_week(g.programme)} for name in STEP_SCHEMAS}
+                          "week": current_week(g.programme), "unit": g.me["unit"]}
+                   for name in STEP_SCHEMAS}
     if step and values is not None:
         step_values[step] = values
     material = next((m for m in g.programme["materials"]
@@ -281,7 +306,9 @@ def _record_page(record: dict[str, Any], *, step: str | None = None,
     return render("p_record.html", programme=g.programme, me=g.me, record=record,
                   bases=bases, step=step, step_values=step_values, errors=errors or {},
                   weeks=_week_choices(), material=material, areas=area_names(g.programme),
-                  theme=week_theme(g.programme, record["week"])), status
+                  theme=week_theme(g.programme, record["week"]), changes=changes(record),
+                  history=record_history(app, record["id"]), units=g.programme["units"],
+                  unit_names={u["key"]: u["name"] for u in g.programme["units"]}), status
 
 
 @bp.get("/p/records/<record_id>")
@@ -296,7 +323,7 @@ def record_step(record_id: str, step: str) -> Any:
     app = framdrift_app()
     if step not in STEP_SCHEMAS:
         return render("error.html", code=404, title=_("Page not found"), message=None), 404
-    current = own_record(app, record_id, "capability" if step == "refine" else "experiment")
+    current = own_record(app, record_id, STEP_KINDS[step])
     schema = STEP_SCHEMAS[step]()
     data, errors = load(schema, request.form)
     values = typed(request.form, schema)
@@ -315,16 +342,108 @@ def record_step(record_id: str, step: str) -> Any:
                                             learning=data["learning"], **common)
                 elif step == "conclude":
                     app.conclude_experiment(current["id"], outcome=data["outcome"], **common)
-                else:
+                elif step == "refine":
                     app.refine_capability(current["id"], description=data["description"],
                                           **common)
+                elif step == "apply":
+                    app.apply_capability(current["id"], unit=data["unit"], note=data["note"],
+                                         **common)
+                elif step == "withdraw":
+                    app.withdraw_reflection(current["id"], reason=data["reason"] or None,
+                                            **common)
+                else:
+                    app.reverse_decision(current["id"], reason=data["reason"], **common)
         except domain_errors.DomainError as e:
             status = 409 if isinstance(e, domain_errors.ConcurrentChangeError) else 422
             errors = domain_errors_for(e, schema.fields, {"stage": "_form"})
         else:
-            flash(_("Saved."), "ok")
+            flash(str(STEP_SAVED[step]) if step in STEP_SAVED else _("Saved."), "ok")
             return redirect(url_for("web.record", record_id=current["id"], saved=step))
     return _record_page(current, step=step, values=values, errors=errors, status=status)
+
+
+STEP_SAVED = {"withdraw": _l("The reflection is withdrawn; it stays in your log's history."),
+              "reverse": _l("The decision is reversed; it stays in your log's history."),
+              "apply": _l("The application of the capability is recorded.")}
+
+
+@bp.route("/p/reflections/<record_id>/amend", methods=["GET", "POST"])
+@participant_required
+def amend_reflection(record_id: str) -> Any:
+    app = framdrift_app()
+    current = own_record(app, record_id, "reflection")
+
+    def submit(d: dict[str, Any]) -> Any:
+        app.amend_reflection(
+            current["id"], participant_id=g.me["id"], example=d["example"],
+            deficiency=d["deficiency"] or None, solutions=d["solutions"] or None,
+            development_areas=d["development_areas"], expected_version=d["expected_version"],
+            request_id=d["request_id"])
+        return current["id"]
+
+    return handle_form(
+        template="p_amend.html", schema=AmendForm(),
+        defaults={"example": current.get("example") or "",
+                  "deficiency": current.get("deficiency") or "",
+                  "solutions": current.get("solutions") or "",
+                  "development_areas": current["development_areas"],
+                  "expected_version": current["version"]},
+        context={**_form_context(), "record": current}, submit=submit,
+        done=lambda rid: url_for("web.record", record_id=rid, saved="amend"),
+        saved=_("The reflection is amended; the original stays in its history."),
+        aliases={"withdrawn": "_form"})
+
+
+@bp.route("/p/decisions/<record_id>/revise", methods=["GET", "POST"])
+@participant_required
+def revise_decision(record_id: str) -> Any:
+    app = framdrift_app()
+    current = own_record(app, record_id, "decision")
+
+    def submit(d: dict[str, Any]) -> Any:
+        app.revise_decision(
+            current["id"], participant_id=g.me["id"], statement=d["statement"],
+            rationale=d["rationale"] or None, based_on=d["based_on"],
+            units=d["units"] or None, expected_version=d["expected_version"],
+            request_id=d["request_id"])
+        return current["id"]
+
+    candidates = [r for r in _my_records("reflection", "decision") if r["id"] != current["id"]]
+    return handle_form(
+        template="p_revise.html", schema=ReviseForm(),
+        defaults={"statement": current.get("statement") or "",
+                  "rationale": current.get("rationale") or "",
+                  "based_on": current["based_on"], "units": current.get("units") or [],
+                  "expected_version": current["version"]},
+        context={**_form_context(candidates), "record": current}, submit=submit,
+        done=lambda rid: url_for("web.record", record_id=rid, saved="revise"),
+        saved=_("The decision is revised; the earlier version stays in its history."),
+        aliases={"reversed": "_form"})
+
+
+# --------------------------------------------------------------------- consent
+
+
+@bp.route("/p/consent", methods=["GET", "POST"])
+@participant_required
+def consent() -> Any:
+    """The participant's consent to research use: explained, shown, given or withdrawn."""
+    app = framdrift_app()
+    me = g.me
+
+    def submit(d: dict[str, Any]) -> Any:
+        require_version(app, Participant, me["id"], d["expected_version"], d["request_id"])
+        change = app.give_consent if d["consent"] == "give" else app.withdraw_consent
+        change(me["id"], request_id=d["request_id"])
+        return d["consent"]
+
+    return handle_form(
+        template="p_consent.html", schema=ConsentForm(),
+        defaults={"expected_version": me["version"],
+                  "consent": "withdraw" if me["consent"] else "give"},
+        context={"programme": g.programme, "me": me}, submit=submit,
+        done=lambda _r: url_for("web.consent"),
+        saved=_("Your choice about research use is recorded."))
 
 
 # ------------------------------------------------------------------- materials

@@ -24,17 +24,23 @@ from api.web.common import (
     participants_of,
     programme_ids,
     render,
+    require_version,
     researcher_required,
 )
 from api.web.forms import (
     AreaForm,
     AttendanceForm,
+    CloseForm,
+    ConsentForm,
     EnrolForm,
+    EraseForm,
     LinkForm,
     MaterialPublishForm,
     MaturityForm,
     MeetingForm,
+    MergeAreasForm,
     ProgrammeForm,
+    RenameAreaForm,
     UnitForm,
     domain_errors_for,
     load,
@@ -43,7 +49,7 @@ from api.web.participant import handle_form, typed
 from domain import errors as domain_errors
 from domain.accounts import issue_link, list_links, revoke_links
 from domain.context import acting_as
-from domain.model import record_id_for
+from domain.model import Participant, Programme, record_id_for
 from domain.values import DEFAULT_THEMES, THEME_NAMES
 
 
@@ -307,9 +313,18 @@ def new_participant(programme_id: str) -> Any:
 def participant(programme_id: str, participant_id: str) -> Any:
     p = _programme(programme_id)
     person = _participant(p, participant_id)
+    return _participant_page(p, person)
+
+
+def _participant_page(p: dict[str, Any], person: dict[str, Any], *,
+                      errors: dict[str, list[str]] | None = None,
+                      consent_errors: dict[str, list[str]] | None = None,
+                      status: int = 200) -> Any:
     links = list_links(framdrift_app(), person["id"])
+    consent_values = {"request_id": new_request_id(), "expected_version": person["version"]}
     return render("r_participant.html", programme=p, person=person, links=links,
-                  request_id=new_request_id(), errors={})
+                  request_id=new_request_id(), errors=errors or {},
+                  consent_values=consent_values, consent_errors=consent_errors or {}), status
 
 
 @bp.post("/r/programmes/<programme_id>/participants/<participant_id>/link")
@@ -320,9 +335,7 @@ def participant_link(programme_id: str, participant_id: str) -> Any:
     person = _participant(p, participant_id)
     data, errors = load(LinkForm(), request.form)
     if errors or person["erased"]:
-        links = list_links(app, person["id"])
-        return render("r_participant.html", programme=p, person=person, links=links,
-                      request_id=new_request_id(), errors=errors), 422
+        return _participant_page(p, person, errors=errors, status=422)
     with acting_as(actor()):
         secret, _id = issue_link(app, role="participant", subject=person["id"],
                                  days=data["days"])
@@ -382,3 +395,154 @@ def attendance(programme_id: str, meeting_id: str) -> Any:
         status = 422
     return render("r_attendance.html", programme=p, meeting=meeting, people=people,
                   errors=errors, request_id=new_request_id()), status
+
+
+# ------------------------------------------------------------ consent and erasure
+
+
+@bp.post("/r/programmes/<programme_id>/participants/<participant_id>/consent")
+@researcher_required
+def participant_consent(programme_id: str, participant_id: str) -> Any:
+    """Give or withdraw consent to research use on a participant's behalf."""
+    app = framdrift_app()
+    p = _programme(programme_id)
+    person = _participant(p, participant_id)
+    data, errors = load(ConsentForm(), request.form)
+    status = 422
+    if not errors:
+        try:
+            with acting_as(actor()):
+                require_version(app, Participant, person["id"], data["expected_version"],
+                                data["request_id"])
+                change = app.give_consent if data["consent"] == "give" \
+                    else app.withdraw_consent
+                change(person["id"], request_id=data["request_id"])
+        except domain_errors.DomainError as e:
+            status = 409 if isinstance(e, domain_errors.ConcurrentChangeError) else 422
+            errors = domain_errors_for(e, ("consent",))
+        else:
+            flash(_("Consent is recorded as given.") if data["consent"] == "give"
+                  else _("Consent is recorded as withdrawn."), "ok")
+            return redirect(url_for("web.participant", programme_id=p["id"],
+                                    participant_id=person["id"]))
+    return _participant_page(p, app.get_participant(person["id"]), consent_errors=errors,
+                             status=status)
+
+
+def _erase(app: Any, participant_id: str) -> None:
+    """Erase through the privacy module when present (it also purges read models and
+    revokes links), else: the Participant.Erased event, the key deleted, links revoked."""
+    try:
+        from api.privacy_commands import erase_participant
+    except ImportError:  # pragma: no cover - the privacy commands are optional
+        erase_participant = None
+    if erase_participant is not None:
+        erase_participant(app, participant_id)
+        return
+    app.erase_participant(participant_id)  # pragma: no cover
+    revoke_links(app, participant_id, "participant erased")  # pragma: no cover
+    app.keys.forget_cache()  # pragma: no cover
+
+
+@bp.route("/r/programmes/<programme_id>/participants/<participant_id>/erase",
+          methods=["GET", "POST"])
+@researcher_required
+def participant_erase(programme_id: str, participant_id: str) -> Any:
+    """Erase a participant for good, after typing their pseudonym to confirm."""
+    app = framdrift_app()
+    p = _programme(programme_id)
+    person = _participant(p, participant_id)
+    if person["erased"]:
+        flash(_("This participant is erased."), "ok")
+        return redirect(url_for("web.participant", programme_id=p["id"],
+                                participant_id=person["id"]))
+    values: dict[str, Any] = {"request_id": new_request_id(), "pseudonym": ""}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        schema = EraseForm()
+        data, errors = load(schema, request.form)
+        values = typed(request.form, schema)
+        if not errors and data["pseudonym"].strip().upper() != person["pseudonym"].upper():
+            errors = {"pseudonym": [_("Type the participant's pseudonym, %(pseudonym)s, to "
+                                      "confirm.", pseudonym=person["pseudonym"])]}
+        if not errors:
+            try:
+                with acting_as(actor()):
+                    _erase(app, person["id"])
+            except domain_errors.DomainError as e:
+                errors = domain_errors_for(e, schema.fields)
+            else:
+                flash(_("The participant is erased: their name, contact details and "
+                        "everything they wrote are unreadable for good, and their sign-in "
+                        "links no longer work."), "ok")
+                return redirect(url_for("web.participant", programme_id=p["id"],
+                                        participant_id=person["id"]))
+        status = 422
+    return render("r_erase.html", programme=p, person=person, values=values,
+                  errors=errors), status
+
+
+# ------------------------------------------------- development areas and closing
+
+
+def _area(p: dict[str, Any], area_id: str) -> dict[str, Any]:
+    area = next((a for a in live_areas(p) if a["area_id"] == area_id), None)
+    if area is None:
+        abort(404)
+    return area
+
+
+@bp.route("/r/programmes/<programme_id>/areas/<area_id>/rename", methods=["GET", "POST"])
+@researcher_required
+def rename_area(programme_id: str, area_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    area = _area(p, area_id)
+
+    def submit(d: dict[str, Any]) -> Any:
+        require_version(app, Programme, p["id"], d["expected_version"], d["request_id"])
+        app.rename_development_area(p["id"], area["area_id"], name=d["name"],
+                                    request_id=d["request_id"])
+
+    return _programme_form(
+        programme_id, template="r_area_rename.html", schema=RenameAreaForm(),
+        defaults={"name": area["name"], "expected_version": p["version"]},
+        context={"area": area}, submit=submit,
+        saved=_("The development area is renamed."), aliases={"area_id": "_form"})
+
+
+@bp.route("/r/programmes/<programme_id>/areas/merge", methods=["GET", "POST"])
+@researcher_required
+def merge_areas(programme_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+
+    def submit(d: dict[str, Any]) -> Any:
+        require_version(app, Programme, p["id"], d["expected_version"], d["request_id"])
+        app.merge_development_areas(p["id"], d["area_id"], into=d["into"],
+                                    request_id=d["request_id"])
+
+    return _programme_form(
+        programme_id, template="r_area_merge.html", schema=MergeAreasForm(),
+        defaults={"area_id": request.args.get("area", "")[:40],
+                  "expected_version": p["version"]},
+        context={"areas": live_areas(p)}, submit=submit,
+        saved=_("The development areas are merged."),
+        aliases={"development_areas": "area_id"})
+
+
+@bp.route("/r/programmes/<programme_id>/close", methods=["GET", "POST"])
+@researcher_required
+def close_programme(programme_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+
+    def submit(d: dict[str, Any]) -> Any:
+        require_version(app, Programme, p["id"], d["expected_version"], d["request_id"])
+        app.close_programme(p["id"], request_id=d["request_id"])
+
+    return _programme_form(
+        programme_id, template="r_close.html", schema=CloseForm(),
+        defaults={"expected_version": p["version"]}, submit=submit,
+        saved=_("The programme is closed."))

@@ -200,6 +200,10 @@ def handle_web_domain_error(error: domain_errors.DomainError) -> Any:
     if isinstance(error, domain_errors.ConcurrentChangeError):
         return error_page(409, _("Someone else changed this at the same time. Reload the page "
                                  "and try again."))
+    if isinstance(error, domain_errors.ParticipantErasedError):
+        return error_page(403, _("This participant has been erased: nothing of theirs can be "
+                                 "read, and nothing new can be written."),
+                          _("The participant has been erased"))
     return error_page(422, error.message, _("That could not be saved"))
 
 

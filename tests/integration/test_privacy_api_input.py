@@ -27,7 +27,7 @@ def test_writes_are_405_whatever_the_body(world):
     for method in ("post", "put", "patch", "delete"):
         for body, content_type in BODIES:
             response = getattr(world.client, method)(
-                "/api/v1/programmes/{pid}/timeline".format(pid=world.programme_id),
+                f"/api/v1/programmes/{world.programme_id}/timeline",
                 headers=world.headers(), data=body, content_type=content_type)
             assert_error_shape(response, 405)
             assert "GET" in response.headers["Allow"]

@@ -13,10 +13,10 @@ from typing import Any
 
 from api_support import READ_ENDPOINTS, flask_app
 from click.testing import CliRunner
+from conftest import migrate_all
 from test_core_privacy import encodings, stored_blobs
 
 from api.cli import cli
-from conftest import migrate_all
 from domain.accounts import issue_token
 from domain.application import Framdrift
 from domain.privacy import ERASED, KEY_TABLE
@@ -129,7 +129,7 @@ def test_erase_makes_everything_unreadable_and_verify_still_passes(app, store_ur
     catch_up(app)
     # the claim of views.py: no read model holds personal text, even before erasure
     assert leaks(stored_blobs(app, store_url)) == []
-    assert pseudonym in api_answers(app, pid)["/api/v1/programmes/{pid}/lineage".format(pid=pid)]
+    assert pseudonym in api_answers(app, pid)[f"/api/v1/programmes/{pid}/lineage"]
 
     # confirmation: without --yes, answering "n" changes nothing
     refused = run(store_url, "participants", "erase", z, input="n\n")
