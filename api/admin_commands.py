@@ -54,11 +54,23 @@ def verify(no_seal: bool) -> None:
 @click.option("--with-text", is_flag=True,
               help="With --what records: add what participants wrote (researchers only; "
                    "never for participants without consent or erased).")
+@click.option("--deidentified", is_flag=True,
+              help="With --what timeline or records: de-identified (no free text, no "
+                   "participant ids or log positions, dates shifted per participant; needs "
+                   "FRAMDRIFT_SECRET_KEY or --salt).")
+@click.option("--salt", default=None,
+              help="With --deidentified: secret for the date shifts "
+                   "(default: FRAMDRIFT_SECRET_KEY).")
+@click.option("--max-days", default=None, type=click.IntRange(1, 3650),
+              help="With --deidentified: dates move by at most this many days (default 30).")
 def export_all(everything: bool, out_path: Path | None, no_keys: bool,
                programme_id: str | None, what: str | None, fmt: str | None,
-               until: str | None, with_text: bool) -> None:
+               until: str | None, with_text: bool, deidentified: bool, salt: str | None,
+               max_days: int | None) -> None:
     """Back up the whole log (--all --out DIR), or export one programme for analysis
-    (--programme ID --what timeline|records|lineage --format csv|ndjson|prov-json)."""
+    (--programme ID --what timeline|records|lineage --format csv|ndjson|prov-json
+    [--deidentified]). Analysis exports leave out participants without consent and show
+    erased participants' records as "erased participant"."""
     if everything == bool(programme_id):
         raise click.UsageError("give either --all (a backup) or --programme ID (analysis)")
     if programme_id:
@@ -67,8 +79,11 @@ def export_all(everything: bool, out_path: Path | None, no_keys: bool,
         from api.replay_commands import analysis_export
 
         fmt = fmt or ("prov-json" if what == "lineage" else "csv")
-        analysis_export(programme_id, what, fmt, out_path, until, with_text)
+        analysis_export(programme_id, what, fmt, out_path, until, with_text,
+                        deidentified=deidentified, salt=salt, max_days=max_days)
         return
+    if deidentified or salt or max_days:
+        raise click.UsageError("--deidentified, --salt and --max-days are for --programme")
     if out_path is None:
         raise click.UsageError("--all needs --out DIR")
     if out_path.exists() and not out_path.is_dir():

@@ -10,19 +10,28 @@
 - ``/replay/<programme>/records/<record>`` — a record's lineage, back and forward;
 - downloads: timeline and records as CSV / NDJSON, lineage as PROV-JSON.
 
-Researchers only (session). Server-side SVG, no CDN, no inline script or style.
+Researchers only (session): a browser without one is sent to ``/login?next=...``; other
+clients get the API's JSON 401 / 403. Server-side SVG, no CDN, no inline script or style.
+
+Everything shown applies the participants' *current* consent and erasure flags, also as
+of the past (``asof.moment`` -> ``asof.with_consent``; docs/adr/0004): records and events
+of participants who do not consent are left out with their links, erased participants'
+records stay as "erased participant", and their text is never exported.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from werkzeug.routing import BuildError
 
 from api.app import framdrift_app
-from api.auth import require_role
+from api.auth import current_principal, require_role
 from api.rest import export_csv, export_ndjson
 from domain.replay import ProgrammeState
 from projections import asof
@@ -40,6 +49,40 @@ PLAY_TICKS = 80
 
 def _sql() -> Any:
     return framdrift_app().sql
+
+
+def _wants_html() -> bool:
+    """A browser (asks for HTML at least as much as for JSON), not an API client."""
+    accept = request.accept_mimetypes
+    if not request.headers.get("Accept") or "Authorization" in request.headers:
+        return False
+    html = accept["text/html"]
+    return bool(html) and html >= accept["application/json"]
+
+
+def login_url() -> str:
+    """The sign-in page (the web pages' ``web.login``), coming back here afterwards."""
+    target = request.full_path.rstrip("?")
+    try:
+        return url_for("web.login", next=target)
+    except BuildError:  # the web pages are not registered: the same path they would use
+        from urllib.parse import urlencode
+
+        return "/login?" + urlencode({"next": target})
+
+
+def researcher_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Researchers only. Without a session a browser is redirected to the sign-in page;
+    anything else (and a wrong role) gets the JSON 401 / 403 of ``require_role``."""
+    guarded = require_role("researcher")(view)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_principal() is None and request.method == "GET" and _wants_html():
+            return redirect(login_url())
+        return guarded(*args, **kwargs)
+
+    return wrapper
 
 
 def _when(value: str | None) -> datetime | None:
@@ -98,8 +141,11 @@ def _shape(kind: str, x: float, y: float) -> dict[str, Any]:
 
 def _visible(state: ProgrammeState, filters: dict[str, str]) -> dict[str, dict[str, Any]]:
     out = {}
+    # only a participant who may be named can be picked out (not an erased one)
+    nameable = {p["pseudonym"] for p in state.participants.values()}
     for rid, r in state.records.items():
-        if filters.get("participant") and r["pseudonym"] != filters["participant"]:
+        if filters.get("participant") and (
+                r["pseudonym"] != filters["participant"] or r["pseudonym"] not in nameable):
             continue
         if filters.get("unit") and filters["unit"] not in (r["unit"], *r["units"]):
             continue
@@ -123,6 +169,9 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
     if by_participant:
         people = sorted(state.participants.values(), key=lambda p: (p["unit"], p["pseudonym"]))
         lanes = [(p["pseudonym"], f"{p['pseudonym']} · {p['unit']}") for p in people]
+        label = asof.erased_label()
+        if any(r["pseudonym"] == label for r in state.records.values()):
+            lanes.append((label, label))  # one lane for every erased participant
     else:
         lanes = [(u, u) for u in units]
     index = {key: i for i, (key, _label) in enumerate(lanes)}
@@ -215,7 +264,7 @@ def funnel(state: ProgrammeState) -> dict[str, Any]:
 
 
 @bp.get("/")
-@require_role("researcher")
+@researcher_page
 def index() -> str:
     from projections import queries
 
@@ -223,7 +272,7 @@ def index() -> str:
 
 
 @bp.get("/<uuid:programme_id>")
-@require_role("researcher")
+@researcher_page
 def timeline(programme_id: Any) -> Any:
     sql = _sql()
     at = request.args.get("at", "").strip()
@@ -237,9 +286,11 @@ def timeline(programme_id: Any) -> Any:
     first = hood["first"]["position"] if hood["first"] else 0
     last = hood["last"]["position"] if hood["last"] else 0
     selected_id = request.args.get("record") or ""
+    if selected_id not in state.records:
+        selected_id = ""  # unknown, not yet created, or left out (consent)
     selected: set[str] = set()
     chain = None
-    if selected_id in state.records:
+    if selected_id:
         chain = asof.lineage(state, selected_id)
         selected = {n["id"] for n in chain["nodes"]}
 
@@ -256,8 +307,9 @@ def timeline(programme_id: Any) -> Any:
     play_next = None
     if state.position < last:
         play_next = here(at=min(last, state.position + step), play="1")
-    recent = list(reversed(asof.changes(sql, pid, after=max(0, state.position - 400),
-                                        until=state.position)[-12:]))
+    # the latest events that may be shown (consent applied by timeline_rows)
+    recent = list(reversed(asof.timeline_rows(state, asof.changes(
+        sql, pid, after=max(0, state.position - 400), until=state.position))[-12:]))
     areas = state.development_areas()
     weeks = state.programme.get("weeks", [])
     context = {
@@ -266,10 +318,11 @@ def timeline(programme_id: Any) -> Any:
         "record_link": record_link, "chain": chain, "selected_id": selected_id,
         "playing": playing, "play_next": play_next, "play_stop": here(play=None),
         "play_start": here(play="1") if play_next else None,
-        "recent": asof.timeline_rows(state, recent), "areas": areas,
+        "recent": recent, "areas": areas,
         "all_areas": [{"id": a, **v} for a, v in state.areas.items() if not v["merged_into"]],
         "collaborations": state.collaborations(),
         "participants": sorted(p["pseudonym"] for p in state.participants.values()),
+        "enrolled": getattr(state, "enrolled", len(state.participants)),
         "units": [u["key"] for u in state.programme.get("units", [])],
         "kinds": KINDS, "weeks": weeks,
         "week_ends": [{"label": f"End of week {w['number']}", "href": here(at=w["ends_on"])}
@@ -294,7 +347,7 @@ def timeline(programme_id: Any) -> Any:
 
 
 @bp.get("/<uuid:programme_id>/records/<uuid:record_id>")
-@require_role("researcher")
+@researcher_page
 def record(programme_id: Any, record_id: Any) -> Any:
     sql = _sql()
     at = request.args.get("at", "").strip()
@@ -364,7 +417,7 @@ def _download(body: str, mimetype: str, filename: str) -> Response:
 
 
 @bp.get("/<uuid:programme_id>/records/<uuid:record_id>/lineage.prov.json")
-@require_role("researcher")
+@researcher_page
 def lineage_prov(programme_id: Any, record_id: Any) -> Response:
     state = asof.moment(_sql(), programme_id, request.args.get("at") or None)
     direction = request.args.get("direction", "both")
@@ -377,10 +430,20 @@ def lineage_prov(programme_id: Any, record_id: Any) -> Response:
 
 def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
                 with_text: bool = False,
-                changes: list[dict[str, Any]] | None = None) -> tuple[str, str]:
+                changes: list[dict[str, Any]] | None = None,
+                deidentified: bool = False, salt: str | None = None,
+                max_days: int | None = None) -> tuple[str, str]:
     """(body, mimetype) of an analysis export (shared with ``framdrift export``).
 
-    ``changes``: the timeline's changes when already at hand (else read from the model)."""
+    ``state`` should have consent applied (``asof.with_consent``): text is added only
+    with ``with_text``, and only for records whose author consents now and is not erased.
+    ``changes``: the timeline's changes when already at hand (else read from the model).
+    ``deidentified`` (timeline, records): ``domain.deidentify.export_rows`` — no free text,
+    no participant ids or log positions, dates shifted per participant (needs ``salt`` or
+    FRAMDRIFT_SECRET_KEY); rows sorted per participant."""
+    if deidentified:
+        return _deidentified_body(app, state, what, fmt, changes=changes, salt=salt,
+                                  max_days=max_days)
     if what == "lineage":
         return json.dumps(asof.prov_document(state), indent=1, ensure_ascii=False), \
             "application/json"
@@ -395,6 +458,43 @@ def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
     if fmt == "csv":
         return export_csv(rows, columns), "text/csv"
     return export_ndjson(rows), "application/x-ndjson"
+
+
+def _deidentified_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
+                       changes: list[dict[str, Any]] | None, salt: str | None,
+                       max_days: int | None) -> tuple[str, str]:
+    from domain.deidentify import (
+        DEFAULT_MAX_DAYS,
+        DROPPED_FIELDS,
+        FREE_TEXT_FIELDS,
+        export_rows,
+    )
+
+    if what == "timeline":
+        if changes is None:
+            changes = asof.changes(app.sql, state.programme_id, until=state.position)
+        rows = asof.timeline_rows(state, changes)
+        for row in rows:
+            if row["type"].startswith("Participant."):
+                row["id"] = None  # a participant event's id is the participant's id
+        columns = asof.TIMELINE_COLUMNS
+    elif what == "records":
+        rows = asof.record_rows(state)
+        columns = asof.RECORD_COLUMNS
+    else:
+        raise ValueError("only the timeline and the records are exported de-identified")
+    rows = [{"programme_id": state.programme_id, **row} for row in rows]
+    out = list(export_rows(rows, deidentified=True, salt=salt,
+                           max_days=max_days or DEFAULT_MAX_DAYS))
+    # sorted per participant: the file's order does not tell how shifted dates interleave
+    out.sort(key=lambda r: (r.get("participant") or "", r.get("time") or
+                            r.get("created_at") or "", r.get("type") or r.get("kind") or "",
+                            r.get("id") or ""))
+    left_out = FREE_TEXT_FIELDS | DROPPED_FIELDS
+    columns = ["programme_id", *(c for c in columns if c not in left_out)]
+    if fmt == "csv":
+        return export_csv(out, columns), "text/csv"
+    return export_ndjson(out), "application/x-ndjson"
 
 
 def _revealer(app: Any) -> Any:
@@ -413,7 +513,7 @@ def _revealer(app: Any) -> Any:
 
 
 @bp.get("/<uuid:programme_id>/export/<what>.<fmt>")
-@require_role("researcher")
+@researcher_page
 def export(programme_id: Any, what: str, fmt: str) -> Response:
     allowed = {"timeline": ("csv", "ndjson"), "records": ("csv", "ndjson"),
                "lineage": ("prov-json",)}

@@ -6,6 +6,13 @@ projections are not running. Moments (``--until``) are a log position (integer) 
 ISO date/time (a bare date is the end of that day); by time the timeline stops at the
 first event of the programme that happened after the moment — the same prefix the
 as-of replay shows (docs/adr/0003-as-of-replay.md).
+
+Both apply the participants' *current* consent and erasure flags (the ``consent`` read
+model, caught up first: ``projections.queries.consent_flags``; docs/adr/0004), also to
+the past: events and records of participants who do not consent are left out (with their
+"based on" links), erased participants' records show as "erased participant" and their
+own events are left out; text (``--with-text``) only for consenting participants.
+``--follow`` keeps the flags current from the consent events it reads.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from uuid import UUID
 import click
 
 from api.cli import LogReader, open_app
+from domain.describe import actor_participant
+from domain.replay import RECORD_CREATED
 from projections import asof
 from projections.base import event_time
 
@@ -40,6 +49,71 @@ def _moment(value: str | None) -> tuple[int | None, str | None]:
         return asof.parse_moment(value, "until")
     except asof.InvalidMomentError as e:
         raise click.BadParameter(e.message, param_hint="--until") from None
+
+
+def current_flags(app: Any, pid: str) -> tuple[dict[str, dict[str, Any]], int]:
+    """The participants' current consent flags and the log position they cover at least
+    (the consent read model is caught up first)."""
+    from projections import queries
+    from projections.runner import catch_up
+
+    head = app.max_position()
+    catch_up(app, ("consent",))
+    try:
+        return queries.consent_flags(app.sql, pid), head
+    except queries.UnknownProgrammeError:
+        return {}, head
+
+
+def follow_flags(flags: dict[str, dict[str, Any]], name: str, oid: str,
+                 event: Any) -> None:
+    """Keep ``flags`` current with a participant event logged after they were read."""
+    if name == "Participant.Enrolled":
+        flags[oid] = {"pseudonym": event.pseudonym, "consent": False, "erased": False,
+                      "shown": False}
+        return
+    f = flags.get(oid)
+    if f is None:
+        return
+    if name == "Participant.ConsentGiven":
+        f.update(consent=True, erased=False, shown=True)
+    elif name == "Participant.ConsentWithdrawn":
+        f.update(consent=False, shown=f["erased"])
+    elif name == "Participant.Erased":
+        f.update(consent=False, erased=True, shown=True, pseudonym=asof.erased_label())
+
+
+def _nameable(f: dict[str, Any] | None) -> bool:
+    return bool(f and f["consent"] and not f["erased"])
+
+
+def shown_row(row: dict[str, Any], event: Any, flags: dict[str, dict[str, Any]],
+              authors: dict[str, str], left_out: set[str] | None = None
+              ) -> dict[str, Any] | None:
+    """The replay row as it may be shown under the consent flags, or None (left out).
+    ``left_out`` collects the short ids of records left out (scrubbed from summaries)."""
+    name, oid = row["event_type"], row["record_id"]
+    left_out = set() if left_out is None else left_out
+    if name.startswith("Participant."):
+        f = flags.get(oid)
+        if not _nameable(f):
+            return None  # not consenting, or erased (the id gives the pseudonym away)
+    elif name.startswith(asof.RECORD_PREFIXES):
+        author = authors.get(oid)
+        f = flags.get(author) if author else None
+        if not f or not f["shown"]:
+            left_out.add(asof.short_id(oid))
+            return None
+        left_out.discard(asof.short_id(oid))
+        if row["participant"]:
+            row["participant"] = f["pseudonym"]  # "erased participant" once erased
+    acting = actor_participant(event.__dict__.get("actor") or "")
+    if acting is not None:
+        f = flags.get(str(acting))
+        row["actor"] = (asof.erased_label() if f and f["erased"] else
+                        f["pseudonym"] if _nameable(f) else "participant")
+    row["summary"] = asof.scrub(row["summary"], left_out)
+    return row
 
 
 class _Stop:
@@ -93,7 +167,10 @@ def replay(programme_id: str, until: str | None, participant: str | None, fmt: s
     seen: dict[str, int] = {}
     after = 0
     found = False
+    authors: dict[str, str] = {}  # record id -> its author's participant id
+    left_out: set[str] = set()  # short ids of records left out so far
     try:
+        flags, flags_position = current_flags(app, pid)
         with _Stop() as stop:
             if fmt == "text":
                 out.write(HEADER)
@@ -108,8 +185,14 @@ def replay(programme_id: str, until: str | None, participant: str | None, fmt: s
                     found = True
                     if until_time is not None and event_time(event) > until_time:
                         return
-                    if participant and participant not in (
-                            row["participant"], row["actor"], _participant_id(event)):
+                    name, oid = row["event_type"], row["record_id"]
+                    if name in RECORD_CREATED:
+                        authors[oid] = str(event.participant_id)
+                    if name.startswith("Participant.") and position > flags_position:
+                        follow_flags(flags, name, oid, event)
+                    if shown_row(row, event, flags, authors, left_out) is None:
+                        continue
+                    if participant and not _picked(participant, row, event, flags, authors):
                         continue
                     if fmt == "ndjson":
                         out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -143,16 +226,34 @@ def _participant_id(event: Any) -> str | None:
     return str(who) if who else None
 
 
+def _picked(participant: str, row: dict[str, Any], event: Any,
+            flags: dict[str, dict[str, Any]], authors: dict[str, str]) -> bool:
+    """``--participant``: by pseudonym or id, only a participant who may be named (an
+    erased participant's rows are anonymous and cannot be picked out)."""
+    who = _participant_id(event) or authors.get(row["record_id"])
+    names = {row["actor"]} - {"participant", asof.erased_label()}
+    if who and _nameable(flags.get(who)):
+        names |= {row["participant"], who}
+    return participant in names
+
+
 def analysis_export(programme_id: str, what: str, fmt: str, out: Path | None,
-                    until: str | None, with_text: bool) -> None:
-    """``framdrift export --programme ID --what ... --format ...`` (from the log itself)."""
+                    until: str | None, with_text: bool, *, deidentified: bool = False,
+                    salt: str | None = None, max_days: int | None = None) -> None:
+    """``framdrift export --programme ID --what ... --format ... [--deidentified]`` (from
+    the log itself; the current consent flags applied)."""
     from api.replay import export_body
+    from domain.deidentify import DeidentifyError
 
     pid = _programme(programme_id)
     if what == "lineage" and fmt != "prov-json":
         raise click.BadParameter("the lineage is exported as prov-json", param_hint="--format")
     if what != "lineage" and fmt == "prov-json":
         raise click.BadParameter("prov-json is for --what lineage", param_hint="--format")
+    if deidentified and what == "lineage":
+        raise click.UsageError("--deidentified is for --what timeline or records")
+    if deidentified and with_text:
+        raise click.UsageError("a de-identified export has no text: leave out --with-text")
     position, moment = _moment(until)
     app = open_app()
     try:
@@ -161,8 +262,14 @@ def analysis_export(programme_id: str, what: str, fmt: str, out: Path | None,
             state = asof.fold_log(app, pid, position=position, time=moment, collect=changes)
         except asof.UnknownProgrammeError as e:
             raise click.ClickException(e.message) from None
-        body, _mimetype = export_body(app, state, what, fmt, with_text=with_text,
-                                      changes=changes)
+        flags, _position = current_flags(app, pid)
+        shown = asof.with_consent(state, flags)
+        try:
+            body, _mimetype = export_body(app, shown, what, fmt, with_text=with_text,
+                                          changes=changes, deidentified=deidentified,
+                                          salt=salt, max_days=max_days)
+        except DeidentifyError as e:
+            raise click.ClickException(str(e)) from None
     finally:
         app.close()
     if out is None:
@@ -170,7 +277,8 @@ def analysis_export(programme_id: str, what: str, fmt: str, out: Path | None,
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(body, encoding="utf-8")
-        click.echo(f"exported {what} of programme {pid} as {fmt} to {out}", err=True)
+        kind = "de-identified " if deidentified else ""
+        click.echo(f"exported {kind}{what} of programme {pid} as {fmt} to {out}", err=True)
 
 
 commands = [replay]

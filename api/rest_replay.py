@@ -5,8 +5,11 @@
 - ``GET /api/v1/records/{id}/lineage?direction=&as_of=&format=json|prov-json`` — what a
   record came from and what came of it; ``prov-json`` is a W3C PROV-JSON document.
 
-Researchers and evaluators (tokens); the structural state holds pseudonyms, never names.
-Read from the ``asof`` read model (projections/asof.py): a checkpoint plus a short fold.
+Researchers and evaluators (tokens); the structural state holds pseudonyms, never names
+or text. Read from the ``asof`` read model (projections/asof.py): a checkpoint plus a short
+fold, with the participants' *current* consent and erasure flags applied, also as of the
+past (docs/adr/0004): records of participants who do not consent are left out with their
+links (their lineage is 404), erased participants' records show as "erased participant".
 """
 
 from __future__ import annotations
@@ -86,8 +89,8 @@ class StateNode(s.Base):
     kind = fields.String(required=True)
     week = fields.Integer(required=True)
     unit = fields.String(required=True)
-    pseudonym = fields.String(required=True, allow_none=True,
-                              metadata={"description": "The author's pseudonym."})
+    pseudonym = fields.String(required=True, allow_none=True, metadata={
+        "description": "The author's pseudonym ('erased participant' once erased)."})
     void = fields.Boolean(required=True, metadata={"description": "Withdrawn or reversed."})
     stage = fields.String(required=True, allow_none=True)
     outcome = fields.String(required=True, allow_none=True)
@@ -130,7 +133,8 @@ class ProgrammeState(s.OfProgramme):
     title = fields.String(required=True, allow_none=True)
     organisation = fields.String(required=True, allow_none=True)
     weeks = fields.List(fields.Nested(StateWeek), required=True)
-    participants = fields.Integer(required=True)
+    participants = fields.Integer(required=True, metadata={
+        "description": "Participants enrolled so far (whatever their consent)."})
     materials = fields.Integer(required=True)
     check_ins = fields.Integer(required=True)
     sessions = fields.Integer(required=True)
@@ -148,8 +152,8 @@ class RecordLineageNode(s.Base):
     theme = fields.String(required=True, allow_none=True)
     unit = fields.String(required=True)
     units = fields.List(fields.String(), required=True)
-    participant = fields.String(required=True, allow_none=True,
-                                metadata={"description": "Pseudonym."})
+    participant = fields.String(required=True, allow_none=True, metadata={
+        "description": "Pseudonym ('erased participant' once erased)."})
     void = fields.Boolean(required=True)
     stage = fields.String(required=True, allow_none=True)
     outcome = fields.String(required=True, allow_none=True)
@@ -180,7 +184,9 @@ def state_body(state: Any) -> dict[str, Any]:
         "events": state.events, "title": state.programme.get("title"),
         "organisation": state.programme.get("organisation"),
         "weeks": state.programme.get("weeks", []),
-        "participants": len(state.participants), "materials": len(state.materials),
+        # enrolled participants: a programme fact, counted whatever their consent
+        "participants": getattr(state, "enrolled", len(state.participants)),
+        "materials": len(state.materials),
         "check_ins": sum(1 for m in meetings if m["kind"] == "check_in"),
         "sessions": sum(1 for m in meetings if m["kind"] == "session"),
         "closed": state.closed, "progress": state.progress(), "lineage": state.lineage(),

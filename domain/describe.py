@@ -43,8 +43,25 @@ def _links(values: Any) -> str:
     return ", ".join(short(v) for v in values) if values else "-"
 
 
+_LAST: tuple[Any, str] = (None, "")
+
+
 def summarise(event: Any) -> str:
-    """A one-line summary of ``event`` without any personal data."""
+    """A one-line summary of ``event`` without any personal data.
+
+    The last answer is remembered: the timeline and as-of read models both ask for
+    the same (immutable) event's summary in turn while projecting.
+    """
+    global _LAST
+    last = _LAST
+    if last[0] is event:
+        return last[1]
+    found = _summarise(event)
+    _LAST = (event, found)
+    return found
+
+
+def _summarise(event: Any) -> str:
     d = event.__dict__
     name = event_type(event)
     rid = short(d["originator_id"])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,11 @@ class UnknownRecordError(errors.RecordNotFoundError):
 
 class InvalidMomentError(errors.InvalidValueError):
     """An as-of value that is neither a log position nor an ISO date/time."""
+
+
+# json.dumps(change, separators=(",", ":"), ensure_ascii=False), without building an
+# encoder per call (once per event while projecting).
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def checkpoint_due(events: int, since_checkpoint: int) -> bool:
@@ -200,7 +206,7 @@ class AsofProjection(ReadModel[AsofView]):
         if at > entry[2]:
             entry[2] = at
         v.changes.append((pid, position, at, entry[2],
-                          json.dumps(change, separators=(",", ":"), ensure_ascii=False)))
+                          _encode(change)))
         entry[1] += 1
         if checkpoint_due(state.events, entry[1]):
             v.checkpoints.append((pid, position, state.events, pack(state)))
@@ -318,10 +324,14 @@ def state_at(sql: Sql, programme: Any, *, position: int | None = None,
     return state
 
 
-def moment(sql: Sql, programme: Any, as_of: Any = None) -> ProgrammeState:
-    """:func:`state_at` for a user's ``as_of`` (a position, an ISO time/date, or None)."""
+def moment(sql: Sql, programme: Any, as_of: Any = None, *,
+           consent: bool = True) -> ProgrammeState:
+    """:func:`state_at` for a user's ``as_of`` (a position, an ISO time/date, or None),
+    with the participants' *current* consent and erasure flags applied
+    (:func:`with_consent`) unless ``consent`` is False."""
     position, when = parse_moment(as_of)
-    return state_at(sql, programme, position=position, time=when)
+    state = state_at(sql, programme, position=position, time=when)
+    return with_consent(state, current_flags(sql, state.programme_id)) if consent else state
 
 
 def neighbours(sql: Sql, programme: Any, position: int) -> dict[str, Any]:
@@ -406,6 +416,137 @@ def fold_log(app: Any, programme: Any, *, position: int | None = None,
     return state
 
 
+# ------------------------------------------------------------------------------ consent
+#
+# Whatever replay shows — the state API, the replay and lineage pages, PROV-JSON, the
+# analysis exports, the replay CLI — applies each participant's CURRENT consent and
+# erasure flags (docs/adr/0004), also to views of the past: a participant who does not
+# consent now (withdrawn, never given, not yet seen by the consent model) is left out
+# with their records, the links to and from those records, and their own events; an
+# erased participant's records keep their place as "erased participant" (no pseudonym,
+# no text), their own events are left out. Programme facts stay.
+
+RECORD_PREFIXES = ("Reflection.", "Decision.", "Experiment.", "Capability.")
+
+
+def erased_label() -> str:
+    from projections.views import ERASED_LABEL  # (views imports this module)
+
+    return ERASED_LABEL
+
+
+def current_flags(sql: Sql, programme: Any) -> dict[str, dict[str, Any]]:
+    """Participant id -> ``{"pseudonym", "consent", "erased", "shown"}`` now
+    (:func:`projections.queries.consent_flags`)."""
+    from projections.queries import consent_flags
+
+    return consent_flags(sql, programme_id(programme))
+
+
+class ShownState(ProgrammeState):
+    """A :class:`ProgrammeState` with consent applied (see :func:`with_consent`):
+    ``flags`` are the flags applied, ``enrolled`` the number of participants enrolled
+    as of the state (a programme fact, counted whatever their consent)."""
+
+    flags: dict[str, dict[str, Any]]
+    enrolled: int
+    left_out: set[str]
+
+
+def flags_of(state: ProgrammeState) -> dict[str, dict[str, Any]] | None:
+    return getattr(state, "flags", None)
+
+
+def with_consent(state: ProgrammeState, flags: dict[str, dict[str, Any]]) -> ShownState:
+    """What of ``state`` may be shown under ``flags`` (a new state; ``state`` is kept).
+
+    Records of participants who do not consent are left out, and with them every "based
+    on" link (and experiment cycle link) to them; records of erased participants stay,
+    named ``erased participant``. ``participants`` keeps only consenting, not erased
+    participants (the ones that may be named, filtered on, or drawn as a lane)."""
+    label = erased_label()
+    out = ShownState(state.programme_id)
+    out.__dict__.update(state.to_dict())
+    records: dict[str, dict[str, Any]] = {}
+    for rid, r in state.records.items():
+        f = flags.get(r["participant_id"])
+        if not f or not f["shown"]:
+            continue
+        records[rid] = {**r, "pseudonym": label if f["erased"] else f["pseudonym"]}
+    for r in records.values():
+        r["based_on"] = [b for b in r["based_on"] if b in records]
+        r["units"], r["areas"] = list(r["units"]), list(r["areas"])
+        if r.get("previous_cycle_id") and r["previous_cycle_id"] not in records:
+            r["previous_cycle_id"] = None
+        if r.get("next_cycle_id") and r["next_cycle_id"] not in records:
+            r["next_cycle_id"] = None
+    participants = {}
+    for pid, p in state.participants.items():
+        f = flags.get(pid)
+        if f and f["consent"] and not f["erased"]:
+            participants[pid] = {**p, "pseudonym": f["pseudonym"], "consent": True,
+                                 "erased": False}
+    out.records = records
+    out.participants = participants
+    out.flags = flags
+    out.enrolled = len(state.participants)
+    out.left_out = {short_id(rid) for rid in state.records if rid not in records}
+    return out
+
+
+def short_id(record_id: str) -> str:
+    """How summaries name a record (``domain.describe.short``)."""
+    return str(record_id)[:8]
+
+
+def scrub(summary: str | None, left_out: set[str] | frozenset[str]) -> str | None:
+    """A summary without the (short) ids of records that are left out, e.g. in
+    "decision ... based on 1a2b3c4d, ..." (the link is left out with the record)."""
+    if not summary or not left_out:
+        return summary
+    for word in set(re.findall(r"\b[0-9a-f]{8}\b", summary)) & left_out:
+        summary = re.sub(rf"\b{word}\b", "(left out)", summary)
+    return summary
+
+
+def shown_changes(state: ProgrammeState,
+                  changes_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes that may be shown with ``state`` (a :class:`ShownState`): a
+    participant's own events only while they consent (never once erased), a record's
+    events only while the record is shown; programme events always."""
+    if flags_of(state) is None:
+        return list(changes_)
+    out = []
+    for c in changes_:
+        t = c["type"]
+        if t.startswith("Participant."):
+            if c["id"] not in state.participants:
+                continue
+        elif t.startswith(RECORD_PREFIXES):
+            if c["id"] not in state.records:
+                continue
+        out.append(c)
+    return out
+
+
+def actor_label(state: ProgrammeState, actor: str | None) -> str:
+    """Who acted, as may be shown: a participant by pseudonym while they consent,
+    ``erased participant`` once erased, else just ``participant``."""
+    actor = actor or "system"
+    if not actor.startswith("participant:"):
+        return actor.split(":", 1)[0]
+    who = actor[12:]
+    flags = flags_of(state)
+    if flags is None:
+        return (state.participants.get(who) or {}).get("pseudonym", "participant")
+    f = flags.get(who)
+    if f and f["erased"]:
+        return erased_label()
+    if f and f["consent"]:
+        return f["pseudonym"]
+    return "participant"
+
+
 # ------------------------------------------------------------------------------ lineage
 
 
@@ -468,7 +609,8 @@ def prov_document(state: ProgrammeState, record_ids: list[str] | None = None) ->
     Entities: records; activities: the events that generated them; agents: participants
     (by pseudonym) acting on behalf of their units.
     """
-    chosen = list(state.records) if record_ids is None else list(record_ids)
+    chosen = list(state.records) if record_ids is None else [
+        rid for rid in record_ids if rid in state.records]
     keep = set(chosen)
     weeks = {w["number"]: w for w in state.programme.get("weeks", [])}
     doc: dict[str, Any] = {
@@ -511,7 +653,16 @@ def prov_document(state: ProgrammeState, record_ids: list[str] | None = None) ->
         unit_agent = f"fd:unit-{r['unit']}"
         doc["agent"].setdefault(unit_agent, {"prov:type": "prov:Organization",
                                              "fd:unit": r["unit"]})
-        if r["pseudonym"]:
+        if r["pseudonym"] == erased_label():
+            # one anonymous agent for every erased participant: nothing to tell them apart
+            person = "fd:erased-participant"
+            doc["agent"].setdefault(person, {"prov:type": "prov:Person",
+                                             "prov:label": erased_label()})
+            doc["wasAssociatedWith"][f"_:assoc-{rid}"] = {
+                "prov:activity": activity, "prov:agent": person}
+            doc["wasAttributedTo"][f"_:attr-{rid}"] = {"prov:entity": entity,
+                                                      "prov:agent": person}
+        elif r["pseudonym"]:
             person = f"fd:participant-{r['pseudonym']}"
             doc["agent"].setdefault(person, {"prov:type": "prov:Person",
                                              "fd:pseudonym": r["pseudonym"]})
@@ -547,9 +698,10 @@ TIMELINE_COLUMNS = ["position", "time", "type", "id", "actor", "participant", "u
 
 
 def record_rows(state: ProgrammeState, reveal: Any = None) -> list[dict[str, Any]]:
-    """All records as of the state. ``reveal(record_id, version) -> dict`` adds what
-    participants wrote in that version (researchers only; participants without consent or
-    erased stay unreadable)."""
+    """All records as of the state (with consent applied when it is a
+    :class:`ShownState`). ``reveal(record_id, version) -> dict`` adds what participants
+    wrote in that version (researchers only; never for participants without consent or
+    erased — by their current flags when the state has them)."""
     weeks = {w["number"]: w["theme"] for w in state.programme.get("weeks", [])}
     areas = {a: v["name"] for a, v in state.areas.items()}
     rows = []
@@ -564,8 +716,10 @@ def record_rows(state: ProgrammeState, reveal: Any = None) -> list[dict[str, Any
             "position": r["created_position"], "changes": r["changes"],
         }
         if reveal is not None:
-            author = state.participants.get(r["participant_id"], {})
-            readable = author.get("consent") and not author.get("erased")
+            flags = flags_of(state)
+            author = (flags.get(r["participant_id"]) if flags is not None
+                      else state.participants.get(r["participant_id"])) or {}
+            readable = bool(author.get("consent") and not author.get("erased"))
             data = reveal(r["id"], r["changes"] + 1) if readable else {}
             for f in TEXT_FIELDS:
                 row[f] = data.get(f) if readable else None
@@ -574,18 +728,15 @@ def record_rows(state: ProgrammeState, reveal: Any = None) -> list[dict[str, Any
 
 
 def timeline_rows(state: ProgrammeState, changes_: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Change rows made readable: who (pseudonym), unit, week and theme of each event."""
+    """Change rows made readable: who (pseudonym), unit, week and theme of each event
+    (only the changes that may be shown, when the state is a :class:`ShownState`)."""
     weeks = {w["number"]: w["theme"] for w in state.programme.get("weeks", [])}
     rows = []
-    for c in changes_:
+    for c in shown_changes(state, changes_):
         subject = state.records.get(c["id"]) or {}
         person = state.participants.get(c["id"]) or state.participants.get(
             subject.get("participant_id", ""), {})
-        actor = c.get("actor") or "system"
-        if actor.startswith("participant:"):
-            actor = (state.participants.get(actor[12:]) or {}).get("pseudonym", "participant")
-        else:
-            actor = actor.split(":", 1)[0]
+        actor = actor_label(state, c.get("actor"))
         week = c.get("week") if isinstance(c.get("week"), int) else subject.get("week")
         if week is None and c.get("material_id") in state.materials:
             week = state.materials[c["material_id"]]["week"]
@@ -593,10 +744,11 @@ def timeline_rows(state: ProgrammeState, changes_: list[dict[str, Any]]) -> list
             week = state.meetings[c["meeting_id"]]["week"]
         rows.append({
             "position": c["position"], "time": c["time"], "type": c["type"], "id": c["id"],
-            "actor": actor, "participant": person.get("pseudonym"),
+            "actor": actor,
+            "participant": subject.get("pseudonym") or person.get("pseudonym"),
             "unit": c.get("unit") if isinstance(c.get("unit"), str) else (
                 subject.get("unit") or person.get("unit")),
             "week": week, "theme": weeks.get(week) if week else None,
-            "summary": c.get("summary"),
+            "summary": scrub(c.get("summary"), getattr(state, "left_out", set())),
         })
     return rows

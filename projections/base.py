@@ -125,11 +125,22 @@ class ReadModel(Projection[V]):  # type: ignore[type-var]
         """Events this read model does not care about."""
 
 
+_LAST_TIME: tuple[Any, str] = (None, "")
+
+
 def event_time(event: Any) -> str:
+    """The event's ISO timestamp in UTC; several projections ask for it per event, so
+    the last answer is remembered (events are immutable)."""
+    global _LAST_TIME
+    last = _LAST_TIME
+    if last[0] is event:
+        return last[1]
     ts = event.__dict__["timestamp"]
     if ts.tzinfo is not UTC:
         ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    return ts.isoformat()
+    found = ts.isoformat()
+    _LAST_TIME = (event, found)
+    return found
 
 
 def monotonic() -> float:

@@ -19,7 +19,8 @@ import inspect
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Mapper, Tracking, Transcoding
 
 from domain.privacy import PersonalData
+from domain.store import Cursor, Sql
 from projections.base import TRACKING_TABLE, ReadModel, read_positions, rowcount, utcnow
 from projections.schema import create_tables, drop_tables, swap_in
 from projections.views import BY_NAME, NAMES, DirectoryView, Reader
@@ -35,6 +37,7 @@ log = logging.getLogger("framdrift.projections")
 
 DEFAULT_BATCH = 1000
 REBUILD_BATCH = 10000
+SWAP_CACHE_KIB = 128 * 1024  # SQLite page cache while the swap creates the indexes
 
 
 def default_batch_size() -> int:
@@ -42,6 +45,38 @@ def default_batch_size() -> int:
         return max(1, int(os.environ.get("FRAMDRIFT_PROJECTION_BATCH", DEFAULT_BATCH)))
     except ValueError:
         return DEFAULT_BATCH
+
+
+@contextmanager
+def bulk_transaction(sql: Sql, *, durable: bool = False,
+                     cache_kib: int = 0) -> Iterator[Cursor]:
+    """A write transaction for a rebuild, with its own connection settings on SQLite:
+    unless ``durable``, ``synchronous=NORMAL`` (in WAL mode: no fsync per commit, only
+    at checkpoints; never corrupts, a crash may lose the last batches written into the
+    ``_new`` tables of an unfinished rebuild, which is started again anyway) and, with
+    ``cache_kib``, a larger page cache (index creation at the swap). The connection's
+    settings are restored afterwards. Elsewhere a plain :meth:`Sql.transaction`.
+    """
+    if sql.postgres or not hasattr(sql.datastore, "get_connection"):
+        with sql.transaction() as cur:
+            yield cur
+        return
+    with sql.datastore.get_connection(commit=True) as conn:
+        raw = conn.cursor()
+        raw.execute("PRAGMA synchronous")
+        synchronous = int(raw.fetchone()[0])
+        raw.execute("PRAGMA cache_size")
+        cache_size = int(raw.fetchone()[0])
+        if not durable:
+            raw.execute("PRAGMA synchronous = NORMAL")
+        if cache_kib:
+            raw.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
+        try:
+            with conn.transaction(commit=True) as cursor:
+                yield Cursor(cursor, sql)
+        finally:
+            raw.execute(f"PRAGMA synchronous = {synchronous}")
+            raw.execute(f"PRAGMA cache_size = {cache_size}")
 
 
 class TrackingConflict(Exception):
@@ -176,7 +211,8 @@ class Runner:
                 for name, handle in handlers:
                     if n.id > positions[name]:
                         handle(event, tracking)
-            with self.sql.transaction() as cur:
+            with (self.sql.transaction() if self.tracked else
+                  bulk_transaction(self.sql)) as cur:
                 if self.tracked:
                     self._advance(cur, last)  # first, so SQLite takes its write lock at once
                 for p in self.projections:
@@ -359,7 +395,7 @@ def rebuild(
                     tracked=False)
     events = runner.catch_up(on_batch=progress)
     position = runner.position
-    with sql.transaction() as cur:
+    with bulk_transaction(sql, durable=True, cache_kib=SWAP_CACHE_KIB) as cur:
         for name in chosen:
             cur.execute(
                 f"INSERT INTO {sql.table(TRACKING_TABLE)} (name, position, updated_at) "

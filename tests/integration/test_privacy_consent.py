@@ -215,9 +215,6 @@ def test_never_given_consent_counts_as_not_consenting(app):
     assert q.collaborations(sql, str(pid))[0]["decisions"] == 2
 
 
-@pytest.mark.xfail(reason="the analysis exports (api/replay_commands.py, projections/asof.py) "
-                          "do not yet leave out participants without consent; they can use "
-                          "projections.queries.consent_flags()", strict=False)
 def test_analysis_exports_leave_out_participants_without_consent(demo, store_url, tmp_path):
     app, pid, person, records = demo
     pseudonym = app.get_participant(person)["pseudonym"]

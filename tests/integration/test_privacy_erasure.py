@@ -13,7 +13,6 @@ from typing import Any
 
 from api_support import READ_ENDPOINTS, flask_app
 from click.testing import CliRunner
-from conftest import migrate_all
 from test_core_privacy import encodings, stored_blobs
 
 from api.cli import cli
@@ -24,6 +23,7 @@ from domain.store import parse_database_url
 from projections import queries as q
 from projections.runner import catch_up
 from projections.views import ERASED_LABEL
+from tests.conftest import migrate_all
 
 NAME = "Zlatana Qvarnström-Ekholm"
 EMAIL = "zlatana.qvx41@exempelby.example"

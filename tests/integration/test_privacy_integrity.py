@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import migrate_all
 
 from api.cli import cli
+from tests.conftest import migrate_all
 
 
 def run(url: str, *args: str) -> Any:
