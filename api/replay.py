@@ -52,12 +52,13 @@ def _sql() -> Any:
 
 
 def _wants_html() -> bool:
-    """A browser (asks for HTML at least as much as for JSON), not an API client."""
+    """A browser (names text/html, and asks for it at least as much as for JSON), not an
+    API client (no Accept, ``*/*`` as curl sends, JSON, or an Authorization header)."""
     accept = request.accept_mimetypes
-    if not request.headers.get("Accept") or "Authorization" in request.headers:
+    if "Authorization" in request.headers:
         return False
-    html = accept["text/html"]
-    return bool(html) and html >= accept["application/json"]
+    named = any(value == "text/html" and quality > 0 for value, quality in accept)
+    return named and accept["text/html"] >= accept["application/json"]
 
 
 def login_url() -> str:

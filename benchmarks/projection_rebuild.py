@@ -6,9 +6,12 @@ fresh PostgreSQL schema, then on each store measures
   (a) raw: iterate all notifications and decode them with ``app.mapper`` (events/s);
   (b) rebuild: ``projections.runner.rebuild`` of all projections (events/s);
 
-and prints the ratio rebuild / raw (target >= 0.5).
+and prints the ratio rebuild / raw (target >= 0.5). With ``--repeat N`` (a) and (b) are
+measured N times back to back on the same loaded store and the medians are reported (the
+ratio is the median of the per-round ratios).
 
     .venv/bin/python benchmarks/projection_rebuild.py [--programmes 175] [--only sqlite]
+        [--repeat 3]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -60,21 +64,26 @@ def raw_rate(app: Framdrift, page: int = 5000) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def measure(store: str, url: str, programmes: int) -> dict:
+def measure(store: str, url: str, programmes: int, repeat: int = 1) -> dict:
     print(f"{store}: {url}", flush=True)
     app = prepare(url, programmes)
+    rounds = []
     try:
-        app.keys.forget_cache()
-        events, raw_s = raw_rate(app)
-        print(f"  raw read+decode: {events} events in {raw_s:.2f} s = {events / raw_s:,.0f} ev/s",
-              flush=True)
-        result = rebuild(app)
-        print(f"  rebuild: {result.events} events in {result.seconds:.2f} s = "
-              f"{result.rate:,.0f} ev/s", flush=True)
-        ratio = result.rate / (events / raw_s)
-        print(f"  ratio rebuild/raw = {ratio:.2f}", flush=True)
-        return {"store": store, "events": events, "raw": events / raw_s, "rebuild": result.rate,
-                "ratio": ratio}
+        for _ in range(repeat):
+            app.keys.forget_cache()
+            events, raw_s = raw_rate(app)
+            print(f"  raw read+decode: {events} events in {raw_s:.2f} s = "
+                  f"{events / raw_s:,.0f} ev/s", flush=True)
+            result = rebuild(app)
+            print(f"  rebuild: {result.events} events in {result.seconds:.2f} s = "
+                  f"{result.rate:,.0f} ev/s", flush=True)
+            ratio = result.rate / (events / raw_s)
+            print(f"  ratio rebuild/raw = {ratio:.2f}", flush=True)
+            rounds.append((events / raw_s, result.rate, ratio))
+        return {"store": store, "events": events,
+                "raw": statistics.median(r[0] for r in rounds),
+                "rebuild": statistics.median(r[1] for r in rounds),
+                "ratio": statistics.median(r[2] for r in rounds), "rounds": len(rounds)}
     finally:
         app.close()
 
@@ -82,28 +91,32 @@ def measure(store: str, url: str, programmes: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--programmes", type=int, default=175)
-    parser.add_argument("--only", choices=["sqlite", "postgres"], default=None)
+    parser.add_argument("--only", "--store", choices=["sqlite", "postgres"], default=None)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure raw + rebuild this many times; report medians")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "sqlite"):
-            results.append(measure("SQLite", f"sqlite:///{tmp}/bench.sqlite3", args.programmes))
+            results.append(measure("SQLite", f"sqlite:///{tmp}/bench.sqlite3", args.programmes,
+                                   args.repeat))
     if args.only in (None, "postgres"):
         import psycopg
 
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         try:
-            results.append(measure("PostgreSQL", f"{PG_BASE}?schema={schema}", args.programmes))
+            results.append(measure("PostgreSQL", f"{PG_BASE}?schema={schema}", args.programmes,
+                                   args.repeat))
         finally:
             with psycopg.connect(PG_BASE, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    print("| store | events | raw read+decode ev/s | rebuild ev/s | ratio |")
-    print("|---|---:|---:|---:|---:|")
+    print("| store | events | raw read+decode ev/s | rebuild ev/s | ratio | rounds |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['store']} | {r['events']:,} | {r['raw']:,.0f} | {r['rebuild']:,.0f} | "
-              f"{r['ratio']:.2f} |")
+              f"{r['ratio']:.2f} | {r['rounds']} |")
 
 
 if __name__ == "__main__":

@@ -68,9 +68,21 @@ class InvalidMomentError(errors.InvalidValueError):
     """An as-of value that is neither a log position nor an ISO date/time."""
 
 
-# json.dumps(change, separators=(",", ":"), ensure_ascii=False), without building an
-# encoder per call (once per event while projecting).
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+def _encoder() -> Any:
+    """``json.dumps(change, separators=(",", ":"), ensure_ascii=False)`` without building
+    an encoder per call (it runs once per event while projecting)."""
+    from json.encoder import c_make_encoder, encode_basestring
+
+    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return encoder.encode
+    iterencode = c_make_encoder(None, encoder.default, encode_basestring, None, ":", ",",
+                                False, False, True)
+    join = "".join
+    return lambda change: join(iterencode(change, 0))
+
+
+_encode = _encoder()
 
 
 def checkpoint_due(events: int, since_checkpoint: int) -> bool:

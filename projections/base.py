@@ -160,6 +160,9 @@ def sid(uid: Any) -> str:
     return found
 
 
+MULTI_ROWS = 50
+
+
 def bulk_insert(cur: Cursor, sql: Sql, table: str, columns: tuple[str, ...] | int,
                 rows: list[Any]) -> None:
     """Insert rows into a read-model table: COPY on PostgreSQL, executemany on SQLite."""
@@ -175,5 +178,14 @@ def bulk_insert(cur: Cursor, sql: Sql, table: str, columns: tuple[str, ...] | in
         with cur.raw.copy(f"COPY {table}{names} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-    else:
-        cur.executemany(f"INSERT INTO {table}{names} VALUES ({', '.join('?' * width)})", rows)
+        return
+    # SQLite: multi-row VALUES, MULTI_ROWS rows a statement (fewer steps than executemany).
+    values = f"({', '.join('?' * width)})"
+    whole = len(rows) - len(rows) % MULTI_ROWS
+    if whole:
+        statement = f"INSERT INTO {table}{names} VALUES {', '.join([values] * MULTI_ROWS)}"
+        execute = cur.raw.sqlite_cursor.execute
+        for start in range(0, whole, MULTI_ROWS):
+            execute(statement, [v for row in rows[start:start + MULTI_ROWS] for v in row])
+    if whole < len(rows):
+        cur.executemany(f"INSERT INTO {table}{names} VALUES {values}", rows[whole:])

@@ -200,6 +200,7 @@ class Runner:
         to_event = self.mapper.to_domain_event
         app_name = self.app.name
         dispatch = self._dispatch
+        new_tracking = object.__new__
         last = notifications[-1].id
         try:
             for n in notifications:
@@ -207,7 +208,8 @@ class Runner:
                 handlers = dispatch.get(type(event))
                 if handlers is None:
                     handlers = self._handlers(type(event))
-                tracking = Tracking(app_name, n.id)
+                tracking = new_tracking(Tracking)  # Tracking(app_name, n.id), faster:
+                tracking.__dict__.update(application_name=app_name, notification_id=n.id)
                 for name, handle in handlers:
                     if n.id > positions[name]:
                         handle(event, tracking)

@@ -129,6 +129,8 @@ def actor() -> str:
 def render(template: str, **context: Any) -> Any:
     programme = context.get("programme", getattr(g, "programme", None))
     context.setdefault("synthetic", bool(programme and programme.get("synthetic")))
+    names = {u["key"]: u["name"] for u in (programme or {}).get("units", [])}
+    context.setdefault("unit_name", lambda key: names.get(key, key))
     return render_template(template, **context)
 
 

@@ -77,11 +77,11 @@ def test_gunicorn_and_worker_on_postgres(pg_schema_url):
         while time.monotonic() < deadline:
             assert web.poll() is None and worker.poll() is None, "a process died early"
             try:
-                ready = requests.get(f"{base}/readyz", timeout=2)
+                ready = requests.get(f"{base}/readyz", timeout=10)
                 if ready.status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # still starting: the first request builds the application
             time.sleep(0.2)
         assert ready is not None and ready.status_code == 200, ready and ready.text
         assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}

@@ -275,7 +275,8 @@ def test_replay_pages_send_browsers_without_a_session_to_sign_in(app):
         assert location.path == "/login" and parse_qs(location.query)["next"] == [path]
     # API clients keep the JSON answers
     assert_error_shape(world.client.get(url), 401)
-    assert_error_shape(world.client.get(url, headers={"Accept": "application/json"}), 401)
+    for accept in ("application/json", "*/*", "application/json, text/html;q=0.5"):
+        assert_error_shape(world.client.get(url, headers={"Accept": accept}), 401)
     assert_error_shape(world.client.get(url, headers={
         **browser, "Authorization": "Bearer fd_nope"}), 401)
     login(world.client, "evaluator")

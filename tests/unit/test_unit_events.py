@@ -163,7 +163,7 @@ def _event_classes():
 
 
 def test_event_classes_are_exactly_those_described():
-    described = set(re.findall(r'case "(\w+\.\w+)"', inspect.getsource(describe.summarise)))
+    described = set(re.findall(r'case "(\w+\.\w+)"', inspect.getsource(describe)))
     assert set(_event_classes()) == described
 
 
