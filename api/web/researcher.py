@@ -430,18 +430,10 @@ def participant_consent(programme_id: str, participant_id: str) -> Any:
 
 
 def _erase(app: Any, participant_id: str) -> None:
-    """Erase through the privacy module when present (it also purges read models and
-    revokes links), else: the Participant.Erased event, the key deleted, links revoked."""
-    try:
-        from api.privacy_commands import erase_participant
-    except ImportError:  # the privacy commands are optional
-        erase_participant = None
-    if erase_participant is not None:
-        erase_participant(app, participant_id)
-        return
-    app.erase_participant(participant_id)
-    revoke_links(app, participant_id, "participant erased")
-    app.keys.forget_cache()
+    """The same erasure as ``framdrift participants erase``: event, key deleted, links revoked."""
+    from api.privacy_commands import erase_participant
+
+    erase_participant(app, participant_id)
 
 
 @bp.route("/r/programmes/<programme_id>/participants/<participant_id>/erase",

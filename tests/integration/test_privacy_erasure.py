@@ -196,7 +196,8 @@ def test_erase_makes_everything_unreadable_and_verify_still_passes(app, store_ur
         assert result.exit_code == 0, (what, result.output)
         outputs.append(target.read_bytes())
     target = tmp_path / "deidentified.ndjson"
-    result = run(store_url, "export-deidentified", "--programme", str(pid), "--out", str(target))
+    result = run(store_url, "export", "--what", "timeline", "--format", "ndjson", "--deidentified",
+               "--programme", str(pid), "--out", str(target))
     assert result.exit_code == 0, result.output
     outputs.append(target.read_bytes())
     outputs.append(run(store_url, "log", "--format", "ndjson").output.encode())
