@@ -156,9 +156,9 @@ def verify_token(app: Framdrift, secret: str) -> TokenInfo | None:
     return TokenInfo.of(token)
 
 
-def list_tokens(app: Framdrift) -> list[TokenInfo]:
-    """All tokens ever issued, oldest first (found through the log by event topic)."""
-    topics = [get_topic(ApiToken.Issued)]
+def _issued(app: Framdrift, created_event: type) -> list[UUID]:
+    """Ids of every aggregate created with ``created_event``, oldest first (via the log)."""
+    topics = [get_topic(created_event)]
     ids: list[UUID] = []
     start = 1
     while True:
@@ -167,7 +167,12 @@ def list_tokens(app: Framdrift) -> list[TokenInfo]:
             break
         ids.extend(n.originator_id for n in page)
         start = page[-1].id + 1
-    return [TokenInfo.of(app.repository.get(uid)) for uid in dict.fromkeys(ids)]
+    return list(dict.fromkeys(ids))
+
+
+def list_tokens(app: Framdrift) -> list[TokenInfo]:
+    """All tokens ever issued, oldest first (found through the log by event topic)."""
+    return [TokenInfo.of(app.repository.get(uid)) for uid in _issued(app, ApiToken.Issued)]
 
 
 # --------------------------------------------------------------------------- researchers
@@ -416,16 +421,7 @@ def link_is_valid(app: Framdrift, link_id: UUID | str) -> bool:
 
 def list_links(app: Framdrift, subject: UUID | str | None = None) -> list[LinkInfo]:
     """Links ever issued (for ``subject`` only, if given), oldest first."""
-    topics = [get_topic(SignInLink.Issued)]
-    ids: list[UUID] = []
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start=start, limit=500, topics=topics)
-        if not page:
-            break
-        ids.extend(n.originator_id for n in page)
-        start = page[-1].id + 1
-    found = [LinkInfo.of(app.repository.get(uid)) for uid in dict.fromkeys(ids)]
+    found = [LinkInfo.of(app.repository.get(uid)) for uid in _issued(app, SignInLink.Issued)]
     if subject is not None:
         found = [info for info in found if info.subject == str(subject)]
     return found

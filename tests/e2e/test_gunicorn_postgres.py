@@ -7,35 +7,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import requests
 
 from api.cli import LogReader
 from domain.application import Framdrift
+from tests.e2e.processes import BIN, ROOT, framdrift, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _framdrift(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(BIN / "framdrift"), *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr + done.stdout
-    return done.stdout
 
 
 def _stop(process: subprocess.Popen, name: str) -> str:
@@ -54,13 +39,13 @@ def test_gunicorn_and_worker_on_postgres(pg_schema_url):
     env = {**os.environ, "FRAMDRIFT_DATABASE_URL": pg_schema_url,
            "FRAMDRIFT_SECRET_KEY": "e2e-secret", "FRAMDRIFT_MAX_LAG": "0",
            "PYTHONUNBUFFERED": "1"}
-    _framdrift(env, "migrate")
-    _framdrift(env, "demo", "--participants", "8", "--seed", "7")
-    token = _framdrift(env, "tokens", "create", "--role", "evaluator",
+    framdrift(env, "migrate")
+    framdrift(env, "demo", "--participants", "8", "--seed", "7")
+    token = framdrift(env, "tokens", "create", "--role", "evaluator",
                        "--label", "e2e").strip().splitlines()[-1]
     assert token.startswith("fd_")
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     web = subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", "2", "--bind", f"127.0.0.1:{port}",

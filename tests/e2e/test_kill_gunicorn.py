@@ -20,9 +20,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -35,9 +33,8 @@ import requests
 from domain.accounts import issue_link, issue_token
 from domain.application import Framdrift
 from domain.context import acting_as
+from tests.e2e.processes import BIN, ROOT, framdrift, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 THREADS, PER_THREAD = 4, 25
@@ -45,17 +42,6 @@ KILL_AFTER = 40  # answered submissions before the SIGKILL (of 100)
 DEADLINE = 50.0  # seconds for the whole load, retries included
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _framdrift(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(BIN / "framdrift"), *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr + done.stdout
-    return done.stdout
 
 
 def _start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
@@ -175,8 +161,8 @@ def test_sigkill_gunicorn_mid_load_loses_and_doubles_nothing(pg_schema_url, tmp_
            "FRAMDRIFT_SECRET_KEY": "kill-test-secret", "FRAMDRIFT_MAX_LAG": "0",
            "FRAMDRIFT_SIGNIN_LINK_RATE_LIMIT": "1000 per minute", "PYTHONUNBUFFERED": "1"}
     env.pop("FRAMDRIFT_HTTPS", None)
-    _framdrift(env, "migrate")
-    _framdrift(env, "demo", "--participants", "6", "--seed", "11")
+    framdrift(env, "migrate")
+    framdrift(env, "demo", "--participants", "6", "--seed", "11")
 
     app = Framdrift.from_url(pg_schema_url)
     log = tmp_path / "gunicorn.log"
@@ -192,7 +178,7 @@ def test_sigkill_gunicorn_mid_load_loses_and_doubles_nothing(pg_schema_url, tmp_
         token, _id = issue_token(app, role="evaluator", label="kill-test")
         head_before = app.max_position()
 
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         web = _start_gunicorn(env, port, log)
         _wait_healthy(base, web, log)
@@ -242,7 +228,7 @@ def test_sigkill_gunicorn_mid_load_loses_and_doubles_nothing(pg_schema_url, tmp_
         _stop_group(worker)
         assert worker.returncode == 0
         worker = None
-        _framdrift(env, "projections", "rebuild")
+        framdrift(env, "projections", "rebuild")
         rebuilt = _snapshot(base, token, pid)
         for name in caught_up:
             assert caught_up[name] == rebuilt[name], f"{name} differs after a rebuild"
