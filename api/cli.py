@@ -55,7 +55,7 @@ def migrate() -> None:
 
 # Other packages' table creation, run by ``migrate`` after the event tables:
 # "module:function" names, each taking the database URL. Missing modules are skipped.
-MIGRATE_HOOKS = ("projections.schema:migrate", "api.accounts:migrate")
+MIGRATE_HOOKS = ("projections.schema:migrate",)
 
 
 def _migrate_hooks() -> list[Any]:
