@@ -17,6 +17,12 @@ Everything shown applies the participants' *current* consent and erasure flags, 
 of the past (``asof.moment`` -> ``asof.with_consent``; docs/adr/0004): records and events
 of participants who do not consent are left out with their links, erased participants'
 records stay as "erased participant", and their text is never exported.
+
+The pages are in Swedish by default, with the web pages' English switch (Flask-Babel,
+``api.web``): themes, units, kinds, stages, outcomes and event types by their names, times
+in FRAMDRIFT_TIMEZONE (Europe/Stockholm). A date or date-time without a zone typed into
+the page (``at``) is a moment in that zone too; ids, ``data-*`` attributes and downloads
+stay machine-readable (keys, UTC).
 """
 
 from __future__ import annotations
@@ -24,23 +30,27 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from api.app import framdrift_app
 from api.auth import current_principal, require_role
 from api.rest import export_csv, export_ndjson
+from api.web.common import render
+from api.web.labels import ACTORS, KIND_HEADS, MATERIAL_KINDS, OUTCOMES, STAGES
+from api.web.labels import KINDS as KIND_NAMES
+from api.web.setup import format_day, format_when, theme_name
 from domain.replay import ProgrammeState
 from projections import asof
 
 bp = Blueprint("replay", __name__, url_prefix="/replay")
 
 KINDS = ("reflection", "decision", "experiment", "capability")
-HEADS = {"reflection": "Reflections", "decision": "Decisions", "experiment": "Experiments",
-         "capability": "Capabilities"}
 FILTERS = ("participant", "unit", "area", "kind", "lanes")
 WIDTH, LEFT, RIGHT = 1180, 170, 20
 TOP, MARKERS, LANE = 34, 34, 22
@@ -91,6 +101,62 @@ def _when(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _local_moment(value: str) -> str:
+    """``at`` as typed into the page: a log position as is; a date (its end) or a
+    date-time without a zone in the pages' time zone (FRAMDRIFT_TIMEZONE); anything else
+    is left to ``asof`` (which answers 422 when it is not a moment)."""
+    text = value.strip()
+    if not text or text.isdigit():
+        return text
+    zone = get_timezone()
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), time.max)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat()
+
+
+def _local_input(value: str | None) -> str:
+    """An event time for the page's date-time field (local, to the minute)."""
+    moment = _when(value)
+    return moment.astimezone(get_timezone()).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _local_day(value: str | None) -> str:
+    """The (local) day of an event time, the short way of the language."""
+    moment = _when(value)
+    return format_day(moment.astimezone(get_timezone()).date(), "short") if moment else ""
+
+
+def _name(table: dict[str, Any], key: Any) -> str:
+    return str(table.get(key, key or ""))
+
+
+def _who(label: str | None) -> str:
+    """A participant as shown: a pseudonym, or a (translated) neutral label."""
+    return _name(ACTORS, label) if label else "?"
+
+
+def _unit_names(state: ProgrammeState) -> dict[str, str]:
+    return {u["key"]: u.get("name") or u["key"] for u in state.programme.get("units", [])}
+
+
+def _record_state(r: dict[str, Any]) -> str:
+    """Withdrawn/reversed, or the experiment's stage and outcome, in words."""
+    if r.get("void"):
+        return _("withdrawn/reversed")
+    text = _name(STAGES, r.get("stage")) if r.get("stage") else ""
+    if r.get("outcome"):
+        outcome = _name(OUTCOMES, r["outcome"])
+        text = f"{text} ({outcome})" if text else outcome
+    return text
 
 
 def _filters() -> dict[str, str]:
@@ -166,15 +232,16 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
     now = _when(state.time)
     scale = Scale(weeks, [now] if now else [])
     by_participant = filters.get("lanes") == "participant"
-    units = [u["key"] for u in state.programme.get("units", [])]
+    units = _unit_names(state)
     if by_participant:
         people = sorted(state.participants.values(), key=lambda p: (p["unit"], p["pseudonym"]))
-        lanes = [(p["pseudonym"], f"{p['pseudonym']} · {p['unit']}") for p in people]
+        lanes = [(p["pseudonym"], f"{p['pseudonym']} · {units.get(p['unit'], p['unit'])}")
+                 for p in people]
         label = asof.erased_label()
         if any(r["pseudonym"] == label for r in state.records.values()):
-            lanes.append((label, label))  # one lane for every erased participant
+            lanes.append((label, _who(label)))  # one lane for every erased participant
     else:
-        lanes = [(u, u) for u in units]
+        lanes = list(units.items())
     index = {key: i for i, (key, _label) in enumerate(lanes)}
     top = TOP + MARKERS
     height = top + max(1, len(lanes)) * LANE + 24
@@ -185,24 +252,34 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
         end = datetime.combine(datetime.fromisoformat(w["ends_on"]).date(), time.max,
                                tzinfo=UTC)
         x0, x1 = scale.x(start), scale.x(end)
-        bands.append({"x": x0, "w": max(1.0, x1 - x0), "label": f"W{w['number']} {w['theme']}",
+        theme = theme_name(w["theme"])
+        bands.append({"x": x0, "w": max(1.0, x1 - x0),
+                      "label": _("W%(number)s %(theme)s", number=w["number"], theme=theme),
                       "cls": "band band-odd" if i % 2 else "band band-even",
-                      "title": f"Week {w['number']}: {w['theme']} "
-                               f"({w['starts_on']} – {w['ends_on']})"})
+                      "theme": w["theme"], "week": w["number"],
+                      "title": _("Week %(number)s: %(theme)s (%(start)s – %(end)s)",
+                                 number=w["number"], theme=theme,
+                                 start=format_day(w["starts_on"], "short"),
+                                 end=format_day(w["ends_on"], "short"))})
     markers = []
     for mid, m in state.materials.items():
         x = scale.x(_when(m["published_at"]))
         markers.append({"cls": "marker material", "tag": "polygon",
                         "points": f"{x},{TOP + 4} {x + 5},{TOP + 13} {x - 5},{TOP + 13}",
-                        "title": f"Material {mid} (week {m['week']}, {m['kind']}): {m['title']}"})
+                        "title": _("Material %(id)s (week %(week)s, %(kind)s): %(title)s",
+                                   id=mid, week=m["week"],
+                                   kind=_name(MATERIAL_KINDS, m["kind"]).lower(),
+                                   title=m["title"])})
     for mid, m in state.meetings.items():
         held = datetime.combine(datetime.fromisoformat(m["held_on"]).date(), time(12),
                                 tzinfo=UTC)
         x = scale.x(held)
-        label = "Check-in" if m["kind"] == "check_in" else "Session"
+        label = _("Check-in") if m["kind"] == "check_in" else _("Session")
         markers.append({"cls": f"marker {m['kind'].replace('_', '-')}", "tag": "rect",
                         "x": x - 4, "y": TOP + 18, "w": 8, "h": 8,
-                        "title": f"{label} {mid}, week {m['week']}, {m['held_on']}"})
+                        "title": _("%(meeting)s %(id)s, week %(week)s, %(day)s",
+                                   meeting=label, id=mid, week=m["week"],
+                                   day=format_day(m["held_on"], "short"))})
     shown = _visible(state, filters)
     points: dict[str, tuple[float, float]] = {}
     offsets = {"reflection": -5, "decision": -1, "experiment": 3, "capability": 6}
@@ -223,13 +300,15 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
             cls.append("selected")
         elif selected:
             cls.append("faded")
-        state_text = ("withdrawn/reversed" if r["void"] else
-                      (r["stage"] or "") + (f", {r['outcome']}" if r["outcome"] else ""))
+        title = " · ".join([
+            _name(KIND_NAMES, r["kind"]), _("week %(number)s", number=r["week"]),
+            units.get(r["unit"], r["unit"]), _who(r["pseudonym"]),
+            format_when(r["created_at"])])
+        state_text = _record_state(r)
         dots.append({**_shape(r["kind"], x, y), "cls": " ".join(cls), "href": link(rid),
                      "id": rid, "kind": r["kind"], "week": r["week"],
-                     "title": f"{r['kind']} · week {r['week']} · {r['unit']} · "
-                              f"{r['pseudonym'] or '?'} · {r['created_at'][:16]} "
-                              f"{state_text}".strip()})
+                     "participant": r["pseudonym"] or "",
+                     "title": f"{title} · {state_text}" if state_text else title})
     edges = []
     for rid, (x, y) in points.items():
         for b in shown[rid]["based_on"]:
@@ -239,8 +318,9 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
                 if selected:
                     cls += " selected" if rid in selected and b in selected else " faded"
                 edges.append({"x1": x, "y1": y, "x2": bx, "y2": by, "cls": cls})
-    lane_rows = [{"y": top + i * LANE, "label": label, "cls": "lane" + (" alt" if i % 2 else "")}
-                 for i, (_key, label) in enumerate(lanes)]
+    lane_rows = [{"y": top + i * LANE, "key": key, "label": _fit(label, 27),
+                  "title": label, "cls": "lane" + (" alt" if i % 2 else "")}
+                 for i, (key, label) in enumerate(lanes)]
     return {
         "width": WIDTH, "height": height, "left": LEFT, "right": WIDTH - RIGHT, "top": top,
         "bands": bands, "markers": markers, "lanes": lane_rows, "dots": dots, "edges": edges,
@@ -249,18 +329,25 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
     }
 
 
+def _fit(text: str, size: int) -> str:
+    """``text`` cut to ``size`` characters (for the SVG's fixed-width labels)."""
+    return text if len(text) <= size else text[:size - 1].rstrip() + "…"
+
+
 def funnel(state: ProgrammeState) -> dict[str, Any]:
     rows = state.progress()
     totals = {
-        "Reflections": sum(r["reflections"] for r in rows),
-        "Decisions": sum(r["decisions"] for r in rows),
-        "Experiments": sum(sum(r["experiments"].values()) for r in rows),
-        "Adopted": sum(r["outcomes"]["adopt"] for r in rows),
-        "Capabilities": sum(r["capabilities"] for r in rows),
+        "reflections": (KIND_HEADS["reflection"], sum(r["reflections"] for r in rows)),
+        "decisions": (KIND_HEADS["decision"], sum(r["decisions"] for r in rows)),
+        "experiments": (KIND_HEADS["experiment"],
+                        sum(sum(r["experiments"].values()) for r in rows)),
+        "adopted": (_("Adopted"), sum(r["outcomes"]["adopt"] for r in rows)),
+        "capabilities": (KIND_HEADS["capability"], sum(r["capabilities"] for r in rows)),
     }
-    top = max(totals.values()) or 1
-    bars = [{"label": k, "value": v, "w": round(8 + 292 * v / top, 1), "y": 6 + i * 26,
-             "cls": f"bar bar-{k.lower()}"} for i, (k, v) in enumerate(totals.items())]
+    top = max(v for _label, v in totals.values()) or 1
+    bars = [{"key": k, "label": str(label), "value": v, "w": round(8 + 292 * v / top, 1),
+             "y": 6 + i * 26, "cls": f"bar bar-{k}"}
+            for i, (k, (label, v)) in enumerate(totals.items())]
     return {"weeks": rows, "bars": bars, "height": 6 + len(bars) * 26}
 
 
@@ -269,7 +356,9 @@ def funnel(state: ProgrammeState) -> dict[str, Any]:
 def index() -> str:
     from projections import queries
 
-    return render_template("replay_index.html", programmes=queries.programmes(_sql()))
+    programmes = queries.programmes(_sql())
+    return render("replay_index.html", programmes=programmes, programme=None,
+                  synthetic=any(p.get("synthetic") for p in programmes))
 
 
 @bp.get("/<uuid:programme_id>")
@@ -278,7 +367,7 @@ def timeline(programme_id: Any) -> Any:
     sql = _sql()
     at = request.args.get("at", "").strip()
     try:
-        state = asof.moment(sql, programme_id, at or None)
+        state = asof.moment(sql, programme_id, _local_moment(at) or None)
     except asof.InvalidMomentError as e:
         abort(422, description=e.message)
     pid = state.programme_id
@@ -324,9 +413,11 @@ def timeline(programme_id: Any) -> Any:
         "collaborations": state.collaborations(),
         "participants": sorted(p["pseudonym"] for p in state.participants.values()),
         "enrolled": getattr(state, "enrolled", len(state.participants)),
-        "units": [u["key"] for u in state.programme.get("units", [])],
-        "kinds": KINDS, "weeks": weeks,
-        "week_ends": [{"label": f"End of week {w['number']}", "href": here(at=w["ends_on"])}
+        "units": list(_unit_names(state).items()),
+        "kinds": [(k, _name(KIND_NAMES, k)) for k in KINDS], "weeks": weeks,
+        "week_ends": [{"label": _("End of week %(number)s", number=w["number"]),
+                       "number": w["number"], "href": here(at=w["ends_on"]),
+                       "title": format_day(w["ends_on"], "weekday")}
                       for w in weeks],
         "exports": {
             "timeline_csv": _url("replay.export", programme_id=pid, what="timeline",
@@ -342,9 +433,11 @@ def timeline(programme_id: Any) -> Any:
             "lineage_prov": _url("replay.export", programme_id=pid, what="lineage",
                                  fmt="prov-json", at=state.position),
         },
-        "time_value": (state.time or "")[:16],
+        "time_value": _local_input(state.time),
+        "unit_names": _unit_names(state),
+        "person_name": _who, "record_state": _record_state, "local_day": _local_day,
     }
-    return render_template("replay.html", **context)
+    return render("replay.html", programme=state.programme, **context)
 
 
 @bp.get("/<uuid:programme_id>/records/<uuid:record_id>")
@@ -353,7 +446,7 @@ def record(programme_id: Any, record_id: Any) -> Any:
     sql = _sql()
     at = request.args.get("at", "").strip()
     try:
-        state = asof.moment(sql, programme_id, at or None)
+        state = asof.moment(sql, programme_id, _local_moment(at) or None)
     except asof.InvalidMomentError as e:
         abort(422, description=e.message)
     rid = str(record_id)
@@ -361,7 +454,7 @@ def record(programme_id: Any, record_id: Any) -> Any:
     if direction not in ("back", "forward", "both"):
         direction = "both"
     if rid not in state.records:
-        abort(404, description="No such record in this programme at that moment.")
+        abort(404, description=_("No such record in this programme at that moment."))
     graph = asof.lineage(state, rid, direction=direction)
     pid = state.programme_id
     columns: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
@@ -371,6 +464,7 @@ def record(programme_id: Any, record_id: Any) -> Any:
     row_h = 46
     height = 40 + max(1, max(len(v) for v in columns.values())) * row_h
     boxes: dict[str, dict[str, Any]] = {}
+    units = _unit_names(state)
     for c, kind in enumerate(KINDS):
         for i, n in enumerate(sorted(columns[kind], key=lambda n: (n["week"], n["position"]))):
             x = 20 + c * col_w + 10
@@ -381,10 +475,17 @@ def record(programme_id: Any, record_id: Any) -> Any:
                 "x": round(x, 1), "y": y, "w": round(col_w - 20, 1), "h": row_h - 10,
                 "cls": cls, "href": _url("replay.record", programme_id=pid, record_id=n["id"],
                                           at=state.position, direction=direction),
-                "line1": f"{kind} · week {n['week']} {n['theme'] or ''}".strip(),
-                "line2": f"{n['participant'] or '?'} · {n['unit']} · {n['created_at'][:10]}"
-                         + (" · void" if n["void"] else "")
-                         + (f" · {n['stage']}" if n["stage"] else ""),
+                "line1": _fit(" · ".join(x for x in (
+                    _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
+                    theme_name(n["theme"])) if x), 42),
+                "line2": _fit(" · ".join(x for x in (
+                    _who(n["participant"]), _local_day(n["created_at"]), _record_state(n),
+                    units.get(n["unit"], n["unit"])) if x), 44),
+                "title": " · ".join(x for x in (
+                    _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
+                    theme_name(n["theme"]), _who(n["participant"]),
+                    units.get(n["unit"], n["unit"]), format_when(n["created_at"]),
+                    _record_state(n)) if x),
                 "node": n,
             }
     lines = []
@@ -395,7 +496,7 @@ def record(programme_id: Any, record_id: Any) -> Any:
     context = {
         "state": state, "pid": pid, "rid": rid, "graph": graph, "direction": direction,
         "boxes": list(boxes.values()), "lines": lines, "width": WIDTH, "height": height,
-        "heads": [{"x": round(20 + c * col_w + col_w / 2, 1), "label": HEADS[k]}
+        "heads": [{"x": round(20 + c * col_w + col_w / 2, 1), "label": str(KIND_HEADS[k])}
                   for c, k in enumerate(KINDS)],
         "kind": state.records[rid]["kind"],
         "directions": [(d, _url("replay.record", programme_id=pid, record_id=rid,
@@ -408,7 +509,9 @@ def record(programme_id: Any, record_id: Any) -> Any:
         "json": _url("api_v1_replay.record_lineage", record_id=rid, as_of=state.position,
                      direction=direction),
     }
-    return render_template("replay_lineage.html", **context)
+    context.update(unit_names=units, person_name=_who, record_state=_record_state,
+                   local_day=_local_day)
+    return render("replay_lineage.html", programme=state.programme, **context)
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:

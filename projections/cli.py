@@ -62,7 +62,11 @@ def run_command(batch: int | None, interval: float) -> None:
 @click.argument("name", required=False, type=click.Choice(NAMES))
 @click.option("--batch", type=click.IntRange(1, 1_000_000), default=None,
               help="Events per transaction (default 10000).")
-def rebuild_command(name: str | None, batch: int | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 2), default=None,
+              help="Processes (default: FRAMDRIFT_REBUILD_WORKERS, else 2 on 2+ cores). "
+                   "Two split the read models between them on a log of 20,000+ events "
+                   "(not on an in-memory SQLite).")
+def rebuild_command(name: str | None, batch: int | None, workers: int | None) -> None:
     """Rebuild all read models (or NAME) from position zero, then swap them in atomically."""
     from projections.runner import rebuild
 
@@ -72,7 +76,7 @@ def rebuild_command(name: str | None, batch: int | None) -> None:
         with click.progressbar(length=head, label="rebuilding " + (name or "all projections"),
                                file=sys.stderr) as bar:
             result = rebuild(app, [name] if name else None, batch_size=batch,
-                             progress=bar.update)
+                             progress=bar.update, workers=workers)
     finally:
         app.close()
     click.echo(f"rebuilt {', '.join(result.names)} to position {result.position}")

@@ -130,14 +130,27 @@ class Runner:
         suffix: str = "",
         tracked: bool = True,
         mapper: Mapper[Any] | None = None,
+        directory: str = "write",
     ):
+        """``directory`` (untracked rebuild parts only): "write" builds and writes the
+        directory as usual, "memory" builds it in memory without writing it (another
+        process writes it), "none" leaves it out (no projection here reads it)."""
+        if directory not in ("write", "memory", "none"):
+            raise ValueError(f"directory must be write, memory or none, not {directory!r}")
+        if directory != "write" and tracked:
+            raise ValueError("only an untracked rebuild part may skip writing the directory")
         self.app = app
         self.sql = app.sql
         self.batch_size = batch_size or default_batch_size()
         self.suffix = suffix
         self.tracked = tracked
         self.names = resolve_names(names)
-        self.directory = DirectoryView(self.sql, "directory", suffix)
+        if directory == "none":
+            if any(issubclass(BY_NAME[n].view_class, Reader) for n in self.names):
+                raise ValueError("these projections read the directory")
+            self.names.remove("directory")
+        self.directory = DirectoryView(self.sql, "directory", suffix,
+                                       write=directory == "write")
         self.projections: list[ReadModel[Any]] = []
         for name in self.names:
             cls = BY_NAME[name]
@@ -372,6 +385,189 @@ class RebuildResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
+PARALLEL_MIN_EVENTS = 20_000  # below this, starting a second process costs more than it saves
+HEAVY = ("asof",)  # measured: asof's handlers and writes cost about as much as all the others
+
+
+class RebuildFailed(RuntimeError):
+    """A part of a parallel rebuild failed; nothing was swapped in."""
+
+
+def rebuild_workers() -> int:
+    """How many processes a rebuild may use: FRAMDRIFT_REBUILD_WORKERS, else the cores (<= 2)."""
+    try:
+        wanted = int(os.environ.get("FRAMDRIFT_REBUILD_WORKERS", "0") or 0)
+    except ValueError:
+        wanted = 0
+    return max(1, wanted or min(2, os.cpu_count() or 1))
+
+
+def shareable(app: Any) -> bool:
+    """Whether other processes can open the same store (not an in-memory SQLite)."""
+    if app.sql.postgres:
+        return True
+    name = str(app.config.env.get("SQLITE_DBNAME", ""))
+    return bool(name) and ":memory:" not in name and "mode=memory" not in name
+
+
+def plan_parts(chosen: list[str], workers: int) -> list[list[str]]:
+    """Disjoint subsets of ``chosen`` for the rebuild processes, balanced by measured cost:
+    the heavy read models (asof) in one part, everything else (with the directory) in the
+    other. One part when there is nothing to split."""
+    if workers < 2:
+        return [chosen]
+    heavy = [n for n in chosen if n in HEAVY]
+    rest = [n for n in chosen if n not in HEAVY]
+    if not heavy or not rest:
+        return [chosen]
+    return [p for p in (heavy, rest) if p]
+
+
+def _directory_mode(part: list[str]) -> str:
+    if "directory" in part:
+        return "write"
+    if any(issubclass(BY_NAME[n].view_class, Reader) for n in part):
+        return "memory"
+    return "none"
+
+
+def _fault(index: int, events: int) -> None:
+    """Fault injection for tests: FRAMDRIFT_REBUILD_FAULT="<part>:raise|exit"."""
+    spec = os.environ.get("FRAMDRIFT_REBUILD_FAULT", "")
+    if not spec or events == 0:
+        return
+    part, _, how = spec.partition(":")
+    if part == str(index):
+        if how == "exit":
+            os._exit(3)
+        raise RuntimeError(f"injected fault in rebuild part {index}")
+
+
+def _build(app: Any, part: list[str], *, batch_size: int, suffix: str, directory: str,
+           on_batch: Callable[[int], None] | None, index: int = 0) -> tuple[int, int]:
+    """Build ``part`` into the ``suffix`` tables; (events read, position reached)."""
+    runner = Runner(app, part, batch_size=batch_size, suffix=suffix, tracked=False,
+                    directory=directory)
+    done = 0
+
+    def batch(n: int) -> None:
+        nonlocal done
+        done += n
+        _fault(index, done)
+        if on_batch:
+            on_batch(n)
+
+    events = runner.catch_up(on_batch=batch)
+    return events, runner.position
+
+
+def part_main() -> None:
+    """A rebuild process (``python -m projections.runner``): reads its spec as JSON on
+    stdin, reads and decodes the whole log, builds its part, and reports each batch, the
+    end or a failure as JSON lines on stdout."""
+    import json
+    import sys
+    import traceback
+
+    from domain.store import StoreConfig
+
+    out = sys.stdout
+
+    def say(*message: Any) -> None:
+        out.write(json.dumps(message) + "\n")
+        out.flush()
+
+    try:
+        spec = json.loads(sys.stdin.read())
+        from domain.application import Framdrift
+
+        app = Framdrift(spec["env"], config=StoreConfig(**spec["config"]))
+        try:
+            part = spec["part"]
+            events, position = _build(
+                app, part, batch_size=spec["batch_size"], suffix=spec["suffix"],
+                directory=_directory_mode(part), index=spec["index"],
+                on_batch=lambda n: say("batch", n))
+        finally:
+            app.close()
+        say("done", events, position)
+    except BaseException:  # noqa: BLE001 - reported to the parent, which aborts
+        say("error", traceback.format_exc())
+        raise SystemExit(1) from None
+
+
+def _run_parts(app: Any, parts: list[list[str]], *, batch_size: int, suffix: str,
+               progress: Callable[[int], None] | None) -> list[tuple[int, int]]:
+    """Run each part in its own process (a subprocess of this Python, so nothing of the
+    caller's main module is imported again); progress is what all parts have read (the
+    slowest one). Any failure stops the others and raises :class:`RebuildFailed`."""
+    import json
+    import queue as queues
+    import subprocess
+    import sys
+    from dataclasses import asdict
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    child_env = dict(os.environ)
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        [root, *[p for p in child_env.get("PYTHONPATH", "").split(os.pathsep) if p]])
+    messages: queues.Queue[tuple[int, list[Any]]] = queues.Queue()
+    procs: list[subprocess.Popen[str]] = []
+
+    def listen(i: int, stream: Any) -> None:
+        for line in stream:
+            try:
+                messages.put((i, json.loads(line)))
+            except ValueError:
+                log.warning("rebuild part %d: %s", i, line.rstrip())
+        messages.put((i, ["eof"]))
+
+    read = [0] * len(parts)
+    shown = 0
+    results: dict[int, tuple[int, int]] = {}
+    try:
+        for i, part in enumerate(parts):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "projections.runner"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True, env=child_env, cwd=root)
+            procs.append(proc)
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps({
+                "env": {k: str(v) for k, v in dict(app.env).items()},
+                "config": asdict(app.config), "part": part, "index": i,
+                "batch_size": batch_size, "suffix": suffix}))
+            proc.stdin.close()
+            threading.Thread(target=listen, args=(i, proc.stdout), daemon=True).start()
+        while len(results) < len(parts):
+            i, message = messages.get()
+            kind = message[0]
+            if kind == "batch":
+                read[i] += message[1]
+                slowest = min(read)
+                if progress and slowest > shown:
+                    progress(slowest - shown)
+                    shown = slowest
+            elif kind == "done":
+                results[i] = (message[1], message[2])
+            elif kind == "error":
+                raise RebuildFailed(f"rebuild part {i} ({', '.join(parts[i])}) failed; "
+                                    f"nothing was swapped in:\n{message[1]}")
+            elif i not in results:  # eof without a result: the process died
+                raise RebuildFailed(
+                    f"rebuild part {i} ({', '.join(parts[i])}) ended with exit code "
+                    f"{procs[i].wait()}; nothing was swapped in")
+        for proc in procs:
+            if proc.wait() != 0:
+                raise RebuildFailed(f"a rebuild part ended with exit code {proc.returncode}")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    return [results[i] for i in range(len(parts))]
+
+
 def rebuild(
     app: Any,
     names: Iterable[str] | None = None,
@@ -379,34 +575,50 @@ def rebuild(
     batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
     suffix: str = "_new",
+    workers: int | None = None,
+    parallel_min_events: int = PARALLEL_MIN_EVENTS,
 ) -> RebuildResult:
     """Rebuild projections from position zero into fresh ``suffix`` tables, then swap
     them in (and set their tracking positions) in one transaction.
 
     Rebuilding one projection rebuilds the directory with it (it looks facts up there).
     A running runner is not disturbed: it continues from the swapped-in positions.
+
+    With ``workers`` >= 2 (default: :func:`rebuild_workers`), a log of at least
+    ``parallel_min_events`` events on a store other processes can open is rebuilt by
+    two processes, each reading and decoding the whole log and building a disjoint part
+    of the projections (:func:`plan_parts`; the part without the directory keeps its own
+    copy in memory where it needs one). The swap waits for both; if either fails, the
+    old tables stay and :class:`RebuildFailed` is raised.
     """
     chosen = resolve_names(names)
     sql = app.sql
     started = perf_counter()
+    batch = batch_size or REBUILD_BATCH
+    parts = plan_parts(chosen, rebuild_workers() if workers is None else workers)
+    if len(parts) > 1 and not (shareable(app) and app.max_position() >= parallel_min_events):
+        parts = [chosen]
     with sql.transaction() as cur:
         for name in chosen:
             drop_tables(cur, sql, name, suffix)
             create_tables(cur, sql, name, suffix)
-    runner = Runner(app, chosen, batch_size=batch_size or REBUILD_BATCH, suffix=suffix,
-                    tracked=False)
-    events = runner.catch_up(on_batch=progress)
-    position = runner.position
+    if len(parts) == 1:
+        done = [_build(app, chosen, batch_size=batch, suffix=suffix, directory="write",
+                       on_batch=progress)]
+    else:
+        done = _run_parts(app, parts, batch_size=batch, suffix=suffix, progress=progress)
+    now = utcnow()
     with bulk_transaction(sql, durable=True, cache_kib=SWAP_CACHE_KIB) as cur:
-        for name in chosen:
-            cur.execute(
+        for part, (_, position) in zip(parts, done, strict=True):
+            cur.executemany(
                 f"INSERT INTO {sql.table(TRACKING_TABLE)} (name, position, updated_at) "
                 "VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                 "position = excluded.position, updated_at = excluded.updated_at",
-                (name, position, utcnow()))
+                [(name, position, now) for name in part])
         for name in chosen:
             swap_in(cur, sql, name, suffix)
-    return RebuildResult(chosen, events, perf_counter() - started, position)
+    return RebuildResult(chosen, max(e for e, _ in done), perf_counter() - started,
+                         min(p for _, p in done))
 
 
 def status(app: Any) -> list[dict[str, Any]]:
@@ -418,3 +630,7 @@ def status(app: Any) -> list[dict[str, Any]]:
          "lag": max(0, head - stored.get(name, 0))}
         for name in NAMES
     ]
+
+
+if __name__ == "__main__":
+    part_main()

@@ -63,8 +63,11 @@ class DirectoryView(View):
               "programme_id, item_id"),
     )
 
-    def __init__(self, sql: Sql, name: str, suffix: str = ""):
+    def __init__(self, sql: Sql, name: str, suffix: str = "", *, write: bool = True):
         super().__init__(sql, name, suffix)
+        # write=False: the facts are only kept in memory, for the other projections of a
+        # parallel rebuild's part; another part writes the directory's tables.
+        self.write = write
         self.participants: dict[UUID, tuple[str, str, str, str]] = {}
         self.records: dict[UUID, tuple[str, str, str, str | None, str, int]] = {}
         self.weeks: dict[str, dict[int, str]] = {}
@@ -86,6 +89,8 @@ class DirectoryView(View):
         self.items.clear()
 
     def flush(self, cur: Cursor) -> None:
+        if not self.write:
+            return  # and the caches are never trimmed: they are the only copy here
         for table, rows in self.new.items():
             if rows:
                 bulk_insert(cur, self.sql, self.t(table), len(rows[0]), rows)

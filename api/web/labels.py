@@ -26,6 +26,48 @@ EVENT_NAMES = {"Logged": _l("logged"), "Amended": _l("amended"), "Withdrawn": _l
                "Evaluated": _l("evaluated"), "Concluded": _l("concluded"),
                "NextCyclePlanned": _l("next cycle planned"), "Established": _l("established"),
                "Refined": _l("refined"), "Applied": _l("applied")}
+KIND_HEADS = {"reflection": _l("Reflections"), "decision": _l("Decisions"),
+              "experiment": _l("Experiments"), "capability": _l("Capabilities")}
+# event types as the log names them ("Decision.Made"), for the replay pages
+EVENT_TYPES = {
+    "Programme.Planned": _l("Programme planned"),
+    "Programme.UnitRegistered": _l("Unit registered"),
+    "Programme.MaterialPublished": _l("Material published"),
+    "Programme.CheckInHeld": _l("Check-in held"),
+    "Programme.SessionHeld": _l("Session held"),
+    "Programme.DevelopmentAreaIdentified": _l("Development area identified"),
+    "Programme.DevelopmentAreaRenamed": _l("Development area renamed"),
+    "Programme.DevelopmentAreasMerged": _l("Development areas merged"),
+    "Programme.RecommendationAdopted": _l("Recommendation adopted"),
+    "Programme.MaturityAssessed": _l("Maturity assessed"),
+    "Programme.Closed": _l("Programme closed"),
+    "Participant.Enrolled": _l("Participant enrolled"),
+    "Participant.ConsentGiven": _l("Consent given"),
+    "Participant.ConsentWithdrawn": _l("Consent withdrawn"),
+    "Participant.MaterialTakenPartOf": _l("Material taken part of"),
+    "Participant.AttendanceRecorded": _l("Attendance recorded"),
+    "Participant.Erased": _l("Participant erased"),
+    "Reflection.Logged": _l("Reflection logged"),
+    "Reflection.Amended": _l("Reflection amended"),
+    "Reflection.Withdrawn": _l("Reflection withdrawn"),
+    "Decision.Made": _l("Decision made"),
+    "Decision.Revised": _l("Decision revised"),
+    "Decision.Reversed": _l("Decision reversed"),
+    "Experiment.Planned": _l("Experiment planned"),
+    "Experiment.Started": _l("Experiment started"),
+    "Experiment.ObservationRecorded": _l("Observation recorded"),
+    "Experiment.Evaluated": _l("Experiment evaluated"),
+    "Experiment.Concluded": _l("Experiment concluded"),
+    "Experiment.NextCyclePlanned": _l("Next experiment cycle planned"),
+    "Capability.Established": _l("Capability established"),
+    "Capability.Refined": _l("Capability refined"),
+    "Capability.Applied": _l("Capability applied"),
+}
+# who acted, as the replay shows it (``projections.asof.actor_label``): a pseudonym, or one
+# of these
+ACTORS = {"participant": _l("participant"), "erased participant": _l("erased participant"),
+          "researcher": _l("researcher"), "evaluator": _l("evaluator"),
+          "system": _l("system")}
 RECORD_FIELDS = {
     "reflection": (("example", _l("Example from my practice")),
                    ("deficiency", _l("Deficiency")), ("solutions", _l("Possible solutions"))),
@@ -79,6 +121,9 @@ GLOBALS = {
     "unit_kind_name": lambda k: _name(UNIT_KINDS, k),
     "phase_name": lambda k: _name(PHASES, k),
     "event_name": lambda k: _name(EVENT_NAMES, k),
+    "event_type_name": lambda k: _name(EVENT_TYPES, k),
+    "kind_head": lambda k: _name(KIND_HEADS, k),
+    "actor_name": lambda k: _name(ACTORS, k),
     "record_fields": lambda kind: RECORD_FIELDS.get(kind, ()),
     "outcome_options": lambda: _options(OUTCOMES),
     "material_kind_options": lambda: _options(MATERIAL_KINDS),

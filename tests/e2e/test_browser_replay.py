@@ -48,7 +48,9 @@ def test_scrub_to_end_of_week_three_and_walk_a_capability_back(served, page, scr
     assert page.locator('#replay-svg g.record[data-kind="capability"]').count() > 0
     screenshot(page, "now")
 
-    page.get_by_role("link", name="End of week 3").click()
+    week_end = page.locator("#week-end-3")  # Swedish by default: "Slutet av vecka 3"
+    assert week_end.inner_text() == "Slutet av vecka 3"
+    week_end.click()
     page.wait_for_url("**at=2026-09-25**")
     assert page.locator("#as-of-time").inner_text().startswith("2026-09-25")
     assert page.locator('#replay-svg g.record[data-kind="capability"]').count() == 0
@@ -80,5 +82,14 @@ def test_scrub_to_end_of_week_three_and_walk_a_capability_back(served, page, scr
     assert kinds == {"reflection", "decision", "experiment", "capability"}
     assert page.locator('#lineage-table tr[data-kind="reflection"][data-week="1"]').count() > 0
     screenshot(page, "capability-lineage")
+
+    # the same page in English (the web pages' switch), then the replay on a phone
+    page.get_by_role("link", name="English").click()
+    assert page.locator("#lineage-table th").first.inner_text() == "Depth"
+    page.locator("#lineage-table").wait_for()
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(f"{server.url}/replay/{pid}?at=2026-09-25")
+    assert page.locator("#week-end-3").inner_text() == "End of week 3"
+    screenshot(page, "phone-english")
 
     assert not violations, violations

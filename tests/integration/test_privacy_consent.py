@@ -63,8 +63,8 @@ def exports(url: str, pid: str, tmp_path: Any, *, analysis: bool = False) -> dic
         assert result.exit_code == 0, (what, result.output)
         out[what] = target.read_text()
     target = tmp_path / "deidentified.ndjson"
-    result = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson", "--deidentified",
-                                    "--programme", pid, "--out",
+    result = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson",
+                                      "--deidentified", "--programme", pid, "--out",
                                       str(target)], env=env)
     assert result.exit_code == 0, result.output
     out["deidentified"] = target.read_text()

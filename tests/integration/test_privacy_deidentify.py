@@ -67,10 +67,11 @@ def test_cli_writes_deidentified_ndjson(sqlite_app, sqlite_url, tmp_path):
     pid = str(result.programme_ids[0])
     out = tmp_path / "timeline.ndjson"
     env = {"FRAMDRIFT_DATABASE_URL": sqlite_url, "FRAMDRIFT_SECRET_KEY": ""}
-    refused = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson", "--deidentified", "--programme", pid], env=env)
+    refused = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson",
+                                       "--deidentified", "--programme", pid], env=env)
     assert refused.exit_code != 0 and "secret" in refused.output
-    done = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson", "--deidentified",
-                                    "--programme", pid, "--out",
+    done = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson",
+                                    "--deidentified", "--programme", pid, "--out",
                                     str(out), "--salt", "s"], env=env)
     assert done.exit_code == 0, done.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -85,8 +86,8 @@ def test_cli_writes_deidentified_ndjson(sqlite_app, sqlite_url, tmp_path):
     for person_rows in by_person.values():
         times = [r["time"] for r in person_rows]
         assert times == sorted(times)
-    missing = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson", "--deidentified",
-                                       "--programme", "nope", "--salt",
+    missing = CliRunner().invoke(cli, ["export", "--what", "timeline", "--format", "ndjson",
+                                       "--deidentified", "--programme", "nope", "--salt",
                                        "s"], env=env)
     assert missing.exit_code != 0 and "Traceback" not in missing.output
 

@@ -1,0 +1,64 @@
+"""A parallel rebuild (two processes, each building part of the read models) yields
+exactly the tables of a single-process rebuild, and a failing part swaps nothing in."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from domain.demo import load_demo
+from projections.base import read_positions
+from projections.runner import RebuildFailed, plan_parts, rebuild, shareable
+from projections.views import NAMES
+from tests.integration.test_projections_rebuild import dump
+
+
+def test_parallel_rebuild_equals_single_process(app):
+    load_demo(app)
+    head = app.max_position()
+    single = rebuild(app, workers=1)
+    expected = dump(app)
+    progress: list[int] = []
+    result = rebuild(app, workers=2, parallel_min_events=0, batch_size=300,
+                     progress=progress.append)
+    assert dump(app) == expected
+    assert single.events == result.events == head and result.position == head
+    assert sum(progress) == head and len(progress) > 1
+    assert read_positions(app.sql) == {name: head for name in NAMES}
+    # a subset: asof in one process, the directory and maturity in the other
+    rebuild(app, ["asof", "maturity"], workers=2, parallel_min_events=0)
+    assert dump(app) == expected
+
+
+@pytest.mark.parametrize("fault", ["0:raise", "1:raise", "1:exit"])
+def test_failing_part_leaves_the_old_tables(app, monkeypatch, fault):
+    load_demo(app)
+    rebuild(app, workers=1)
+    app.plan_programme(organisation="Later", title="Not yet projected",
+                       first_day=date(2026, 3, 2), units=[{"key": "u", "name": "U"}])
+    before, positions = dump(app), read_positions(app.sql)
+    monkeypatch.setenv("FRAMDRIFT_REBUILD_FAULT", fault)
+    with pytest.raises(RebuildFailed, match="nothing was swapped in"):
+        rebuild(app, workers=2, parallel_min_events=0, batch_size=300)
+    assert dump(app) == before
+    assert read_positions(app.sql) == positions
+    monkeypatch.delenv("FRAMDRIFT_REBUILD_FAULT")
+    rebuild(app, workers=2, parallel_min_events=0)
+    assert any(r["title"] == "Not yet projected"
+               for r in app.sql.query("SELECT title FROM " + app.sql.table("pj_programmes")))
+
+
+def test_parts_and_fallbacks():
+    names = list(NAMES)
+    assert plan_parts(names, 1) == [names]
+    assert plan_parts(names, 2) == [["asof"], [n for n in names if n != "asof"]]
+    assert plan_parts(["directory", "maturity"], 2) == [["directory", "maturity"]]
+    memory = SimpleNamespace(sql=SimpleNamespace(postgres=False),
+                             config=SimpleNamespace(env={"SQLITE_DBNAME": ":memory:"}))
+    assert not shareable(memory)
+    memory.config.env["SQLITE_DBNAME"] = "file:x?mode=memory&cache=shared"
+    assert not shareable(memory)
+    memory.config.env["SQLITE_DBNAME"] = "/srv/framdrift.sqlite3"
+    assert shareable(memory)
