@@ -11,7 +11,7 @@ measured N times back to back on the same loaded store and the medians are repor
 ratio is the median of the per-round ratios).
 
     .venv/bin/python benchmarks/projection_rebuild.py [--programmes 175] [--only sqlite]
-        [--repeat 3]
+        [--repeat 3] [--workers 1|2]
 """
 
 from __future__ import annotations
@@ -64,7 +64,12 @@ def raw_rate(app: Framdrift, page: int = 5000) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def measure(store: str, url: str, programmes: int, repeat: int = 1) -> dict:
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def measure(store: str, url: str, programmes: int, repeat: int = 1,
+            workers: int | None = None) -> dict:
     print(f"{store}: {url}", flush=True)
     app = prepare(url, programmes)
     rounds = []
@@ -74,16 +79,17 @@ def measure(store: str, url: str, programmes: int, repeat: int = 1) -> dict:
             events, raw_s = raw_rate(app)
             print(f"  raw read+decode: {events} events in {raw_s:.2f} s = "
                   f"{events / raw_s:,.0f} ev/s", flush=True)
-            result = rebuild(app)
+            result = rebuild(app, workers=workers)
             print(f"  rebuild: {result.events} events in {result.seconds:.2f} s = "
                   f"{result.rate:,.0f} ev/s", flush=True)
             ratio = result.rate / (events / raw_s)
-            print(f"  ratio rebuild/raw = {ratio:.2f}", flush=True)
+            print(f"  ratio rebuild/raw = {ratio:.2f} (load average {load()})", flush=True)
             rounds.append((events / raw_s, result.rate, ratio))
         return {"store": store, "events": events,
                 "raw": statistics.median(r[0] for r in rounds),
                 "rebuild": statistics.median(r[1] for r in rounds),
-                "ratio": statistics.median(r[2] for r in rounds), "rounds": len(rounds)}
+                "ratio": statistics.median(r[2] for r in rounds), "rounds": len(rounds),
+                "per_round": ", ".join(f"{r[2]:.2f}" for r in rounds)}
     finally:
         app.close()
 
@@ -94,29 +100,32 @@ def main() -> None:
     parser.add_argument("--only", "--store", choices=["sqlite", "postgres"], default=None)
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure raw + rebuild this many times; report medians")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="rebuild processes (default: projections.runner.rebuild_workers)")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "sqlite"):
             results.append(measure("SQLite", f"sqlite:///{tmp}/bench.sqlite3", args.programmes,
-                                   args.repeat))
+                                   args.repeat, args.workers))
     if args.only in (None, "postgres"):
         import psycopg
 
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         try:
             results.append(measure("PostgreSQL", f"{PG_BASE}?schema={schema}", args.programmes,
-                                   args.repeat))
+                                   args.repeat, args.workers))
         finally:
             with psycopg.connect(PG_BASE, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    print("| store | events | raw read+decode ev/s | rebuild ev/s | ratio | rounds |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"load average after the runs: {load()}")
+    print("| store | events | raw read+decode ev/s | rebuild ev/s | ratio | per-round ratios |")
+    print("|---|---:|---:|---:|---:|---|")
     for r in results:
         print(f"| {r['store']} | {r['events']:,} | {r['raw']:,.0f} | {r['rebuild']:,.0f} | "
-              f"{r['ratio']:.2f} | {r['rounds']} |")
+              f"{r['ratio']:.2f} | {r['per_round']} |")
 
 
 if __name__ == "__main__":

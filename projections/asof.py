@@ -138,7 +138,7 @@ class AsofView(View):
         super().__init__(sql, name, suffix)
         # programme -> [state, changes since its last checkpoint, max event time]
         self.states: dict[str, list[Any]] = {}
-        self.subjects: dict[UUID, str] = {}
+        self.subjects: dict[int, str] = {}  # by UUID.int
         self.cached_states = CACHED_STATES_REBUILD if suffix else CACHED_STATES
         self.clear()
 
@@ -164,13 +164,13 @@ class AsofView(View):
                             self.checkpoints)
 
     def programme_of(self, oid: UUID) -> str | None:
-        found = self.subjects.get(oid)
+        found = self.subjects.get(oid.int)  # keyed by UUID.int: hashed in C
         if found is None:
             rows = self.sql.query(
                 f"SELECT programme_id FROM {self.t(SUBJECTS)} WHERE subject_id = ?", (str(oid),))
             if not rows:
                 return None
-            found = self.subjects[oid] = rows[0]["programme_id"]
+            found = self.subjects[oid.int] = rows[0]["programme_id"]
         return found
 
     def entry(self, pid: str) -> list[Any]:
@@ -211,7 +211,7 @@ class AsofProjection(ReadModel[AsofView]):
         if pid is None:
             return
         if name == "Participant.Enrolled" or name in RECORD_CREATED:
-            v.subjects[oid] = pid
+            v.subjects[oid.int] = pid
             v.new_subjects.append((sid(oid), pid))
         position = tracking.notification_id
         change = change_of(position, event)

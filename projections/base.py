@@ -147,16 +147,22 @@ def monotonic() -> float:
     return time.monotonic()
 
 
-_IDS: dict[Any, str] = {}
+_IDS: dict[int, str] = {}
 
 
 def sid(uid: Any) -> str:
-    """``str(uuid)``, memoised: ids recur in many events and ``UUID.__str__`` is slow."""
-    found = _IDS.get(uid)
+    """``str(uuid)``, memoised: ids recur in many events and ``UUID.__str__`` is slow.
+    Keyed by ``uuid.int`` (hashed in C; a UUID key costs two Python-level calls,
+    ``__hash__`` and ``__eq__``, per look-up, since every decoded event has new UUIDs)."""
+    try:
+        key = uid.int
+    except AttributeError:
+        return str(uid)
+    found = _IDS.get(key)
     if found is None:
         if len(_IDS) > 1_000_000:
             _IDS.clear()
-        found = _IDS[uid] = str(uid)
+        found = _IDS[key] = str(uid)
     return found
 
 

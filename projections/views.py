@@ -68,8 +68,8 @@ class DirectoryView(View):
         # write=False: the facts are only kept in memory, for the other projections of a
         # parallel rebuild's part; another part writes the directory's tables.
         self.write = write
-        self.participants: dict[UUID, tuple[str, str, str, str]] = {}
-        self.records: dict[UUID, tuple[str, str, str, str | None, str, int]] = {}
+        self.participants: dict[int, tuple[str, str, str, str]] = {}  # by UUID.int
+        self.records: dict[int, tuple[str, str, str, str | None, str, int]] = {}
         self.weeks: dict[str, dict[int, str]] = {}
         self.items: dict[str, dict[str, int]] = {}
         self.clear()
@@ -107,7 +107,7 @@ class DirectoryView(View):
 
     def participant(self, pid: UUID) -> tuple[str, str, str, str] | None:
         """(programme_id, pseudonym, unit, participant_id) of a participant."""
-        found = self.participants.get(pid)
+        found = self.participants.get(pid.int)  # keyed by .int: hashed in C
         if found is None:
             rows = self.sql.query(
                 f"SELECT programme_id, pseudonym, unit FROM {self.t('pj_participants')} "
@@ -115,13 +115,13 @@ class DirectoryView(View):
             if not rows:
                 return None
             r = rows[0]
-            found = self.participants[pid] = (r["programme_id"], r["pseudonym"], r["unit"],
+            found = self.participants[pid.int] = (r["programme_id"], r["pseudonym"], r["unit"],
                                               str(pid))
         return found
 
     def record(self, rid: UUID) -> tuple[str, str, str, str | None, str, int] | None:
         """(programme_id, kind, participant_id, pseudonym, unit, week) of a record."""
-        found = self.records.get(rid)
+        found = self.records.get(rid.int)
         if found is None:
             rows = self.sql.query(
                 f"SELECT programme_id, kind, participant_id, pseudonym, unit, week "
@@ -129,7 +129,7 @@ class DirectoryView(View):
             if not rows:
                 return None
             r = rows[0]
-            found = self.records[rid] = (r["programme_id"], r["kind"], r["participant_id"],
+            found = self.records[rid.int] = (r["programme_id"], r["kind"], r["participant_id"],
                                          r["pseudonym"], r["unit"], int(r["week"]))
         return found
 
@@ -201,7 +201,7 @@ class DirectoryProjection(ReadModel[DirectoryView]):
         d, v = event.__dict__, self.view
         oid = d["originator_id"]
         entry = (sid(d["programme_id"]), d["pseudonym"], d["unit"], sid(oid))
-        v.participants[oid] = entry
+        v.participants[oid.int] = entry
         v.new["pj_participants"].append((entry[3], entry[0], entry[1], entry[2],
                                          d["role"].value))
 
@@ -215,7 +215,7 @@ class DirectoryProjection(ReadModel[DirectoryView]):
         author = v.participant(d["participant_id"])
         entry = (sid(d["programme_id"]), EVENT_KINDS[type(event).__qualname__.split(".")[0]],
                  sid(d["participant_id"]), author[1] if author else None, d["unit"], d["week"])
-        v.records[oid] = entry
+        v.records[oid.int] = entry
         v.new["pj_records"].append((sid(oid), *entry))
 
 
