@@ -31,8 +31,27 @@ def aggregate_kind(event: Any) -> str:
     return EVENT_KINDS.get(event_type(event).split(".", 1)[0], "other")
 
 
+_IDS: dict[int, str] = {}
+
+
+def sid(uid: Any) -> str:
+    """``str(uuid)``, memoised: ids recur in many events and ``UUID.__str__`` is slow.
+    Keyed by ``uuid.int`` (hashed in C; a UUID key costs two Python-level calls,
+    ``__hash__`` and ``__eq__``, per look-up, since decoded events may carry new UUIDs)."""
+    try:
+        key = uid.int
+    except AttributeError:
+        return str(uid)
+    found = _IDS.get(key)
+    if found is None:
+        if len(_IDS) > 1_000_000:
+            _IDS.clear()
+        found = _IDS[key] = str(uid)
+    return found
+
+
 def short(uid: Any) -> str:
-    return str(uid)[:8]
+    return sid(uid)[:8]
 
 
 def _list(values: Any) -> str:

@@ -15,7 +15,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from domain.describe import event_type, summarise
+from domain.describe import event_type, sid, summarise
 
 RECORD_CREATED = {
     "Reflection.Logged": "reflection",
@@ -26,7 +26,7 @@ RECORD_CREATED = {
 
 
 def _ids(values: Any) -> list[str]:
-    return [str(v) for v in values or []]
+    return [sid(v) for v in values or []]
 
 
 def programme_of(event: Any) -> str | None:
@@ -38,80 +38,100 @@ def programme_of(event: Any) -> str | None:
     return str(pid) if pid is not None else None
 
 
-def change_of(position: int, event: Any) -> dict[str, Any]:
-    """The structural change an event makes; JSON-ready and free of personal text."""
+def _planned(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": d["title"], "organisation": d["organisation"],
+        "synthetic": d.get("synthetic", False),
+        "weeks": [
+            {"number": w.number, "theme": w.theme, "starts_on": w.starts_on.isoformat(),
+             "ends_on": w.ends_on.isoformat()}
+            for w in d["weeks"]
+        ],
+        "units": [dict(u) for u in d["units"]],
+    }
+
+
+def _meeting(d: dict[str, Any]) -> dict[str, Any]:
+    return {"meeting_id": d["meeting_id"], "week": d["week"],
+            "held_on": d["held_on"].isoformat()}
+
+
+def _area(d: dict[str, Any]) -> dict[str, Any]:
+    return {"area_id": d["area_id"], "name": d["name"]}
+
+
+def _record(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "programme_id": sid(d["programme_id"]),
+        "participant_id": sid(d["participant_id"]),
+        "unit": d["unit"], "week": d["week"],
+        "based_on": _ids(d.get("based_on")),
+        "units": list(d.get("units") or [d["unit"]]),
+        "areas": list(d.get("development_areas") or []),
+    }
+
+
+def _experiment(d: dict[str, Any]) -> dict[str, Any]:
+    keep = _record(d)
+    keep["previous_cycle_id"] = (
+        sid(d["previous_cycle_id"]) if d.get("previous_cycle_id") else None
+    )
+    keep["cycle"] = d.get("cycle", 1)
+    return keep
+
+
+# What each event type keeps, beyond the common keys (types not listed keep nothing).
+_KEEP: dict[str, Any] = {
+    "Programme.Planned": _planned,
+    "Programme.UnitRegistered": lambda d: {"unit": dict(d["unit"])},
+    "Programme.MaterialPublished": lambda d: {
+        "material_id": d["material_id"], "week": d["week"], "kind": d["kind"].value,
+        "title": d["title"]},
+    "Programme.CheckInHeld": _meeting,
+    "Programme.SessionHeld": _meeting,
+    "Programme.DevelopmentAreaIdentified": _area,
+    "Programme.DevelopmentAreaRenamed": _area,
+    "Programme.DevelopmentAreasMerged": lambda d: {
+        "source_id": d["source_id"], "target_id": d["target_id"]},
+    "Programme.MaturityAssessed": lambda d: {
+        "phase": d["phase"].value, "scores": dict(d["scores"]), "unit": d["unit"]},
+    "Participant.Enrolled": lambda d: {
+        "programme_id": sid(d["programme_id"]), "pseudonym": d["pseudonym"],
+        "unit": d["unit"], "role": d["role"].value},
+    "Participant.MaterialTakenPartOf": lambda d: {"material_id": d["material_id"]},
+    "Participant.AttendanceRecorded": lambda d: {
+        "meeting_id": d["meeting_id"], "attended": d["attended"]},
+    "Reflection.Logged": _record,
+    "Decision.Made": _record,
+    "Experiment.Planned": _experiment,
+    "Capability.Established": _record,
+    "Reflection.Amended": lambda d: {"areas": list(d.get("development_areas") or [])},
+    "Decision.Revised": lambda d: {
+        "based_on": _ids(d.get("based_on")), "units": list(d.get("units") or [])},
+    "Experiment.Started": lambda d: {"week": d["week"]},
+    "Experiment.Concluded": lambda d: {"outcome": d["outcome"].value},
+    "Experiment.NextCyclePlanned": lambda d: {"next_cycle_id": sid(d["next_cycle_id"])},
+    "Capability.Applied": lambda d: {"unit": d["unit"]},
+}
+
+
+def change_of(position: int, event: Any, time: str | None = None) -> dict[str, Any]:
+    """The structural change an event makes; JSON-ready and free of personal text.
+
+    ``time``: the event timestamp's ``isoformat()`` when the caller has it already."""
     d = event.__dict__
     name = event_type(event)
     change: dict[str, Any] = {
         "position": position,
-        "time": d["timestamp"].isoformat(),
+        "time": d["timestamp"].isoformat() if time is None else time,
         "type": name,
-        "id": str(d["originator_id"]),
+        "id": sid(d["originator_id"]),
         "actor": d.get("actor", "system"),
         "summary": summarise(event),
     }
-    keep: dict[str, Any] = {}
-    match name:
-        case "Programme.Planned":
-            keep = {
-                "title": d["title"], "organisation": d["organisation"],
-                "synthetic": d.get("synthetic", False),
-                "weeks": [
-                    {"number": w.number, "theme": w.theme, "starts_on": w.starts_on.isoformat(),
-                     "ends_on": w.ends_on.isoformat()}
-                    for w in d["weeks"]
-                ],
-                "units": [dict(u) for u in d["units"]],
-            }
-        case "Programme.UnitRegistered":
-            keep = {"unit": dict(d["unit"])}
-        case "Programme.MaterialPublished":
-            keep = {"material_id": d["material_id"], "week": d["week"],
-                    "kind": d["kind"].value, "title": d["title"]}
-        case "Programme.CheckInHeld" | "Programme.SessionHeld":
-            keep = {"meeting_id": d["meeting_id"], "week": d["week"],
-                    "held_on": d["held_on"].isoformat()}
-        case "Programme.DevelopmentAreaIdentified" | "Programme.DevelopmentAreaRenamed":
-            keep = {"area_id": d["area_id"], "name": d["name"]}
-        case "Programme.DevelopmentAreasMerged":
-            keep = {"source_id": d["source_id"], "target_id": d["target_id"]}
-        case "Programme.MaturityAssessed":
-            keep = {"phase": d["phase"].value, "scores": dict(d["scores"]), "unit": d["unit"]}
-        case "Participant.Enrolled":
-            keep = {"programme_id": str(d["programme_id"]), "pseudonym": d["pseudonym"],
-                    "unit": d["unit"], "role": d["role"].value}
-        case "Participant.MaterialTakenPartOf":
-            keep = {"material_id": d["material_id"]}
-        case "Participant.AttendanceRecorded":
-            keep = {"meeting_id": d["meeting_id"], "attended": d["attended"]}
-        case "Reflection.Logged" | "Decision.Made" | "Experiment.Planned" \
-                | "Capability.Established":
-            keep = {
-                "programme_id": str(d["programme_id"]),
-                "participant_id": str(d["participant_id"]),
-                "unit": d["unit"], "week": d["week"],
-                "based_on": _ids(d.get("based_on")),
-                "units": list(d.get("units") or [d["unit"]]),
-                "areas": list(d.get("development_areas") or []),
-            }
-            if name == "Experiment.Planned":
-                keep["previous_cycle_id"] = (
-                    str(d["previous_cycle_id"]) if d.get("previous_cycle_id") else None
-                )
-                keep["cycle"] = d.get("cycle", 1)
-        case "Reflection.Amended":
-            keep = {"areas": list(d.get("development_areas") or [])}
-        case "Decision.Revised":
-            keep = {"based_on": _ids(d.get("based_on")), "units": list(d.get("units") or [])}
-        case "Experiment.Started":
-            keep = {"week": d["week"]}
-        case "Experiment.Concluded":
-            keep = {"outcome": d["outcome"].value}
-        case "Experiment.NextCyclePlanned":
-            keep = {"next_cycle_id": str(d["next_cycle_id"])}
-        case "Capability.Applied":
-            keep = {"unit": d["unit"]}
-    change.update(keep)
+    keep = _KEEP.get(name)
+    if keep is not None:
+        change.update(keep(d))
     return change
 
 

@@ -214,11 +214,11 @@ class AsofProjection(ReadModel[AsofView]):
             v.subjects[oid.int] = pid
             v.new_subjects.append((sid(oid), pid))
         position = tracking.notification_id
-        change = change_of(position, event)
+        at = event_time(event)  # the same text as timestamp.isoformat() when in UTC
+        change = change_of(position, event, at if d["timestamp"].tzinfo is UTC else None)
         entry = v.entry(pid)
         state = entry[0]
         fold(state, change)
-        at = event_time(event)
         if at > entry[2]:
             entry[2] = at
         v.changes.append((pid, position, at, entry[2],

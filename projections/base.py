@@ -22,6 +22,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
+from domain.describe import sid  # noqa: F401 - re-exported for the projections
 from domain.store import Cursor, Sql
 
 TRACKING_TABLE = "pj_tracking"
@@ -145,25 +146,6 @@ def event_time(event: Any) -> str:
 
 def monotonic() -> float:
     return time.monotonic()
-
-
-_IDS: dict[int, str] = {}
-
-
-def sid(uid: Any) -> str:
-    """``str(uuid)``, memoised: ids recur in many events and ``UUID.__str__`` is slow.
-    Keyed by ``uuid.int`` (hashed in C; a UUID key costs two Python-level calls,
-    ``__hash__`` and ``__eq__``, per look-up, since every decoded event has new UUIDs)."""
-    try:
-        key = uid.int
-    except AttributeError:
-        return str(uid)
-    found = _IDS.get(key)
-    if found is None:
-        if len(_IDS) > 1_000_000:
-            _IDS.clear()
-        found = _IDS[key] = str(uid)
-    return found
 
 
 MULTI_ROWS = 50
