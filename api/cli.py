@@ -58,19 +58,25 @@ def migrate() -> None:
 MIGRATE_HOOKS = ("projections.schema:migrate",)
 
 
-def _migrate_hooks() -> list[Any]:
+def _optional_module(name: str) -> Any:
+    """The module, or None when it does not exist (an error inside it still raises)."""
     import importlib
 
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name == name:
+            return None
+        raise
+
+
+def _migrate_hooks() -> list[Any]:
     hooks = []
     for spec in MIGRATE_HOOKS:
         module_name, func = spec.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name == module_name:
-                continue
-            raise
-        hooks.append(getattr(module, func))
+        module = _optional_module(module_name)
+        if module is not None:
+            hooks.append(getattr(module, func))
     return hooks
 
 
@@ -225,16 +231,11 @@ COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands",
 
 
 def _register_command_modules() -> None:
-    import importlib
-
     loaded = []
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:
-                continue
-            raise
+        module = _optional_module(name)
+        if module is None:
+            continue
         for command in module.commands:
             cli.add_command(command)
         loaded.append(module)

@@ -120,23 +120,9 @@ def issue_token(app: Framdrift, *, role: str, label: str | None = None) -> tuple
     return secret, token.id
 
 
-def _get(app: Framdrift, token_id: UUID | str) -> ApiToken:
-    try:
-        uid = token_id if isinstance(token_id, UUID) else UUID(str(token_id))
-    except ValueError:
-        raise TokenNotFoundError(f"{token_id!r} is not a token id") from None
-    try:
-        token = app.repository.get(uid)
-    except AggregateNotFoundError:
-        raise TokenNotFoundError(f"token {uid} not found") from None
-    if not isinstance(token, ApiToken):
-        raise TokenNotFoundError(f"{uid} is not a token")
-    return token
-
-
 def revoke_token(app: Framdrift, token_id: UUID | str, reason: str | None = None) -> bool:
     """Revoke a token by id; False when it was already revoked."""
-    token = _get(app, token_id)
+    token = app._get(ApiToken, token_id, TokenNotFoundError)
     if not token.revoke(reason):
         return False
     app._save(token)

@@ -11,6 +11,7 @@ request that caused it. A save that loses a race raises
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -191,14 +192,14 @@ class Framdrift(Application[UUID]):
         if self._batch is not None and uid in self._batch:
             found = self._batch[uid]
             if not isinstance(found, cls):
-                raise error(f"{uid} is not a {cls.__name__.lower()}")
+                raise error(f"{uid} is not {_a(cls)}")
             return found
         try:
             aggregate = self.repository.get(uid)
         except AggregateNotFoundError:
-            raise error(f"{cls.__name__.lower()} {uid} not found") from None
+            raise error(f"{_words(cls)} {uid} not found") from None
         if not isinstance(aggregate, cls):
-            raise error(f"{uid} is not a {cls.__name__.lower()}")
+            raise error(f"{uid} is not {_a(cls)}")
         return aggregate
 
     def _save(self, *aggregates: FramdriftAggregate) -> int | None:
@@ -808,6 +809,16 @@ class Framdrift(Application[UUID]):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+def _words(cls: type) -> str:
+    """``ApiToken`` -> ``api token``: class names as people read them in messages."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+
+
+def _a(cls: type) -> str:
+    words = _words(cls)
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
 
 
 def _date(value: Any) -> date:
