@@ -43,7 +43,10 @@ def cli() -> None:
 @cli.command()
 def migrate() -> None:
     """Create the tables (once per database; web workers never create tables)."""
-    config = parse_database_url()
+    try:
+        config = parse_database_url()
+    except StoreConfigError as e:
+        raise click.ClickException(str(e)) from None
     try:
         Framdrift.migrate(config.url).close()
         for hook in _migrate_hooks():

@@ -22,3 +22,14 @@ def test_postgres_url_with_schema_and_password_hidden():
 def test_bad_urls_are_refused(url):
     with pytest.raises(StoreConfigError):
         parse_database_url(url, create_dirs=False)
+
+
+def test_migrate_with_a_bad_url_says_why_without_a_traceback():
+    from click.testing import CliRunner
+
+    from api.cli import cli
+
+    result = CliRunner().invoke(cli, ["migrate"], env={"FRAMDRIFT_DATABASE_URL": "mysql://x/y"})
+    assert result.exit_code == 1
+    assert "must start with sqlite:/// or postgresql://" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
