@@ -6,10 +6,11 @@
   record came from and what came of it; ``prov-json`` is a W3C PROV-JSON document.
 
 Researchers and evaluators (tokens); the structural state holds pseudonyms, never names
-or text. Read from the ``asof`` read model (projections/asof.py): a checkpoint plus a short
-fold, with the participants' *current* consent and erasure flags applied, also as of the
-past (docs/adr/0004): records of participants who do not consent are left out with their
-links (their lineage is 404), erased participants' records show as "erased participant".
+or text. Read from the timeline read model (as-of replay, projections/asof.py): a
+checkpoint plus a short fold, with the participants' *current* consent and erasure flags
+applied, also as of the past (docs/adr/0004): records of participants who do not consent
+are left out with their links (their lineage is 404), erased participants' records show
+as "erased participant".
 """
 
 from __future__ import annotations

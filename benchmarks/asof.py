@@ -1,9 +1,9 @@
 """As-of replay latency: one programme with ~10k and ~100k events, SQLite and PostgreSQL.
 
 Loads the synthetic demo with one programme scaled by its number of participants
-(about 34 events per participant), catches up the ``asof`` read model, then asks
-``projections.asof.state_at`` for random log positions and random moments (half
-each) and reports p50 / p99 / max latency, plus checkpoint count and sizes.
+(about 34 events per participant), catches up the timeline read model (which serves
+as-of replay), then asks ``projections.asof.state_at`` for random log positions and
+random moments (half each) and reports p50 / p99 / max latency, plus checkpoint count and sizes.
 
     .venv/bin/python benchmarks/asof.py                    # 10k and 100k, both stores
     .venv/bin/python benchmarks/asof.py --sizes 10000 --stores sqlite --queries 50
@@ -83,7 +83,7 @@ def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
             result = load_demo(app, programmes=1, participants=participants)
         loaded = perf_counter() - started
         started = perf_counter()
-        catch_up(app, ["asof"])
+        catch_up(app, ["timeline"])
         projected = perf_counter() - started
         pid = str(result.programme_ids[0])
         bounds = asof.neighbours(app.sql, pid, 0)
@@ -105,7 +105,7 @@ def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
             state.progress()
             times.append(perf_counter() - started)
         cps = app.sql.query(
-            f"SELECT COUNT(*) AS n FROM {app.sql.table('pj_asof_checkpoints')} "
+            f"SELECT COUNT(*) AS n FROM {app.sql.table('pj_timeline_checkpoints')} "
             "WHERE programme_id = ?", (pid,))[0]["n"]
         return {
             "events": result.events, "load_s": loaded, "catch_up_s": projected,

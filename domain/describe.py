@@ -7,6 +7,7 @@ shown to evaluators and kept after an erasure.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +51,14 @@ def sid(uid: Any) -> str:
     return found
 
 
+def utc_iso(ts: datetime) -> str:
+    """An event time as stored in the read models: ISO 8601 in UTC (a naive time is
+    taken to be UTC)."""
+    if ts.tzinfo is not UTC:
+        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return ts.isoformat()
+
+
 def short(uid: Any) -> str:
     return sid(uid)[:8]
 
@@ -86,6 +95,16 @@ def _summarise(event: Any) -> str:
     rid = short(d["originator_id"])
     week = f"week {d['week']}" if "week" in d else ""
     match name:
+        # (the most frequent events first: cases are tried in order)
+        case "Participant.MaterialTakenPartOf":
+            return f"took part of material {d['material_id']}"
+        case "Participant.AttendanceRecorded":
+            state = "attended" if d["attended"] else "absent from"
+            return f"{state} meeting {d['meeting_id']}"
+        case "Reflection.Logged":
+            material = f" on material {d['material_id']}" if d.get("material_id") else ""
+            areas = f" ({_list(d['development_areas'])})" if d["development_areas"] else ""
+            return f"reflection {rid} logged for {week}{material}{areas}"
         case "Programme.Planned":
             themes = ", ".join(w.theme for w in d["weeks"])
             synthetic = " [synthetic]" if d.get("synthetic") else ""
@@ -121,17 +140,8 @@ def _summarise(event: Any) -> str:
             return "consent to research use given"
         case "Participant.ConsentWithdrawn":
             return "consent to research use withdrawn"
-        case "Participant.MaterialTakenPartOf":
-            return f"took part of material {d['material_id']}"
-        case "Participant.AttendanceRecorded":
-            state = "attended" if d["attended"] else "absent from"
-            return f"{state} meeting {d['meeting_id']}"
         case "Participant.Erased":
             return "participant erased (personal data made unreadable)"
-        case "Reflection.Logged":
-            material = f" on material {d['material_id']}" if d.get("material_id") else ""
-            areas = f" ({_list(d['development_areas'])})" if d["development_areas"] else ""
-            return f"reflection {rid} logged for {week}{material}{areas}"
         case "Reflection.Amended":
             return f"reflection {rid} amended"
         case "Reflection.Withdrawn":

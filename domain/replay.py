@@ -15,7 +15,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from domain.describe import event_type, sid, summarise
+from domain.describe import event_type, sid, summarise, utc_iso
 
 RECORD_CREATED = {
     "Reflection.Logged": "reflection",
@@ -115,23 +115,32 @@ _KEEP: dict[str, Any] = {
 }
 
 
+def change_extras(event: Any) -> dict[str, Any]:
+    """What :func:`change_of` adds to the event's position, time, type, id and summary:
+    who acted and the structural fields of its type (the timeline stores these as JSON
+    next to the columns it has anyway)."""
+    d = event.__dict__
+    extras: dict[str, Any] = {"actor": d.get("actor", "system")}
+    keep = _KEEP.get(event_type(event))
+    if keep is not None:
+        extras.update(keep(d))
+    return extras
+
+
 def change_of(position: int, event: Any, time: str | None = None) -> dict[str, Any]:
     """The structural change an event makes; JSON-ready and free of personal text.
 
-    ``time``: the event timestamp's ``isoformat()`` when the caller has it already."""
+    ``time``: the event's UTC ISO time (:func:`domain.describe.utc_iso`) when the
+    caller has it already."""
     d = event.__dict__
-    name = event_type(event)
     change: dict[str, Any] = {
         "position": position,
-        "time": d["timestamp"].isoformat() if time is None else time,
-        "type": name,
+        "time": utc_iso(d["timestamp"]) if time is None else time,
+        "type": event_type(event),
         "id": sid(d["originator_id"]),
-        "actor": d.get("actor", "system"),
         "summary": summarise(event),
     }
-    keep = _KEEP.get(name)
-    if keep is not None:
-        change.update(keep(d))
+    change.update(change_extras(event))
     return change
 
 
@@ -162,7 +171,29 @@ class ProgrammeState:
         self.position = change["position"]
         self.time = change["time"]
         self.events += 1
-        if t == "Programme.Planned":
+        if t.startswith("Participant."):  # the most frequent events first
+            if t == "Participant.Enrolled":
+                self.participants[rid] = {
+                    "pseudonym": change["pseudonym"], "unit": change["unit"],
+                    "role": change["role"], "consent": False, "erased": False,
+                    "materials": [], "attended": [],
+                }
+            else:
+                p = self.participants[rid]
+                if t == "Participant.MaterialTakenPartOf":
+                    p["materials"].append(change["material_id"])
+                elif t == "Participant.AttendanceRecorded":
+                    if change["attended"] and change["meeting_id"] not in p["attended"]:
+                        p["attended"].append(change["meeting_id"])
+                    elif not change["attended"] and change["meeting_id"] in p["attended"]:
+                        p["attended"].remove(change["meeting_id"])
+                elif t == "Participant.ConsentGiven":
+                    p["consent"] = True
+                elif t == "Participant.ConsentWithdrawn":
+                    p["consent"] = False
+                elif t == "Participant.Erased":
+                    p["erased"], p["consent"] = True, False
+        elif t == "Programme.Planned":
             self.programme = {k: change[k] for k in
                               ("title", "organisation", "synthetic", "weeks", "units")}
             self.programme["units"] = [dict(u) for u in change["units"]]
@@ -192,26 +223,6 @@ class ProgrammeState:
             )
         elif t == "Programme.Closed":
             self.closed = True
-        elif t == "Participant.Enrolled":
-            self.participants[rid] = {
-                "pseudonym": change["pseudonym"], "unit": change["unit"], "role": change["role"],
-                "consent": False, "erased": False, "materials": [], "attended": [],
-            }
-        elif t.startswith("Participant."):
-            p = self.participants[rid]
-            if t == "Participant.ConsentGiven":
-                p["consent"] = True
-            elif t == "Participant.ConsentWithdrawn":
-                p["consent"] = False
-            elif t == "Participant.Erased":
-                p["erased"], p["consent"] = True, False
-            elif t == "Participant.MaterialTakenPartOf":
-                p["materials"].append(change["material_id"])
-            elif t == "Participant.AttendanceRecorded":
-                if change["attended"] and change["meeting_id"] not in p["attended"]:
-                    p["attended"].append(change["meeting_id"])
-                elif not change["attended"] and change["meeting_id"] in p["attended"]:
-                    p["attended"].remove(change["meeting_id"])
         elif t in RECORD_CREATED:
             author = self.participants.get(change["participant_id"], {})
             self.records[rid] = {

@@ -1,18 +1,20 @@
 """As-of replay: each programme as it stood at any log position or moment.
 
-A read model in the projections framework (so it is rebuilt, caught up and
-tracked exactly once with the others). Per programme it stores
+Part of the timeline read model (``projections.views.TimelineView``): the timeline
+already has a row per event, so each row also carries
 
-- ``pj_asof_changes``: every event's structural change (:func:`domain.replay.change_of`,
-  no personal text) with its log position, its event time, and the running maximum
-  of event time so far in that programme (``max_time``; indexed);
-- ``pj_asof_checkpoints``: :meth:`ProgrammeState.to_dict` (zlib-compressed JSON) after
-  every K changes, K = max(1000, events so far // 16) — so a 100k-event programme has
-  about 30 checkpoints, and an as-of read folds at most ~6k changes (a small programme
-  of ~1,200 events has one checkpoint: serialising ~100 KB states every 200 changes
-  cost a rebuild ~1 s of its ~15 s, while folding <= 1,000 changes takes a few ms);
-- ``pj_asof_subjects``: which programme a participant or record belongs to (events after
-  the first do not say).
+- ``change``: the event's structural change beyond the row's own columns
+  (:func:`domain.replay.change_of` without position, time, type, id and summary; no
+  personal text), as JSON;
+- ``max_time``: the running maximum of event time so far in that programme (indexed);
+
+and ``pj_timeline_checkpoints`` holds :meth:`ProgrammeState.to_dict` (zlib-compressed
+JSON) after every K events of a programme, K = max(1000, events so far // 16) — so a
+100k-event programme has about 30 checkpoints, and an as-of read folds at most ~6k
+changes (a programme of ~1,200 events has one checkpoint: folding <= 1,000 changes
+takes a few ms). One table per event instead of two: before issue 3's last round the
+as-of model was a read model of its own with a copy of every event's time, type, id
+and summary (docs/adr/0003-as-of-replay.md).
 
 ``state_at(sql, programme, position=N)`` is the latest checkpoint <= N plus a fold of
 the changes after it up to N. ``state_at(..., time=T)`` maps T to a position first: the
@@ -36,27 +38,29 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import Tracking
-
 from domain import errors
 from domain.describe import event_type
-from domain.model import FramdriftAggregate
 from domain.replay import RECORD_CREATED, ProgrammeState, change_of
 from domain.store import Cursor, Sql
-from projections.base import ReadModel, Table, View, bulk_insert, event_time, sid
+from projections.base import Table, event_time
 
 log = logging.getLogger("framdrift.projections.asof")
 
-NAME = "asof"
 CHECKPOINT_MIN = 1000
 CHECKPOINT_RATIO = 16
 CACHED_STATES = 16
-CACHED_STATES_REBUILD = 256  # a rebuild (``_new`` tables) keeps more programmes in memory
+CACHED_STATES_REBUILD = 1024  # a rebuild (``_new`` tables) keeps more programmes in memory
 
-CHANGES = "pj_asof_changes"
-CHECKPOINTS = "pj_asof_checkpoints"
-SUBJECTS = "pj_asof_subjects"
+TIMELINE = "pj_timeline"
+CHECKPOINTS = "pj_timeline_checkpoints"
+# The change keys the timeline row has as columns (not repeated in its ``change`` JSON).
+ROW_KEYS = ("position", "time", "type", "id", "summary")
+
+CHECKPOINT_TABLE = Table(
+    CHECKPOINTS,
+    "programme_id TEXT NOT NULL, position BIGINT NOT NULL, events INTEGER NOT NULL, "
+    "state BYTEA NOT NULL",
+    "programme_id, position")
 
 
 class UnknownProgrammeError(errors.ProgrammeNotFoundError):
@@ -85,7 +89,7 @@ def _encoder() -> Any:
     return lambda change: join(iterencode(change, 0))
 
 
-_encode = _encoder()
+encode_change = _encoder()
 
 
 def checkpoint_due(events: int, since_checkpoint: int) -> bool:
@@ -117,116 +121,79 @@ def unpack(blob: Any) -> ProgrammeState:
     return state_from_dict(json.loads(zlib.decompress(bytes(blob))))
 
 
-# ------------------------------------------------------------------------------ the view
+def row_change(row: dict[str, Any]) -> dict[str, Any]:
+    """The change of a timeline row (its columns plus its ``change`` JSON)."""
+    change = {"position": int(row["position"]), "time": row["event_time"],
+              "type": row["event_type"], "id": row["record_id"], "summary": row["summary"]}
+    change.update(json.loads(row["change"]))
+    return change
 
 
-class AsofView(View):
-    tables = (
-        Table(CHANGES,
-              "programme_id TEXT NOT NULL, position BIGINT NOT NULL, event_time TEXT NOT NULL, "
-              "max_time TEXT NOT NULL, change TEXT NOT NULL",
-              "programme_id, position",
-              (("pj_asof_changes_time", "programme_id, max_time, position"),)),
-        Table(CHECKPOINTS,
-              "programme_id TEXT NOT NULL, position BIGINT NOT NULL, events INTEGER NOT NULL, "
-              "state BYTEA NOT NULL",
-              "programme_id, position"),
-        Table(SUBJECTS, "subject_id TEXT NOT NULL, programme_id TEXT NOT NULL", "subject_id"),
-    )
+CHANGE_COLUMNS = "position, event_time, event_type, record_id, summary, change"
 
-    def __init__(self, sql: Sql, name: str, suffix: str = ""):
-        super().__init__(sql, name, suffix)
+
+# ------------------------------------------------------------------------- while projecting
+
+
+class ProgrammeStates:
+    """The as-of half of the timeline view: each programme's state, folded as its events
+    are projected, and a checkpoint of it every K events (buffered like the rows)."""
+
+    def __init__(self, sql: Sql, suffix: str = ""):
+        self.sql = sql
+        self.suffix = suffix
         # programme -> [state, changes since its last checkpoint, max event time]
         self.states: dict[str, list[Any]] = {}
-        self.subjects: dict[int, str] = {}  # by UUID.int
         self.cached_states = CACHED_STATES_REBUILD if suffix else CACHED_STATES
+        # A rebuild (``suffix``) starts from empty tables that have no secondary indexes
+        # yet: a programme it has not seen has no rows to load, and one it has seen is
+        # only looked up again once evicted from the cache.
+        self.fresh = bool(suffix)
+        self.seen: set[str] = set()
         self.clear()
 
     def clear(self) -> None:
-        self.changes: list[tuple[Any, ...]] = []
         self.checkpoints: list[tuple[Any, ...]] = []
-        self.new_subjects: list[tuple[str, str]] = []
         while len(self.states) > self.cached_states:  # least recently used first
             self.states.pop(next(iter(self.states)))
-        if len(self.subjects) > 500_000:
-            self.subjects.clear()
 
     def forget(self) -> None:
         self.clear()
-        self.states.clear()
-        self.subjects.clear()
+        self.states.clear()  # (``seen`` stays: what they folded may be in the tables)
 
     def flush(self, cur: Cursor) -> None:
-        bulk_insert(cur, self.sql, self.t(CHANGES), 5, self.changes)
-        bulk_insert(cur, self.sql, self.t(SUBJECTS), 2, self.new_subjects)
         if self.checkpoints:
-            cur.executemany(f"INSERT INTO {self.t(CHECKPOINTS)} VALUES (?, ?, ?, ?)",
-                            self.checkpoints)
-
-    def programme_of(self, oid: UUID) -> str | None:
-        found = self.subjects.get(oid.int)  # keyed by UUID.int: hashed in C
-        if found is None:
-            rows = self.sql.query(
-                f"SELECT programme_id FROM {self.t(SUBJECTS)} WHERE subject_id = ?", (str(oid),))
-            if not rows:
-                return None
-            found = self.subjects[oid.int] = rows[0]["programme_id"]
-        return found
+            cur.executemany(f"INSERT INTO {self.sql.table(CHECKPOINTS + self.suffix)} "
+                            "VALUES (?, ?, ?, ?)", self.checkpoints)
 
     def entry(self, pid: str) -> list[Any]:
         found = self.states.pop(pid, None)
-        if found is None:
+        if found is None and self.fresh and pid not in self.seen:
+            self.seen.add(pid)
+            found = [ProgrammeState(pid), 0, ""]
+        elif found is None:
             with self.sql.transaction(commit=False) as cur:
                 state, folded = load(cur, self.sql, pid, suffix=self.suffix)
                 rows = cur.query(
-                    f"SELECT max_time FROM {self.t(CHANGES)} WHERE programme_id = ? "
-                    "ORDER BY position DESC LIMIT 1", (pid,))
+                    f"SELECT max_time FROM {self.sql.table(TIMELINE + self.suffix)} "
+                    "WHERE programme_id = ? ORDER BY position DESC LIMIT 1", (pid,))
             found = [state, folded, rows[0]["max_time"] if rows else ""]
         self.states[pid] = found  # most recently used last
         return found
 
-
-class AsofProjection(ReadModel[AsofView]):
-    """Each programme's structural changes, with checkpoints, for as-of replay."""
-
-    name = NAME
-    view_class = AsofView
-
-    @singledispatchmethod
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Not an event of Framdrift's aggregates."""
-
-    @process_event.register
-    def _(self, event: FramdriftAggregate.Event, tracking: Tracking) -> None:
-        v = self.view
-        d = event.__dict__
-        name = event_type(event)
-        oid = d["originator_id"]
-        if name.startswith("Programme."):
-            pid = sid(oid)
-        elif d.get("programme_id") is not None:
-            pid = sid(d["programme_id"])
-        else:
-            pid = v.programme_of(oid)
-        if pid is None:
-            return
-        if name == "Participant.Enrolled" or name in RECORD_CREATED:
-            v.subjects[oid.int] = pid
-            v.new_subjects.append((sid(oid), pid))
-        position = tracking.notification_id
-        at = event_time(event)  # the same text as timestamp.isoformat() when in UTC
-        change = change_of(position, event, at if d["timestamp"].tzinfo is UTC else None)
-        entry = v.entry(pid)
+    def apply(self, pid: str, change: dict[str, Any]) -> str:
+        """Fold ``change`` into programme ``pid``'s state; the programme's max event time."""
+        entry = self.entry(pid)
         state = entry[0]
         fold(state, change)
+        at = change["time"]
         if at > entry[2]:
             entry[2] = at
-        v.changes.append((pid, position, at, entry[2],
-                          _encode(change)))
         entry[1] += 1
         if checkpoint_due(state.events, entry[1]):
-            v.checkpoints.append((pid, position, state.events, pack(state)))
+            self.checkpoints.append((pid, change["position"], state.events, pack(state)))
             entry[1] = 0
+        return entry[2]
 
 
 # ------------------------------------------------------------------------------ reading
@@ -245,7 +212,7 @@ def load(cur: Cursor, sql: Sql, pid: str, position: int | None = None,
          suffix: str = "") -> tuple[ProgrammeState, int]:
     """The state after the programme's events up to ``position`` (all when None), and
     how many changes were folded on top of the checkpoint."""
-    t_cp, t_ch = sql.table(CHECKPOINTS + suffix), sql.table(CHANGES + suffix)
+    t_cp, t_tl = sql.table(CHECKPOINTS + suffix), sql.table(TIMELINE + suffix)
     bound = "" if position is None else " AND position <= ?"
     params: tuple[Any, ...] = (pid,) if position is None else (pid, position)
     rows = cur.query(f"SELECT position, state FROM {t_cp} WHERE programme_id = ?{bound} "
@@ -255,11 +222,10 @@ def load(cur: Cursor, sql: Sql, pid: str, position: int | None = None,
         after = int(rows[0]["position"])
     else:
         state, after = ProgrammeState(pid), 0
-    changes = cur.query(f"SELECT change FROM {t_ch} WHERE programme_id = ? AND position > ?"
-                        f"{bound} ORDER BY position", (pid, after, *params[1:]))
-    loads = json.loads
+    changes = cur.query(f"SELECT {CHANGE_COLUMNS} FROM {t_tl} WHERE programme_id = ? "
+                        f"AND position > ?{bound} ORDER BY position", (pid, after, *params[1:]))
     for row in changes:
-        fold(state, loads(row["change"]))
+        fold(state, row_change(row))
     return state, len(changes)
 
 
@@ -315,13 +281,13 @@ def position_at_time(cur: Cursor, sql: Sql, pid: str, moment: str) -> int | None
     """The last log position of the longest prefix of the programme in which every event
     happened at or before ``moment``; None when all of them did."""
     rows = cur.query(
-        f"SELECT position FROM {sql.table(CHANGES)} WHERE programme_id = ? AND max_time > ? "
+        f"SELECT position FROM {sql.table(TIMELINE)} WHERE programme_id = ? AND max_time > ? "
         "ORDER BY max_time, position LIMIT 1", (pid, moment))
     return int(rows[0]["position"]) - 1 if rows else None
 
 
 def _known(cur: Cursor, sql: Sql, pid: str) -> None:
-    if not cur.query(f"SELECT 1 AS x FROM {sql.table(CHANGES)} WHERE programme_id = ? "
+    if not cur.query(f"SELECT 1 AS x FROM {sql.table(TIMELINE)} WHERE programme_id = ? "
                      "LIMIT 1", (pid,)):
         raise UnknownProgrammeError(f"programme {pid} not found", field="programme_id")
 
@@ -354,7 +320,7 @@ def neighbours(sql: Sql, programme: Any, position: int) -> dict[str, Any]:
     """The programme's first, previous, next and last event positions around ``position``
     (and their times), for stepping through the replay."""
     pid = programme_id(programme)
-    t = sql.table(CHANGES)
+    t = sql.table(TIMELINE)
     out: dict[str, Any] = {}
     with reading(sql) as cur:
         _known(cur, sql, pid)
@@ -382,9 +348,10 @@ def changes(sql: Sql, programme: Any, *, after: int = 0, until: int | None = Non
         params.append(limit)
     with reading(sql) as cur:
         _known(cur, sql, pid)
-        rows = cur.query(f"SELECT change FROM {sql.table(CHANGES)} WHERE programme_id = ? "
-                         f"AND position > ?{bound} ORDER BY position{tail}", params)
-    return [json.loads(r["change"]) for r in rows]
+        rows = cur.query(f"SELECT {CHANGE_COLUMNS} FROM {sql.table(TIMELINE)} "
+                         f"WHERE programme_id = ? AND position > ?{bound} "
+                         f"ORDER BY position{tail}", params)
+    return [row_change(r) for r in rows]
 
 
 def programme_of_record(sql: Sql, record: Any) -> str:
@@ -392,7 +359,7 @@ def programme_of_record(sql: Sql, record: Any) -> str:
         rid = str(UUID(str(record)))
     except ValueError:
         raise UnknownRecordError(f"{record!r} is not a record id", field="record_id") from None
-    rows = sql.query(f"SELECT programme_id FROM {sql.table(SUBJECTS)} WHERE subject_id = ?",
+    rows = sql.query(f"SELECT programme_id FROM {sql.table('pj_records')} WHERE record_id = ?",
                      (rid,))
     if not rows:
         raise UnknownRecordError(f"record {rid} not found", field="record_id")

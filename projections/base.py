@@ -22,7 +22,10 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
-from domain.describe import sid  # noqa: F401 - re-exported for the projections
+from domain.describe import (
+    sid,  # noqa: F401 - re-exported for the projections
+    utc_iso,
+)
 from domain.store import Cursor, Sql
 
 TRACKING_TABLE = "pj_tracking"
@@ -130,16 +133,14 @@ _LAST_TIME: tuple[Any, str] = (None, "")
 
 
 def event_time(event: Any) -> str:
-    """The event's ISO timestamp in UTC; several projections ask for it per event, so
-    the last answer is remembered (events are immutable)."""
+    """The event's ISO timestamp in UTC (:func:`domain.describe.utc_iso`); several
+    projections ask for it per event, so the last answer is remembered (events are
+    immutable)."""
     global _LAST_TIME
     last = _LAST_TIME
     if last[0] is event:
         return last[1]
-    ts = event.__dict__["timestamp"]
-    if ts.tzinfo is not UTC:
-        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    found = ts.isoformat()
+    found = utc_iso(event.__dict__["timestamp"])
     _LAST_TIME = (event, found)
     return found
 

@@ -513,7 +513,7 @@ class RebuildResult:
 
 
 PARALLEL_MIN_EVENTS = 20_000  # below this, starting a second process costs more than it saves
-HEAVY = ("asof",)  # measured: asof's handlers and writes cost about as much as all the others
+HEAVY = ("timeline",)  # measured: with as-of replay in it, about as much as all the others
 
 
 class RebuildFailed(RuntimeError):
@@ -539,8 +539,9 @@ def shareable(app: Any) -> bool:
 
 def plan_parts(chosen: list[str], workers: int) -> list[list[str]]:
     """Disjoint subsets of ``chosen`` for the rebuild processes, balanced by measured cost:
-    the heavy read models (asof) in one part, everything else (with the directory) in the
-    other. One part when there is nothing to split."""
+    the heavy read models (the timeline, which also serves as-of replay) in one part,
+    everything else (with the directory) in the other. One part when there is nothing
+    to split."""
     if workers < 2:
         return [chosen]
     heavy = [n for n in chosen if n in HEAVY]

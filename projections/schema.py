@@ -73,12 +73,19 @@ def outdated(cur: Cursor, sql: Sql, name: str) -> bool:
     return False
 
 
+# Tables and read models of older versions: the as-of model is part of the timeline
+# since issue 3's last round (docs/adr/0003-as-of-replay.md).
+OBSOLETE_TABLES = ("pj_asof_changes", "pj_asof_checkpoints", "pj_asof_subjects")
+
+
 def migrate(url: str | None = None) -> None:
     """Create the tracking table and every read model's tables (idempotent).
 
     A projection whose tables were made by an older version (other columns) is
     dropped, re-created empty and set back to position 0: the runner rebuilds it
-    from the log as it follows (the others are not disturbed).
+    from the log as it follows (the others are not disturbed). Tables and tracking
+    rows of read models that no longer exist are dropped (they hold only what the
+    log has).
     """
     from domain.application import Framdrift
 
@@ -86,6 +93,10 @@ def migrate(url: str | None = None) -> None:
     try:
         with app.sql.transaction() as cur:
             create_tracking(cur, app.sql)
+            for table in OBSOLETE_TABLES:
+                cur.execute(f"DROP TABLE IF EXISTS {app.sql.table(table)}")
+            cur.execute(f"DELETE FROM {app.sql.table(TRACKING_TABLE)} WHERE name NOT IN "
+                        f"({', '.join('?' * len(NAMES))})", tuple(NAMES))
             for name in NAMES:
                 if outdated(cur, app.sql, name):
                     drop_tables(cur, app.sql, name)

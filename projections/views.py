@@ -30,8 +30,9 @@ from domain.model import (
     Programme,
     Reflection,
 )
+from domain.replay import change_extras
 from domain.store import Cursor, Sql
-from projections.asof import AsofProjection
+from projections.asof import CHECKPOINT_TABLE, ProgrammeStates, encode_change
 from projections.base import ReadModel, Table, View, bulk_insert, event_time, sid
 
 # --------------------------------------------------------------------------- directory
@@ -306,34 +307,53 @@ class ConsentProjection(ReadModel[ConsentView]):
 TIMELINE_COLUMNS = (
     "position", "programme_id", "event_time", "event_type", "kind", "record_id",
     "participant_id", "participant", "unit", "week", "theme", "summary", "actor",
+    "max_time", "change",
 )
 
 
+_KINDS: dict[type, tuple[str, str]] = {}  # event class -> (its type name, its kind)
+
+
 class TimelineView(View, Reader):
+    """One row per event; with its structural change, the programme's running maximum
+    event time and periodic checkpoints of the programme's state, the same rows serve
+    as-of replay (projections/asof.py, docs/adr/0003-as-of-replay.md)."""
+
     tables = (
         Table("pj_timeline",
               "position BIGINT NOT NULL, programme_id TEXT, event_time TEXT NOT NULL, "
               "event_type TEXT NOT NULL, kind TEXT NOT NULL, record_id TEXT NOT NULL, "
               "participant_id TEXT, participant TEXT, unit TEXT, week INTEGER, theme TEXT, "
-              "summary TEXT NOT NULL, actor TEXT NOT NULL",
+              "summary TEXT NOT NULL, actor TEXT NOT NULL, max_time TEXT NOT NULL, "
+              "change TEXT NOT NULL",
               "position",
               (("pj_timeline_programme", "programme_id, position"),
-               ("pj_timeline_time", "programme_id, event_time"))),
+               ("pj_timeline_time", "programme_id, event_time"),
+               ("pj_timeline_max_time", "programme_id, max_time, position"))),
+        CHECKPOINT_TABLE,
     )
 
     def __init__(self, sql: Sql, name: str, suffix: str = ""):
         super().__init__(sql, name, suffix)
         self.rows: list[tuple[Any, ...]] = []
+        self.asof = ProgrammeStates(sql, suffix)
 
     def clear(self) -> None:
         self.rows = []
+        self.asof.clear()
+
+    def forget(self) -> None:
+        self.clear()
+        self.asof.forget()
 
     def flush(self, cur: Cursor) -> None:
         bulk_insert(cur, self.sql, self.t("pj_timeline"), TIMELINE_COLUMNS, self.rows)
+        self.asof.flush(cur)
 
 
 class TimelineProjection(ReadModel[TimelineView]):
-    """Every event, denormalised: who, which unit, which week and theme, a summary."""
+    """Every event, denormalised: who, which unit, which week and theme, a summary; and
+    what it changed in its programme, for as-of replay."""
 
     name = "timeline"
     view_class = TimelineView
@@ -345,9 +365,13 @@ class TimelineProjection(ReadModel[TimelineView]):
     @process_event.register
     def _(self, event: FramdriftAggregate.Event, tracking: Tracking) -> None:
         d = event.__dict__
-        directory = self.view.directory
-        event_type = type(event).__qualname__
-        kind = EVENT_KINDS.get(event_type.split(".", 1)[0], "other")
+        view = self.view
+        directory = view.directory
+        found = _KINDS.get(type(event))
+        if found is None:
+            name = type(event).__qualname__
+            found = _KINDS[type(event)] = (name, EVENT_KINDS.get(name.split(".", 1)[0], "other"))
+        event_type, kind = found
         oid = d["originator_id"]
         record_id = sid(oid)
         programme_id = participant_id = pseudonym = unit = None
@@ -384,9 +408,19 @@ class TimelineProjection(ReadModel[TimelineView]):
                 actor = found[1] if found else "participant"
         else:
             actor = actor.split(":", 1)[0]
-        self.view.rows.append((
-            tracking.notification_id, programme_id, event_time(event), event_type, kind,
-            record_id, participant_id, pseudonym, unit, week, theme, summarise(event), actor,
+        position = tracking.notification_id
+        at = event_time(event)
+        summary = summarise(event)
+        change = change_extras(event)
+        stored = encode_change(change)
+        max_time = at
+        if programme_id is not None:  # (events of no known programme have no as-of state)
+            change["position"], change["time"], change["type"] = position, at, event_type
+            change["id"], change["summary"] = record_id, summary
+            max_time = view.asof.apply(programme_id, change)
+        view.rows.append((
+            position, programme_id, at, event_type, kind, record_id, participant_id,
+            pseudonym, unit, week, theme, summary, actor, max_time, stored,
         ))
 
 
@@ -1049,7 +1083,6 @@ READ_MODELS: tuple[type[ReadModel[Any]], ...] = (
     EngagementProjection,
     CollaborationsProjection,
     MaturityProjection,
-    AsofProjection,  # projections/asof.py: as-of replay (changes + checkpoints)
 )
 NAMES: tuple[str, ...] = tuple(cls.name for cls in READ_MODELS)
 BY_NAME: dict[str, type[ReadModel[Any]]] = {cls.name: cls for cls in READ_MODELS}

@@ -27,8 +27,8 @@ def test_parallel_rebuild_equals_single_process(app):
     assert single.events == result.events == head and result.position == head
     assert sum(progress) == head and len(progress) > 1
     assert read_positions(app.sql) == {name: head for name in NAMES}
-    # a subset: asof in one process, the directory and maturity in the other
-    rebuild(app, ["asof", "maturity"], workers=2, parallel_min_events=0)
+    # a subset: the timeline in one process, the directory and maturity in the other
+    rebuild(app, ["timeline", "maturity"], workers=2, parallel_min_events=0)
     assert dump(app) == expected
 
 
@@ -53,7 +53,7 @@ def test_failing_part_leaves_the_old_tables(app, monkeypatch, fault):
 def test_parts_and_fallbacks():
     names = list(NAMES)
     assert plan_parts(names, 1) == [names]
-    assert plan_parts(names, 2) == [["asof"], [n for n in names if n != "asof"]]
+    assert plan_parts(names, 2) == [["timeline"], [n for n in names if n != "timeline"]]
     assert plan_parts(["directory", "maturity"], 2) == [["directory", "maturity"]]
     memory = SimpleNamespace(sql=SimpleNamespace(postgres=False),
                              config=SimpleNamespace(env={"SQLITE_DBNAME": ":memory:"}))
