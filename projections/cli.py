@@ -62,10 +62,11 @@ def run_command(batch: int | None, interval: float) -> None:
 @click.argument("name", required=False, type=click.Choice(NAMES))
 @click.option("--batch", type=click.IntRange(1, 1_000_000), default=None,
               help="Events per transaction (default 10000).")
-@click.option("--workers", type=click.IntRange(1, 2), default=None,
-              help="Processes (default: FRAMDRIFT_REBUILD_WORKERS, else 2 on 2+ cores). "
-                   "Two split the read models between them on a log of 20,000+ events "
-                   "(not on an in-memory SQLite).")
+@click.option("--workers", type=click.IntRange(1, 8), default=None,
+              help="Processes (default: FRAMDRIFT_REBUILD_WORKERS, else one per core, at "
+                   "most 4). On a log of 20,000+ events (not an in-memory SQLite) each "
+                   "builds its share of the programmes; with fewer than 8 programmes a "
+                   "process, two split the read models instead.")
 def rebuild_command(name: str | None, batch: int | None, workers: int | None) -> None:
     """Rebuild all read models (or NAME) from position zero, then swap them in atomically."""
     from projections.runner import rebuild

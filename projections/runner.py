@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from time import perf_counter
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import (
     JSONTranscoder,
@@ -133,8 +134,6 @@ class FastDecoder:
     objects, no ``UUID()`` per row); elsewhere through the recorder."""
 
     def __init__(self, app: Any, mapper: Mapper[Any]):
-        from uuid import UUID
-
         from eventsourcing.persistence import find_id_convertor
         from eventsourcing.utils import resolve_topic
 
@@ -257,14 +256,29 @@ class Runner:
         tracked: bool = True,
         mapper: Mapper[Any] | None = None,
         directory: str = "write",
+        partition: tuple[int, int] | None = None,
     ):
         """``directory`` (untracked rebuild parts only): "write" builds and writes the
         directory as usual, "memory" builds it in memory without writing it (another
-        process writes it), "none" leaves it out (no projection here reads it)."""
+        process writes it), "none" leaves it out (no projection here reads it).
+
+        ``partition`` (untracked rebuild parts only): ``(i, n)`` projects only the
+        events of the programmes in part ``i`` of ``n``: the k-th programme planned in
+        the log is in part k mod n (every part reads the same log, so they agree without
+        talking; other processes build the other parts into the same tables: every read
+        model is keyed by programme, participant or record, so the parts never touch one
+        row). Events of other programmes are skipped without being decoded, except each
+        aggregate's first event, which says its programme."""
         if directory not in ("write", "memory", "none"):
             raise ValueError(f"directory must be write, memory or none, not {directory!r}")
-        if directory != "write" and tracked:
-            raise ValueError("only an untracked rebuild part may skip writing the directory")
+        if (directory != "write" or partition is not None) and tracked:
+            raise ValueError("only an untracked rebuild part may skip writing the directory "
+                             "or project a partition of the programmes")
+        if partition is not None and not 0 <= partition[0] < partition[1]:
+            raise ValueError(f"partition {partition!r} is not (index, count)")
+        self.partition = partition
+        self.owners: dict[int, int] = {}  # aggregate id (UUID.int) -> part of its programme
+        self.planned = 0  # programmes planned so far in the log
         self.app = app
         self.sql = app.sql
         self.batch_size = batch_size or default_batch_size()
@@ -341,9 +355,22 @@ class Runner:
         dispatch = self._dispatch
         new_tracking = object.__new__
         last = notifications[-1][0]
+        mine = owners = None
+        if self.partition is not None:
+            mine, owners = self.partition[0], self.owners
         try:
             for n in notifications:
-                event = to_event(n)
+                if owners is None:
+                    event = to_event(n)
+                else:
+                    owner = owners.get(n[1].int)
+                    if owner is None:
+                        event = to_event(n)
+                        owner = owners[n[1].int] = self._owner(event)
+                    elif owner == mine:
+                        event = to_event(n)
+                    if owner != mine:
+                        continue
                 handlers = dispatch.get(type(event))
                 if handlers is None:
                     handlers = self._handlers(type(event))
@@ -368,6 +395,21 @@ class Runner:
             if pos < last:
                 positions[name] = last
         return len(notifications)
+
+    def _owner(self, event: Any) -> int:
+        """The part of an aggregate's programme, from the aggregate's first event: the
+        k-th programme planned is in part k mod n; participants and records are created
+        with their ``programme_id``; anything else (e.g. accounts) is in part 0."""
+        assert self.partition is not None
+        d = event.__dict__
+        if type(event).__qualname__ == "Programme.Planned":
+            part = self.planned % self.partition[1]
+            self.planned += 1
+            return part
+        pid = d.get("programme_id")
+        if pid is None:
+            return 0
+        return self.owners.get(pid.int if isinstance(pid, UUID) else UUID(str(pid)).int, 0)
 
     def _advance(self, cur: Any, last: int) -> None:
         now = utcnow()
@@ -513,7 +555,9 @@ class RebuildResult:
 
 
 PARALLEL_MIN_EVENTS = 20_000  # below this, starting a second process costs more than it saves
+PARTITION_MIN_PROGRAMMES = 8  # per part: enough programmes that dealing them out balances the work
 HEAVY = ("timeline",)  # measured: with as-of replay in it, about as much as all the others
+MAX_WORKERS = 8
 
 
 class RebuildFailed(RuntimeError):
@@ -521,12 +565,13 @@ class RebuildFailed(RuntimeError):
 
 
 def rebuild_workers() -> int:
-    """How many processes a rebuild may use: FRAMDRIFT_REBUILD_WORKERS, else the cores (<= 2)."""
+    """How many processes a rebuild may use: FRAMDRIFT_REBUILD_WORKERS, else the cores
+    (at most 4: every part reads the whole log, so more parts bring less and less)."""
     try:
         wanted = int(os.environ.get("FRAMDRIFT_REBUILD_WORKERS", "0") or 0)
     except ValueError:
         wanted = 0
-    return max(1, wanted or min(2, os.cpu_count() or 1))
+    return max(1, min(MAX_WORKERS, wanted or min(4, os.cpu_count() or 1)))
 
 
 def shareable(app: Any) -> bool:
@@ -537,26 +582,60 @@ def shareable(app: Any) -> bool:
     return bool(name) and ":memory:" not in name and "mode=memory" not in name
 
 
-def plan_parts(chosen: list[str], workers: int) -> list[list[str]]:
-    """Disjoint subsets of ``chosen`` for the rebuild processes, balanced by measured cost:
-    the heavy read models (the timeline, which also serves as-of replay) in one part,
-    everything else (with the directory) in the other. One part when there is nothing
-    to split."""
+@dataclass
+class Part:
+    """What one rebuild process builds: these read models, for all programmes or for
+    one partition of them (``(index, count)``, see :class:`Runner`)."""
+
+    names: list[str]
+    partition: tuple[int, int] | None = None
+
+    @property
+    def directory(self) -> str:
+        """How this part treats the directory (see :class:`Runner`)."""
+        if "directory" in self.names:
+            return "write"
+        if any(issubclass(BY_NAME[n].view_class, Reader) for n in self.names):
+            return "memory"
+        return "none"
+
+    def describe(self) -> str:
+        names = ", ".join(self.names)
+        if self.partition is None:
+            return names
+        return f"{names}; programme partition {self.partition[0] + 1} of {self.partition[1]}"
+
+
+def plan_parts(chosen: list[str], workers: int, programmes: int = 0) -> list[Part]:
+    """What each rebuild process builds.
+
+    With at least :data:`PARTITION_MIN_PROGRAMMES` programmes per process, every
+    process builds all the chosen read models for its share of the programmes: the
+    work divides by the number of processes (each still reads the whole log, but
+    decodes little more than its own events). With fewer programmes (one big
+    programme, say), two processes split the read models instead: the heavy one (the
+    timeline, with as-of replay) in one, everything else with the directory in the
+    other. One part when there is nothing to split."""
     if workers < 2:
-        return [chosen]
+        return [Part(chosen)]
+    if programmes >= PARTITION_MIN_PROGRAMMES * workers:
+        return [Part(chosen, (i, workers)) for i in range(workers)]
     heavy = [n for n in chosen if n in HEAVY]
     rest = [n for n in chosen if n not in HEAVY]
     if not heavy or not rest:
-        return [chosen]
-    return [p for p in (heavy, rest) if p]
+        return [Part(chosen)]
+    return [Part(heavy), Part(rest)]
 
 
-def _directory_mode(part: list[str]) -> str:
-    if "directory" in part:
-        return "write"
-    if any(issubclass(BY_NAME[n].view_class, Reader) for n in part):
-        return "memory"
-    return "none"
+def count_programmes(app: Any, enough: int) -> int:
+    """How many programmes the log holds, counting no further than ``enough``."""
+    from eventsourcing.utils import get_topic
+
+    from domain.model import Programme
+
+    found = app.recorder.select_notifications(
+        start=1, limit=enough, topics=[get_topic(Programme.Planned)])
+    return len(found)
 
 
 def _fault(index: int, events: int) -> None:
@@ -588,11 +667,11 @@ def young_gc_only() -> Iterator[None]:
             gc.enable()
 
 
-def _build(app: Any, part: list[str], *, batch_size: int, suffix: str, directory: str,
+def _build(app: Any, part: Part, *, batch_size: int, suffix: str,
            on_batch: Callable[[int], None] | None, index: int = 0) -> tuple[int, int]:
     """Build ``part`` into the ``suffix`` tables; (events read, position reached)."""
-    runner = Runner(app, part, batch_size=batch_size, suffix=suffix, tracked=False,
-                    directory=directory)
+    runner = Runner(app, part.names, batch_size=batch_size, suffix=suffix, tracked=False,
+                    directory=part.directory, partition=part.partition)
     done = 0
 
     def batch(n: int) -> None:
@@ -630,10 +709,11 @@ def part_main() -> None:
 
         app = Framdrift(spec["env"], config=StoreConfig(**spec["config"]))
         try:
-            part = spec["part"]
+            partition = spec.get("partition")
+            part = Part(spec["part"], tuple(partition) if partition else None)
             events, position = _build(
                 app, part, batch_size=spec["batch_size"], suffix=spec["suffix"],
-                directory=_directory_mode(part), index=spec["index"],
+                index=spec["index"],
                 on_batch=lambda n: say("batch", n))
         finally:
             app.close()
@@ -643,7 +723,7 @@ def part_main() -> None:
         raise SystemExit(1) from None
 
 
-def _run_parts(app: Any, parts: list[list[str]], *, batch_size: int, suffix: str,
+def _run_parts(app: Any, parts: list[Part], *, batch_size: int, suffix: str,
                progress: Callable[[int], None] | None) -> list[tuple[int, int]]:
     """Run each part in its own process (a subprocess of this Python, so nothing of the
     caller's main module is imported again); progress is what all parts have read (the
@@ -683,7 +763,8 @@ def _run_parts(app: Any, parts: list[list[str]], *, batch_size: int, suffix: str
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(json.dumps({
                 "env": {k: str(v) for k, v in dict(app.env).items()},
-                "config": asdict(app.config), "part": part, "index": i,
+                "config": asdict(app.config), "part": part.names,
+                "partition": part.partition, "index": i,
                 "batch_size": batch_size, "suffix": suffix}))
             proc.stdin.close()
             threading.Thread(target=listen, args=(i, proc.stdout), daemon=True).start()
@@ -698,14 +779,14 @@ def _run_parts(app: Any, parts: list[list[str]], *, batch_size: int, suffix: str
                     shown = slowest
             elif kind == "done":
                 results[i] = (message[1], message[2])
-                log.debug("rebuild part %d (%s) done after %.2f s", i, ", ".join(parts[i]),
+                log.debug("rebuild part %d (%s) done after %.2f s", i, parts[i].describe(),
                           perf_counter() - began)
             elif kind == "error":
-                raise RebuildFailed(f"rebuild part {i} ({', '.join(parts[i])}) failed; "
+                raise RebuildFailed(f"rebuild part {i} ({parts[i].describe()}) failed; "
                                     f"nothing was swapped in:\n{message[1]}")
             elif i not in results:  # eof without a result: the process died
                 raise RebuildFailed(
-                    f"rebuild part {i} ({', '.join(parts[i])}) ended with exit code "
+                    f"rebuild part {i} ({parts[i].describe()}) ended with exit code "
                     f"{procs[i].wait()}; nothing was swapped in")
         for proc in procs:
             if proc.wait() != 0:
@@ -736,36 +817,42 @@ def rebuild(
 
     With ``workers`` >= 2 (default: :func:`rebuild_workers`), a log of at least
     ``parallel_min_events`` events on a store other processes can open is rebuilt by
-    two processes, each reading and decoding the whole log and building a disjoint part
-    of the projections (:func:`plan_parts`; the part without the directory keeps its own
-    copy in memory where it needs one). The swap waits for both; if either fails, the
-    old tables stay and :class:`RebuildFailed` is raised.
+    that many processes (:func:`plan_parts`): each reads the whole log and builds all
+    the chosen read models for its share of the programmes, or, with only a few
+    programmes, two processes split the read models between them (the part without the
+    directory keeps its own copy in memory). The swap waits for all of them; if any
+    fails, the old tables stay and :class:`RebuildFailed` is raised.
     """
     chosen = resolve_names(names)
     sql = app.sql
     started = perf_counter()
     batch = batch_size or REBUILD_BATCH
-    parts = plan_parts(chosen, rebuild_workers() if workers is None else workers)
-    if len(parts) > 1 and not (shareable(app) and app.max_position() >= parallel_min_events):
-        parts = [chosen]
+    wanted = rebuild_workers() if workers is None else max(1, min(MAX_WORKERS, workers))
+    if wanted > 1 and not (shareable(app) and app.max_position() >= parallel_min_events):
+        wanted = 1
+    programmes = (count_programmes(app, PARTITION_MIN_PROGRAMMES * wanted)
+                  if wanted > 1 else 0)
+    parts = plan_parts(chosen, wanted, programmes)
     with sql.transaction() as cur:
         for name in chosen:
             drop_tables(cur, sql, name, suffix)
             create_tables(cur, sql, name, suffix)
     if len(parts) == 1:
-        done = [_build(app, chosen, batch_size=batch, suffix=suffix, directory="write",
-                       on_batch=progress)]
+        done = [_build(app, parts[0], batch_size=batch, suffix=suffix, on_batch=progress)]
     else:
         done = _run_parts(app, parts, batch_size=batch, suffix=suffix, progress=progress)
     now = utcnow()
     swap_started = perf_counter()
     with bulk_transaction(sql, durable=True, cache_kib=SWAP_CACHE_KIB, fast_drop=True) as cur:
+        reached: dict[str, int] = {}
         for part, (_, position) in zip(parts, done, strict=True):
-            cur.executemany(
-                f"INSERT INTO {sql.table(TRACKING_TABLE)} (name, position, updated_at) "
-                "VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-                "position = excluded.position, updated_at = excluded.updated_at",
-                [(name, position, now) for name in part])
+            for name in part.names:
+                reached[name] = min(reached.get(name, position), position)
+        cur.executemany(
+            f"INSERT INTO {sql.table(TRACKING_TABLE)} (name, position, updated_at) "
+            "VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+            "position = excluded.position, updated_at = excluded.updated_at",
+            [(name, position, now) for name, position in reached.items()])
         for name in chosen:
             swap_in(cur, sql, name, suffix)
     log.debug("rebuild: parts %.2f s, swap %.2f s", swap_started - started,

@@ -1,5 +1,6 @@
-"""A parallel rebuild (two processes, each building part of the read models) yields
-exactly the tables of a single-process rebuild, and a failing part swaps nothing in."""
+"""A parallel rebuild (processes each building their share of the programmes, or part of
+the read models) yields exactly the tables of a single-process rebuild, and a failing part
+swaps nothing in."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from domain.accounts import issue_token
 from domain.demo import load_demo
+from projections import runner
 from projections.base import read_positions
-from projections.runner import RebuildFailed, plan_parts, rebuild, shareable
+from projections.runner import Part, RebuildFailed, plan_parts, rebuild, shareable
 from projections.views import NAMES
 from tests.integration.test_projections_rebuild import dump
 
@@ -50,11 +53,37 @@ def test_failing_part_leaves_the_old_tables(app, monkeypatch, fault):
                for r in app.sql.query("SELECT title FROM " + app.sql.table("pj_programmes")))
 
 
+def test_programme_partitions_equal_single_process(app, monkeypatch):
+    """Three processes, each with every read model for a third of the programmes (dealt
+    out in the order they were planned), and an account event that belongs to none."""
+    load_demo(app, programmes=4)
+    issue_token(app, role="evaluator", label="e")  # an account: in no programme (part 0)
+    head = app.max_position()
+    rebuild(app, workers=1)
+    expected = dump(app)
+    monkeypatch.setattr(runner, "PARTITION_MIN_PROGRAMMES", 1)
+    parts: list[list[Part]] = []
+    plan = runner.plan_parts
+    monkeypatch.setattr(runner, "plan_parts", lambda *a: parts.append(plan(*a)) or parts[-1])
+    result = rebuild(app, workers=3, parallel_min_events=0, batch_size=500)
+    assert [p.partition for p in parts[0]] == [(0, 3), (1, 3), (2, 3)]
+    assert result.events == head and result.position == head
+    assert dump(app) == expected
+    assert read_positions(app.sql) == {name: head for name in NAMES}
+    monkeypatch.setenv("FRAMDRIFT_REBUILD_FAULT", "2:raise")
+    with pytest.raises(RebuildFailed, match="programme partition 3 of 3"):
+        rebuild(app, workers=3, parallel_min_events=0, batch_size=500)
+    assert dump(app) == expected
+
+
 def test_parts_and_fallbacks():
     names = list(NAMES)
-    assert plan_parts(names, 1) == [names]
-    assert plan_parts(names, 2) == [["timeline"], [n for n in names if n != "timeline"]]
-    assert plan_parts(["directory", "maturity"], 2) == [["directory", "maturity"]]
+    assert plan_parts(names, 1) == [Part(names)]
+    assert plan_parts(names, 2) == [Part(["timeline"]), Part([n for n in names if n != "timeline"])]
+    assert plan_parts(["directory", "maturity"], 2) == [Part(["directory", "maturity"])]
+    assert plan_parts(names, 2, programmes=15) == plan_parts(names, 2)
+    assert plan_parts(names, 2, programmes=16) == [Part(names, (0, 2)), Part(names, (1, 2))]
+    assert [p.directory for p in plan_parts(names, 2)] == ["memory", "write"]
     memory = SimpleNamespace(sql=SimpleNamespace(postgres=False),
                              config=SimpleNamespace(env={"SQLITE_DBNAME": ":memory:"}))
     assert not shareable(memory)

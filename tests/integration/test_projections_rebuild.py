@@ -27,8 +27,10 @@ def dump(app: Any) -> dict[str, list[tuple]]:
         for table in tables_of(name):
             rows = app.sql.query(f"SELECT * FROM {app.sql.table(table.name)}")
             out[table.name] = sorted(
-                tuple((k, float(v) if isinstance(v, float) else v) for k, v in sorted(r.items()))
-                for r in rows)
+                (tuple((k, float(v) if isinstance(v, float) else v)
+                       for k, v in sorted(r.items())) for r in rows),
+                key=lambda row: tuple((k, v is not None, 0 if v is None else v)
+                                      for k, v in row))  # (None sorts first)
     return out
 
 
