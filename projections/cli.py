@@ -86,7 +86,11 @@ def rebuild_command(name: str | None, batch: int | None, workers: int | None) ->
 
 
 @projections_group.command("status")
-def status_command() -> None:
+@click.option("--max-lag", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Exit 1 (after the table) if any read model lags more than N events "
+                   "behind the log, e.g. as a container health check.")
+@click.pass_context
+def status_command(ctx: click.Context, max_lag: int | None) -> None:
     """Each read model's position, the head of the log, and the lag."""
     from projections.runner import status
 
@@ -98,6 +102,14 @@ def status_command() -> None:
     click.echo(f"{'projection':<18} {'position':>10} {'head':>10} {'lag':>8}")
     for r in rows:
         click.echo(f"{r['name']:<18} {r['position']:>10} {r['head']:>10} {r['lag']:>8}")
+    if max_lag is None:
+        return
+    lagging = [r for r in rows if r["lag"] > max_lag]
+    for r in lagging:
+        click.echo(f"projections: {r['name']} lags {r['lag']} events behind the log "
+                   f"(more than --max-lag {max_lag})", err=True)
+    if lagging:
+        ctx.exit(1)
 
 
 commands = [projections_group]

@@ -44,6 +44,22 @@ def _resolves(argv: list[str]) -> bool:
     return not isinstance(command, click.Group)
 
 
+def _parses(argv: list[str]) -> bool:
+    """Whether ``framdrift <argv...>`` resolves *and* its options and arguments parse."""
+    if not _resolves(argv):
+        return False
+    command: click.Command = cli
+    ctx = click.Context(cli)
+    args = list(argv)
+    while isinstance(command, click.Group):
+        command = command.get_command(ctx, args.pop(0))
+    try:
+        command.make_context(command.name, args, parent=ctx)
+    except click.UsageError:
+        return False
+    return True
+
+
 def test_services_and_images(compose):
     services = compose["services"]
     assert set(services) >= {"db", "migrate", "web", "worker"}
@@ -83,8 +99,20 @@ def test_health_checks(compose):
     assert "pg_isready" in " ".join(db["test"])
     web = services["web"]["healthcheck"]
     assert "/healthz" in " ".join(web["test"]) and "8000" in " ".join(web["test"])
-    for check in (db, web):
+    worker = services["worker"]["healthcheck"]
+    for check in (db, web, worker):
         assert check.get("interval") and check.get("retries")
+
+
+def test_worker_health_check_is_a_real_status_invocation(compose):
+    test = [str(part) for part in compose["services"]["worker"]["healthcheck"]["test"]]
+    assert test[0] == "CMD", "exec form, like the services' commands"
+    argv = test[1:]
+    assert argv[:3] == ["framdrift", "projections", "status"]
+    assert _resolves(argv[1:]), f"'framdrift {' '.join(argv[1:])}' is no command"
+    assert _parses(argv[1:]), f"'framdrift {' '.join(argv[1:])}' does not parse"
+    max_lag = int(argv[argv.index("--max-lag") + 1])
+    assert max_lag >= 1000  # a burst of writes the worker is still working through is healthy
 
 
 def test_web_runs_gunicorn_with_workers_after_fork(compose):
@@ -127,3 +155,6 @@ def test_resolver_rejects_unknown_commands():
     assert not _resolves(["no-such-command"])
     assert not _resolves(["tokens"])  # a group alone is not a command
     assert _resolves(["tokens", "create", "--role", "evaluator"])
+    assert _parses(["projections", "status", "--max-lag", "5000"])
+    assert not _parses(["projections", "status", "--max-lag", "-1"])
+    assert not _parses(["projections", "status", "--no-such-option"])
