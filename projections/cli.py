@@ -82,7 +82,7 @@ def rebuild_command(name: str | None, batch: int | None, workers: int | None) ->
         app.close()
     click.echo(f"rebuilt {', '.join(result.names)} to position {result.position}")
     click.echo(f"{result.events} events in {result.seconds:.2f} s = "
-               f"{result.rate:,.0f} events/s")
+               f"{result.rate:,.0f} events/s ({result.plan})")
 
 
 @projections_group.command("status")

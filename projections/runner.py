@@ -548,6 +548,7 @@ class RebuildResult:
     events: int
     seconds: float
     position: int
+    plan: str = "1 process"  # how the work was divided (for people)
 
     @property
     def rate(self) -> float:
@@ -857,8 +858,14 @@ def rebuild(
             swap_in(cur, sql, name, suffix)
     log.debug("rebuild: parts %.2f s, swap %.2f s", swap_started - started,
               perf_counter() - swap_started)
+    if len(parts) == 1:
+        plan = "1 process"
+    elif parts[0].partition is not None:
+        plan = f"{len(parts)} processes, each with its share of the programmes"
+    else:
+        plan = f"{len(parts)} processes, each with some of the read models"
     return RebuildResult(chosen, max(e for e, _ in done), perf_counter() - started,
-                         min(p for _, p in done))
+                         min(p for _, p in done), plan)
 
 
 def status(app: Any) -> list[dict[str, Any]]:

@@ -28,6 +28,8 @@ def test_parallel_rebuild_equals_single_process(app):
                      progress=progress.append)
     assert dump(app) == expected
     assert single.events == result.events == head and result.position == head
+    assert single.plan == "1 process"
+    assert result.plan == "2 processes, each with some of the read models"
     assert sum(progress) == head and len(progress) > 1
     assert read_positions(app.sql) == {name: head for name in NAMES}
     # a subset: the timeline in one process, the directory and maturity in the other
@@ -67,6 +69,7 @@ def test_programme_partitions_equal_single_process(app, monkeypatch):
     monkeypatch.setattr(runner, "plan_parts", lambda *a: parts.append(plan(*a)) or parts[-1])
     result = rebuild(app, workers=3, parallel_min_events=0, batch_size=500)
     assert [p.partition for p in parts[0]] == [(0, 3), (1, 3), (2, 3)]
+    assert result.plan == "3 processes, each with its share of the programmes"
     assert result.events == head and result.position == head
     assert dump(app) == expected
     assert read_positions(app.sql) == {name: head for name in NAMES}
@@ -91,3 +94,38 @@ def test_parts_and_fallbacks():
     assert not shareable(memory)
     memory.config.env["SQLITE_DBNAME"] = "/srv/framdrift.sqlite3"
     assert shareable(memory)
+
+
+def test_a_failed_batch_deals_its_programmes_again(app, monkeypatch):
+    """A programme part whose batch fails reads it again and deals the programmes the same
+    way (what it learned of owners stays valid: ownership never depends on a rollback)."""
+    from projections.runner import Runner
+    from projections.schema import create_tables, drop_tables
+    from projections.views import TimelineView
+
+    result = load_demo(app, programmes=3)
+    rebuild(app, workers=1)
+    second = str(result.programme_ids[1])  # the 2nd planned: part 1 of 2
+    expected = app.sql.query(f"SELECT * FROM {app.sql.table('pj_timeline')} "
+                             "WHERE programme_id = ? ORDER BY position", (second,))
+    with app.sql.transaction() as cur:
+        for name in NAMES:
+            drop_tables(cur, app.sql, name, "_p")
+            create_tables(cur, app.sql, name, "_p")
+    part = Runner(app, suffix="_p", tracked=False, partition=(1, 2), batch_size=700)
+    flush, calls = TimelineView.flush, []
+
+    def failing_once(self, cur):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        flush(self, cur)
+
+    monkeypatch.setattr(TimelineView, "flush", failing_once)
+    with pytest.raises(RuntimeError, match="disk full"):
+        part.catch_up()
+    part.catch_up()
+    assert part.planned == 3
+    rows = app.sql.query(f"SELECT * FROM {app.sql.table('pj_timeline_p')} ORDER BY position")
+    assert {r["programme_id"] for r in rows} == {second}
+    assert rows == expected

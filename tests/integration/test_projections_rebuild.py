@@ -206,12 +206,13 @@ def test_cli_status_and_rebuild(app, store_url):
     assert str(head) in status.output
     done = runner.invoke(cli, ["projections", "rebuild"], env=env)
     assert done.exit_code == 0, done.output
-    assert f"{head} events in" in done.output and "events/s" in done.output
+    assert f"{head} events in" in done.output and "events/s (1 process)" in done.output
     status = runner.invoke(cli, ["projections", "status"], env=env)
     for line in status.output.splitlines()[1:]:
         name, position, log_head, lag = line.split()
         assert name in NAMES and int(position) == int(log_head) == head and lag == "0"
-    one = runner.invoke(cli, ["projections", "rebuild", "maturity"], env=env)
+    one = runner.invoke(cli, ["projections", "rebuild", "maturity", "--workers", "2"], env=env)
     assert one.exit_code == 0 and "rebuilt directory, maturity" in one.output
+    assert "(1 process)" in one.output  # the demo is below the size worth a second process
     bad = runner.invoke(cli, ["projections", "rebuild", "nonsense"], env=env)
     assert bad.exit_code == 2
