@@ -13,6 +13,7 @@ import click
 
 from domain.application import Framdrift
 from domain.describe import actor_participant, event_type, participant_of, summarise
+from domain.privacy import MasterKeyError
 from domain.store import StoreConfigError, parse_database_url
 
 
@@ -20,7 +21,7 @@ def open_app(*, require_tables: bool = True) -> Framdrift:
     """The application on FRAMDRIFT_DATABASE_URL, with a clear message if it is not ready."""
     try:
         app = Framdrift(config=parse_database_url())
-    except StoreConfigError as e:
+    except (StoreConfigError, MasterKeyError) as e:
         raise click.ClickException(str(e)) from None
     except Exception as e:  # noqa: BLE001 - connection problems are reported, not traced
         raise click.ClickException(f"cannot open the event store: {e}") from None
@@ -29,6 +30,12 @@ def open_app(*, require_tables: bool = True) -> Framdrift:
             f"the event store at {app.config.describe()} has no tables yet: "
             "run 'framdrift migrate' first"
         )
+    if require_tables:
+        try:
+            app.keys.check()
+        except MasterKeyError as e:
+            app.close()
+            raise click.ClickException(str(e)) from None
     return app
 
 
@@ -230,7 +237,7 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
 # A module may also define ``register(cli)``, called after every module is loaded (to add
 # commands to another module's group).
 COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands",
-                   "api.replay_commands", "api.privacy_commands")
+                   "api.replay_commands", "api.privacy_commands", "api.key_commands")
 
 
 def _register_command_modules() -> None:

@@ -1,8 +1,9 @@
 """Liveness and readiness, outside the versioned API and without authentication.
 
 - ``/healthz``: the process is up (always 200, touches nothing).
-- ``/readyz``: the database answers and the read models lag the log by at most
-  ``FRAMDRIFT_MAX_LAG`` events; otherwise 503 with the reason (error shape).
+- ``/readyz``: the database answers, the master key (if the data keys are sealed with
+  one) opens them, and the read models lag the log by at most ``FRAMDRIFT_MAX_LAG``
+  events; otherwise 503 with the reason (error shape).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Blueprint, current_app
 from api import readmodels
 from api.app import framdrift_app
 from api.errors import error_response
+from domain.privacy import MasterKeyError
 
 bp = Blueprint("health", __name__)
 
@@ -32,6 +34,11 @@ def readyz() -> Any:
     except Exception as e:  # noqa: BLE001 - the reason is the answer
         return error_response(503, f"database not reachable: {type(e).__name__}: {e}",
                               {"database": ["not reachable"]}, {"Retry-After": "5"})
+    try:
+        app.keys.check()
+    except MasterKeyError as e:
+        return error_response(503, str(e), {"master_key": ["does not open the data keys"]},
+                              {"Retry-After": "30"})
     if not readmodels.available():
         return error_response(503, "read models are not installed",
                               {"projections": ["not installed"]}, {"Retry-After": "30"})

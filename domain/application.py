@@ -36,7 +36,7 @@ from domain.model import (
     Reflection,
     record_id_for,
 )
-from domain.privacy import KeyStore, PersonalDataTranscoding, reveal
+from domain.privacy import KeyStore, PersonalDataTranscoding, master_key_from_env, reveal
 from domain.store import Sql, StoreConfig, parse_database_url
 from domain.values import (
     MaterialKind,
@@ -103,7 +103,7 @@ class Framdrift(Application[UUID]):
             postgres=self.config.is_postgres,
             schema=getattr(self.factory.datastore, "schema", None),
         )
-        self.keys = KeyStore(self.sql)
+        self.keys = KeyStore(self.sql, master_key_from_env())
         transcoder.register(PersonalDataTranscoding(self.keys))
 
     @classmethod

@@ -72,15 +72,133 @@ class SubjectErasedError(Exception):
     """A key was asked for a subject that has been erased."""
 
 
+class MasterKeyError(RuntimeError):
+    """The master key is missing, malformed, or does not open the stored data keys."""
+
+
+MASTER_KEY_ENV = "FRAMDRIFT_MASTER_KEY"
+MASTER_KEY_FILE_ENV = "FRAMDRIFT_MASTER_KEY_FILE"
+WRAPPED = b"fdk1"  # a data key sealed with the master key: prefix + nonce + ciphertext
+_WRAPPED_LEN = len(WRAPPED) + 12 + 32 + 16
+
+
+def _is_wrapped(stored: bytes) -> bool:
+    return len(stored) == _WRAPPED_LEN and stored.startswith(WRAPPED)
+
+
+def master_key_from_env(environ: Any = None) -> bytes | None:
+    """The master key (32 bytes, base64 in ``FRAMDRIFT_MASTER_KEY``, or in the file named by
+    ``FRAMDRIFT_MASTER_KEY_FILE``, e.g. a container secret); None when neither is set."""
+    environ = os.environ if environ is None else environ
+    value, where = environ.get(MASTER_KEY_ENV, ""), MASTER_KEY_ENV
+    path = environ.get(MASTER_KEY_FILE_ENV, "")
+    if path and not value:
+        where = f"{MASTER_KEY_FILE_ENV} ({path})"
+        try:
+            with open(path, encoding="ascii") as f:
+                value = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise MasterKeyError(f"{where}: cannot read it: {e}") from None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise MasterKeyError(
+            f"{where} must be 32 random bytes in base64 (44 characters), e.g. from "
+            "`framdrift keys new-master`")
+    return key
+
+
+def new_master_key() -> str:
+    return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode("ascii")
+
+
 class KeyStore:
     """Per-subject data keys, kept outside the event tables so they can be deleted."""
 
     CACHE_SECONDS = 5.0
 
-    def __init__(self, sql: Sql):
+    def __init__(self, sql: Sql, master: bytes | None = None):
+        """``master``: when given, data keys are stored sealed with it (AES-GCM, the
+        subject id as associated data), so the database alone cannot open what people
+        wrote. Keys stored before a master key was set still open; ``wrap_all`` seals
+        them."""
         self.sql = sql
+        self.master = master
         self._cache: dict[UUID, tuple[float, bytes | None]] = {}
         self._lock = threading.Lock()
+
+    # sealing the data keys with the master key ----------------------------------
+
+    @staticmethod
+    def _aad(subject: UUID) -> bytes:
+        return b"framdrift-data-key:" + subject.bytes
+
+    def _seal(self, subject: UUID, key: bytes) -> bytes:
+        if self.master is None:
+            return key
+        nonce = os.urandom(12)
+        return WRAPPED + nonce + AESGCM(self.master).encrypt(nonce, key, self._aad(subject))
+
+    def _open(self, subject: UUID, stored: bytes) -> bytes:
+        if not _is_wrapped(stored):
+            return stored  # a plain data key (stored without a master key)
+        if self.master is None:
+            raise MasterKeyError(
+                f"the data keys are sealed with a master key: set {MASTER_KEY_ENV} "
+                f"(or {MASTER_KEY_FILE_ENV})")
+        body = stored[len(WRAPPED):]
+        try:
+            return AESGCM(self.master).decrypt(body[:12], body[12:], self._aad(subject))
+        except InvalidTag:
+            raise MasterKeyError(
+                f"{MASTER_KEY_ENV} does not open the data key of subject {subject}: "
+                "not the master key these keys were sealed with") from None
+
+    def counts(self) -> dict[str, int]:
+        """How many data keys are stored sealed with a master key and how many plain."""
+        rows = self.sql.query(f"SELECT subject_id, data_key FROM {self.sql.table(KEY_TABLE)}")
+        sealed = sum(1 for r in rows if _is_wrapped(bytes(r["data_key"])))
+        return {"sealed": sealed, "plain": len(rows) - sealed}
+
+    def check(self) -> None:
+        """Raise :class:`MasterKeyError` now, not at the first decryption, when sealed
+        data keys exist and this process has no master key or a different one."""
+        rows = self.sql.query(  # keys that start with the prefix (an index range)
+            f"SELECT subject_id, data_key FROM {self.sql.table(KEY_TABLE)} "
+            "WHERE data_key >= ? AND data_key < ? LIMIT 3", (WRAPPED, b"fdk2"))
+        for row in rows:
+            if _is_wrapped(bytes(row["data_key"])):
+                self._open(UUID(row["subject_id"]), bytes(row["data_key"]))
+                return
+
+    def wrap_all(self) -> tuple[int, int]:
+        """Seal every plain data key with the master key, in one transaction; returns
+        (sealed now, sealed already). Checks that every sealed key opens first."""
+        if self.master is None:
+            raise MasterKeyError(f"no master key: set {MASTER_KEY_ENV} first")
+        done = already = 0
+        with self.sql.transaction() as cur:
+            if not self.sql.postgres:
+                cur.execute("PRAGMA secure_delete = ON")  # overwrite the plain keys' bytes
+            rows = cur.query(f"SELECT subject_id, data_key FROM {self.sql.table(KEY_TABLE)}")
+            for row in rows:
+                subject, stored = UUID(row["subject_id"]), bytes(row["data_key"])
+                key = self._open(subject, stored)  # raises on a wrong master key
+                if key is not stored:
+                    already += 1
+                    continue
+                cur.execute(
+                    f"UPDATE {self.sql.table(KEY_TABLE)} SET data_key = ? WHERE subject_id = ?",
+                    (self._seal(subject, key), row["subject_id"]))
+                done += 1
+        self._checkpoint()
+        self.forget_cache()
+        return done, already
 
     def create_tables(self) -> None:
         with self.sql.transaction() as cur:
@@ -115,7 +233,7 @@ class KeyStore:
             f"SELECT data_key FROM {self.sql.table(KEY_TABLE)} WHERE subject_id = ?",
             (str(subject),),
         )
-        return bytes(rows[0]["data_key"]) if rows else None
+        return self._open(subject, bytes(rows[0]["data_key"])) if rows else None
 
     def _create(self, subject: UUID) -> bytes:
         key = AESGCM.generate_key(bit_length=256)
@@ -129,13 +247,13 @@ class KeyStore:
             cur.execute(
                 f"INSERT INTO {self.sql.table(KEY_TABLE)} (subject_id, data_key, created_at) "
                 "VALUES (?, ?, ?) ON CONFLICT (subject_id) DO NOTHING",
-                (str(subject), key, _utcnow()),
+                (str(subject), self._seal(subject, key), _utcnow()),
             )
             rows = cur.query(
                 f"SELECT data_key FROM {self.sql.table(KEY_TABLE)} WHERE subject_id = ?",
                 (str(subject),),
             )
-        return bytes(rows[0]["data_key"])
+        return self._open(subject, bytes(rows[0]["data_key"]))
 
     def erase(self, subject: UUID) -> bool:
         """Delete the subject's key for good. Returns whether a key was deleted."""
@@ -157,13 +275,16 @@ class KeyStore:
             )
         with self._lock:
             self._cache.pop(subject, None)
+        self._checkpoint()
+        return bool(had)
+
+    def _checkpoint(self) -> None:
+        """SQLite: move deleted/overwritten key pages out of the write-ahead log too."""
         if not self.sql.postgres:
-            # ... and out of the write-ahead log, where the page with the key still is.
             try:
                 self.sql.query("PRAGMA wal_checkpoint(TRUNCATE)")
             except Exception:  # noqa: BLE001 - best effort; the next checkpoint does it
                 pass
-        return bool(had)
 
     def is_erased(self, subject: UUID) -> bool:
         return bool(

@@ -86,6 +86,7 @@ def test_environment(compose):
         assert env["FRAMDRIFT_DATABASE_URL"].startswith("postgresql://")
         assert "@db:5432/" in env["FRAMDRIFT_DATABASE_URL"]
         assert env.get("FRAMDRIFT_SECRET_KEY")
+        assert "FRAMDRIFT_MASTER_KEY" in env  # passed on from the host's environment
     assert services["web"]["environment"].get("FRAMDRIFT_MAX_LAG")
     db_env = services["db"]["environment"]
     url = services["web"]["environment"]["FRAMDRIFT_DATABASE_URL"]
