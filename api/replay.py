@@ -54,6 +54,10 @@ KINDS = ("reflection", "decision", "experiment", "capability")
 FILTERS = ("participant", "unit", "area", "kind", "lanes")
 WIDTH, LEFT, RIGHT = 1180, 170, 20
 TOP, MARKERS, LANE = 34, 34, 22
+# the timeline's narrow layout for phones (replay.css shows it instead of the wide one below
+# 40rem): NARROW units wide, drawn at the screen's width (about 1 px per unit on a 360 px
+# phone, so its text stays legible), with each lane's name on a line above its records
+NARROW, NARROW_SIDE, NARROW_LANE, NARROW_LABEL = 340, 6, 36, 14
 PLAY_TICKS = 80
 
 
@@ -170,7 +174,9 @@ def _url(endpoint: str, **values: Any) -> str:
 class Scale:
     """Event time -> x, over the programme's weeks (with a margin for stragglers)."""
 
-    def __init__(self, weeks: list[dict[str, Any]], extra: list[datetime]):
+    def __init__(self, weeks: list[dict[str, Any]], extra: list[datetime],
+                 left: float = LEFT, right: float = WIDTH - RIGHT):
+        self.left, self.right = left, right
         starts = [datetime.combine(datetime.fromisoformat(w["starts_on"]).date(), time.min,
                                    tzinfo=UTC) for w in weeks]
         ends = [datetime.combine(datetime.fromisoformat(w["ends_on"]).date(), time.max,
@@ -182,9 +188,9 @@ class Scale:
 
     def x(self, moment: datetime | None) -> float:
         if moment is None:
-            return LEFT
+            return self.left
         fraction = (moment - self.start).total_seconds() / self.span
-        return round(LEFT + max(0.0, min(1.0, fraction)) * (WIDTH - LEFT - RIGHT), 1)
+        return round(self.left + max(0.0, min(1.0, fraction)) * (self.right - self.left), 1)
 
 
 def _shape(kind: str, x: float, y: float) -> dict[str, Any]:
@@ -226,11 +232,17 @@ def _visible(state: ProgrammeState, filters: dict[str, str]) -> dict[str, dict[s
 
 
 def timeline_svg(state: ProgrammeState, filters: dict[str, str],
-                 selected: set[str], link: Any) -> dict[str, Any]:
-    """Everything the SVG template draws, laid out in Python."""
+                 selected: set[str], link: Any, *, narrow: bool = False) -> dict[str, Any]:
+    """Everything the SVG template draws, laid out in Python.
+
+    ``narrow``: the layout for phones — NARROW units wide, lanes named on a line of their
+    own above their records (no column of names on the left), weeks labelled by number."""
     weeks = state.programme.get("weeks", [])
     now = _when(state.time)
-    scale = Scale(weeks, [now] if now else [])
+    width = NARROW if narrow else WIDTH
+    lane_h, label_h = (NARROW_LANE, NARROW_LABEL) if narrow else (LANE, 0)
+    scale = (Scale(weeks, [now] if now else [], NARROW_SIDE, NARROW - NARROW_SIDE) if narrow
+             else Scale(weeks, [now] if now else []))
     by_participant = filters.get("lanes") == "participant"
     units = _unit_names(state)
     if by_participant:
@@ -244,7 +256,7 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
         lanes = list(units.items())
     index = {key: i for i, (key, _label) in enumerate(lanes)}
     top = TOP + MARKERS
-    height = top + max(1, len(lanes)) * LANE + 24
+    height = top + max(1, len(lanes)) * lane_h + 24
     bands = []
     for i, w in enumerate(weeks):
         start = datetime.combine(datetime.fromisoformat(w["starts_on"]).date(), time.min,
@@ -254,7 +266,8 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
         x0, x1 = scale.x(start), scale.x(end)
         theme = theme_name(w["theme"])
         bands.append({"x": x0, "w": max(1.0, x1 - x0),
-                      "label": _("W%(number)s %(theme)s", number=w["number"], theme=theme),
+                      "label": _("W%(number)s", number=w["number"]) if narrow else
+                      _("W%(number)s %(theme)s", number=w["number"], theme=theme),
                       "cls": "band band-odd" if i % 2 else "band band-even",
                       "theme": w["theme"], "week": w["number"],
                       "title": _("Week %(number)s: %(theme)s (%(start)s – %(end)s)",
@@ -289,7 +302,8 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
         if lane is None:
             continue
         x = scale.x(_when(r["created_at"]))
-        y = top + lane * LANE + LANE / 2 + offsets[r["kind"]] * 0.6
+        y = (top + lane * lane_h + label_h + (lane_h - label_h) / 2
+             + offsets[r["kind"]] * 0.6)
         points[rid] = (x, y)
         cls = ["record", r["kind"]]
         if r["void"]:
@@ -318,14 +332,21 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
                 if selected:
                     cls += " selected" if rid in selected and b in selected else " faded"
                 edges.append({"x1": x, "y1": y, "x2": bx, "y2": by, "cls": cls})
-    lane_rows = [{"y": top + i * LANE, "key": key, "label": _fit(label, 27),
-                  "title": label, "cls": "lane" + (" alt" if i % 2 else "")}
+    lane_rows = [{"y": top + i * lane_h, "key": key, "title": label,
+                  "label": _fit(label, 50 if narrow else 27),
+                  "label_y": top + i * lane_h + (11 if narrow else 15),
+                  "cls": "lane" + (" alt" if i % 2 else "")}
                  for i, (key, label) in enumerate(lanes)]
+    x_now = scale.x(now) if now else None
+    # the "as of" label on the side of the line where it fits (near the right edge: left)
+    ends = narrow and x_now is not None and x_now > width - 50
     return {
-        "width": WIDTH, "height": height, "left": LEFT, "right": WIDTH - RIGHT, "top": top,
-        "bands": bands, "markers": markers, "lanes": lane_rows, "dots": dots, "edges": edges,
-        "now": scale.x(now) if now else None, "lane_h": LANE, "bands_top": TOP,
-        "shown": len(dots),
+        "width": width, "height": height, "left": scale.left, "right": scale.right,
+        "top": top, "bands": bands, "markers": markers, "lanes": lane_rows, "dots": dots,
+        "edges": edges, "now": x_now, "lane_h": lane_h, "bands_top": TOP,
+        "now_label_x": None if x_now is None else (x_now - 3 if ends else x_now + 3),
+        "now_label_cls": "now-label end" if ends else "now-label",
+        "shown": len(dots), "narrow": narrow,
     }
 
 
@@ -392,6 +413,8 @@ def timeline(programme_id: Any) -> Any:
         return _url("replay.record", programme_id=pid, record_id=rid, at=state.position)
 
     svg = timeline_svg(state, filters, selected, lambda rid: here(record=rid))
+    narrow_svg = timeline_svg(state, filters, selected, lambda rid: here(record=rid),
+                              narrow=True)
     playing = request.args.get("play") == "1"
     step = max(1, (last - first) // PLAY_TICKS)
     play_next = None
@@ -403,7 +426,8 @@ def timeline(programme_id: Any) -> Any:
     areas = state.development_areas()
     weeks = state.programme.get("weeks", [])
     context = {
-        "state": state, "pid": pid, "svg": svg, "funnel": funnel(state), "filters": filters,
+        "state": state, "pid": pid, "svg": svg, "narrow_svg": narrow_svg,
+        "funnel": funnel(state), "filters": filters,
         "hood": hood, "first": first, "last": last, "at": at, "here": here,
         "record_link": record_link, "chain": chain, "selected_id": selected_id,
         "playing": playing, "play_next": play_next, "play_stop": here(play=None),

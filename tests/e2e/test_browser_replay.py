@@ -93,3 +93,84 @@ def test_scrub_to_end_of_week_three_and_walk_a_capability_back(served, page, scr
     screenshot(page, "phone-english")
 
     assert not violations, violations
+
+
+# every text of the chart: its rendered font size (CSS size x the SVG's scale) and box
+TEXTS = """svg => Array.from(svg.querySelectorAll('text')).map(t => {
+  const r = t.getBoundingClientRect(), s = svg.getBoundingClientRect();
+  return {text: t.textContent, height: r.height, left: r.left - s.left, right: s.right - r.right,
+          px: parseFloat(getComputedStyle(t).fontSize) * svg.getScreenCTM().a};
+})"""
+
+
+def page_width(page) -> tuple[int, int]:
+    return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+
+def test_replay_fits_a_phone_and_is_unchanged_on_a_desktop(served, page, screenshot):
+    """At 360 px the page never scrolls sideways: the timeline is drawn in its narrow layout
+    at the screen's width with legible labels (CSS only); at 1280 px the wide chart as it was;
+    in between the wide chart scrolls in its own box, with a cue."""
+    server, pid, cookie, _app = served
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    for query, name in (("", "phone"), ("?lanes=participant", "phone-participants"),
+                        ("?at=2026-09-25", "phone-week-3")):
+        page.goto(f"{server.url}/replay/{pid}{query}")
+        scroll_width, inner_width = page_width(page)
+        assert scroll_width <= inner_width == 360, (query, scroll_width)
+        narrow, wide = page.locator("#replay-svg-narrow"), page.locator("#replay-svg")
+        assert narrow.is_visible() and not wide.is_visible()
+        assert not page.locator("#scroll-cue").is_visible()
+        box = narrow.bounding_box()
+        assert box["x"] >= 0 and 300 <= box["width"] <= 360 and box["height"] > 250, box
+        records = narrow.locator("g.record")
+        assert records.count() == wide.locator("g.record").count() > 0
+        assert records.first.is_visible()
+        texts = narrow.evaluate(TEXTS)
+        assert {"V1", "V5", "nu"} <= {t["text"] for t in texts}
+        assert any(t["text"].startswith("Socialförvaltningen") or
+                   t["text"].endswith("Socialförvaltningen") for t in texts)
+        for t in texts:  # legible, and inside the chart (not cut off at its edges)
+            assert t["px"] >= 10 and t["height"] >= 9, t
+            assert t["left"] >= 0 and t["right"] >= 0, t
+        funnel = page.locator("#funnel svg.funnel-svg").evaluate(TEXTS)  # scaled to fit
+        assert funnel and all(t["px"] >= 9.5 and t["right"] >= 0 for t in funnel), funnel
+        screenshot(page, name)
+
+    # a record is picked on the phone as on the desktop: a link, no script needed
+    first = narrow.locator("g.record").first.get_attribute("data-record")
+    narrow.locator(f'a:has(g[data-record="{first}"])').click()
+    page.wait_for_url(f"**record={first}**")
+    assert page.locator("#selected-lineage").is_visible()
+    assert page.locator(f'#replay-svg-narrow g.record.selected[data-record="{first}"]').count()
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
+
+    # a tablet / a phone on its side: the wide chart scrolls on its own, the page does not
+    page.set_viewport_size({"width": 900, "height": 740})
+    page.goto(f"{server.url}/replay/{pid}")
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
+    assert page.locator("#replay-svg").is_visible()
+    assert not page.locator("#replay-svg-narrow").is_visible()
+    assert page.locator("#scroll-cue").is_visible()
+    assert page.locator("#chart-scroll").evaluate("e => e.scrollWidth > e.clientWidth")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server.url}/replay/{pid}")
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
+    wide = page.locator("#replay-svg")
+    assert wide.is_visible() and not page.locator("#replay-svg-narrow").is_visible()
+    assert not page.locator("#scroll-cue").is_visible()
+    assert wide.bounding_box()["width"] == 1180  # drawn at its own size, as before
+    assert page.locator("#chart-scroll").evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert "V1 Digitalisering" in {t["text"] for t in wide.evaluate(TEXTS)}
+    screenshot(page, "desktop")
+
+    assert not violations, violations
