@@ -51,36 +51,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def load_via_sqlite(app: Framdrift, participants: int) -> object:
-    from domain.integrity import export_log, import_log
-
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/load.sqlite3"
-        migrate_all(url)
-        source = Framdrift.from_url(url)
-        try:
-            result = load_demo(source, programmes=1, participants=participants)
-            with open(f"{tmp}/e.ndjson", "w") as events, open(f"{tmp}/k.ndjson", "w") as keys:
-                export_log(source, events, keys)
-        finally:
-            source.close()
-        with open(f"{tmp}/e.ndjson") as events, open(f"{tmp}/k.ndjson") as keys:
-            import_log(app, events, keys)
-    return result
-
-
 def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
     migrate_all(url)
     app = Framdrift.from_url(url)
     try:
         started = perf_counter()
         participants = max(2, size // EVENTS_PER_PARTICIPANT)
-        if app.sql.postgres and size > 20_000:
-            # One programme is one transaction in load_demo; a single ~100k-event INSERT
-            # stalls in psycopg here, so load into SQLite and import (batched) instead.
-            result = load_via_sqlite(app, participants)
-        else:
-            result = load_demo(app, programmes=1, participants=participants)
+        # One programme is one transaction (on PostgreSQL written in chunks of INSERTs:
+        # Framdrift._record_batch).
+        result = load_demo(app, programmes=1, participants=participants)
         loaded = perf_counter() - started
         started = perf_counter()
         catch_up(app, ["timeline"])

@@ -19,7 +19,13 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Notification,
+    Recording,
+    Transcoder,
+)
 
 from domain import errors
 from domain.context import SYSTEM_ACTOR, acting_as, actor_cvar, now, participant_actor, request
@@ -174,11 +180,54 @@ class Framdrift(Application[UUID]):
         try:
             yield
             if self._batch_events.events:
-                recordings = self._record(self._batch_events)
+                recordings = self._record_batch(self._batch_events)
                 self._notify(recordings)
                 self._seal()
         finally:
             self._batch, self._batch_events = None, None
+
+    #: Events a statement when a batch is written to PostgreSQL in chunks.
+    BATCH_CHUNK = 2000
+
+    def _record_batch(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Record a batch in ONE transaction, as several INSERTs on PostgreSQL.
+
+        eventsourcing's PostgreSQL recorder sends all events as one statement in
+        psycopg pipeline mode, and psycopg (3.3.9 at least) can stop flushing a
+        large pipelined message before the server has all of it: both sides then
+        wait for each other for ever (server in ClientRead, client in
+        ``Pipeline.sync``), from about 5 MB (~15k demo events) on. So big batches
+        go through the recorder's own statements (table lock, NOTIFY, INSERT ...
+        RETURNING) in chunks, without pipeline mode, inside one transaction:
+        still all or nothing.
+        """
+        events = processing_event.events
+        if not self.config.is_postgres or len(events) <= self.BATCH_CHUNK:
+            return self._record(processing_event)
+        assert processing_event.tracking is None, "batches carry no tracking"
+        recorder: Any = self.recorder
+        stored = [self.mapper.to_stored_event(e) for e in events]
+        ids: list[int] = []
+        with self.factory.datastore.transaction(commit=True) as curs:
+            for at in range(0, len(stored), self.BATCH_CHUNK):
+                chunk = stored[at : at + self.BATCH_CHUNK]
+                # Locks the table (again: a no-op in the same transaction), NOTIFYs
+                # (collapsed to one at commit) and inserts, returning positions.
+                recorder._insert_stored_events(curs, chunk)
+                ids.extend(recorder._fetch_ids_after_insert_events(curs, chunk))
+        if len(ids) != len(stored):
+            raise AssertionError(f"recorded {len(ids)} of {len(stored)} events")
+        recordings = [
+            Recording(d, Notification(
+                id=n_id, originator_id=s.originator_id,
+                originator_version=s.originator_version, topic=s.topic, state=s.state,
+            ))
+            for d, s, n_id in zip(events, stored, ids, strict=True)
+        ]
+        if self.repository.cache and not self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
+        return recordings
 
     # helpers ----------------------------------------------------------------
 
