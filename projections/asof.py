@@ -53,8 +53,6 @@ CACHED_STATES_REBUILD = 1024  # a rebuild (``_new`` tables) keeps more programme
 
 TIMELINE = "pj_timeline"
 CHECKPOINTS = "pj_timeline_checkpoints"
-# The change keys the timeline row has as columns (not repeated in its ``change`` JSON).
-ROW_KEYS = ("position", "time", "type", "id", "summary")
 
 CHECKPOINT_TABLE = Table(
     CHECKPOINTS,
