@@ -86,14 +86,16 @@ def _is_wrapped(stored: bytes) -> bool:
     return len(stored) == _WRAPPED_LEN and stored.startswith(WRAPPED)
 
 
-def master_key_from_env(environ: Any = None) -> bytes | None:
+def master_key_from_env(environ: Any = None, name: str = MASTER_KEY_ENV,
+                        file_name: str | None = MASTER_KEY_FILE_ENV) -> bytes | None:
     """The master key (32 bytes, base64 in ``FRAMDRIFT_MASTER_KEY``, or in the file named by
-    ``FRAMDRIFT_MASTER_KEY_FILE``, e.g. a container secret); None when neither is set."""
+    ``FRAMDRIFT_MASTER_KEY_FILE``, e.g. a container secret); None when neither is set.
+    ``name`` / ``file_name``: other variables holding a key the same way."""
     environ = os.environ if environ is None else environ
-    value, where = environ.get(MASTER_KEY_ENV, ""), MASTER_KEY_ENV
-    path = environ.get(MASTER_KEY_FILE_ENV, "")
+    value, where = environ.get(name, ""), name
+    path = environ.get(file_name, "") if file_name else ""
     if path and not value:
-        where = f"{MASTER_KEY_FILE_ENV} ({path})"
+        where = f"{file_name} ({path})"
         try:
             with open(path, encoding="ascii") as f:
                 value = f.read()
@@ -138,11 +140,12 @@ class KeyStore:
     def _aad(subject: UUID) -> bytes:
         return b"framdrift-data-key:" + subject.bytes
 
-    def _seal(self, subject: UUID, key: bytes) -> bytes:
-        if self.master is None:
+    def _seal(self, subject: UUID, key: bytes, master: bytes | None = None) -> bytes:
+        master = self.master if master is None else master
+        if master is None:
             return key
         nonce = os.urandom(12)
-        return WRAPPED + nonce + AESGCM(self.master).encrypt(nonce, key, self._aad(subject))
+        return WRAPPED + nonce + AESGCM(master).encrypt(nonce, key, self._aad(subject))
 
     def _open(self, subject: UUID, stored: bytes) -> bytes:
         if not _is_wrapped(stored):
@@ -181,24 +184,35 @@ class KeyStore:
         (sealed now, sealed already). Checks that every sealed key opens first."""
         if self.master is None:
             raise MasterKeyError(f"no master key: set {MASTER_KEY_ENV} first")
-        done = already = 0
+        return self._reseal(self.master, only_plain=True)
+
+    def rewrap(self, new_master: bytes) -> int:
+        """Seal every data key (sealed or plain) with ``new_master`` instead, in one
+        transaction (all or none: a key the current master key cannot open stops it);
+        from then on this store opens them with ``new_master``. Returns how many."""
+        done, _ = self._reseal(new_master, only_plain=False)
+        self.master = new_master
+        return done
+
+    def _reseal(self, target: bytes, *, only_plain: bool) -> tuple[int, int]:
+        done = skipped = 0
         with self.sql.transaction() as cur:
             if not self.sql.postgres:
-                cur.execute("PRAGMA secure_delete = ON")  # overwrite the plain keys' bytes
+                cur.execute("PRAGMA secure_delete = ON")  # overwrite the old bytes
             rows = cur.query(f"SELECT subject_id, data_key FROM {self.sql.table(KEY_TABLE)}")
             for row in rows:
                 subject, stored = UUID(row["subject_id"]), bytes(row["data_key"])
                 key = self._open(subject, stored)  # raises on a wrong master key
-                if key is not stored:
-                    already += 1
+                if only_plain and key is not stored:
+                    skipped += 1
                     continue
                 cur.execute(
                     f"UPDATE {self.sql.table(KEY_TABLE)} SET data_key = ? WHERE subject_id = ?",
-                    (self._seal(subject, key), row["subject_id"]))
+                    (self._seal(subject, key, target), row["subject_id"]))
                 done += 1
         self._checkpoint()
         self.forget_cache()
-        return done, already
+        return done, skipped
 
     def create_tables(self) -> None:
         with self.sql.transaction() as cur:

@@ -175,3 +175,46 @@ def test_a_malformed_master_key_is_a_clear_error(tmp_path, monkeypatch):
         "FRAMDRIFT_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
         "FRAMDRIFT_MASTER_KEY": "not base64!"})
     assert done.exit_code == 1 and "FRAMDRIFT_MASTER_KEY must be 32 random bytes" in done.output
+
+
+def test_rewrap_rotates_the_master_key_all_or_nothing(store_url, monkeypatch):
+    migrate_all(store_url)
+    app = open_with(store_url, monkeypatch, MASTER)
+    people = programme_with_people(app)
+    before = stored_keys(app)
+    app.close()
+    env = {"FRAMDRIFT_DATABASE_URL": store_url, "FRAMDRIFT_MASTER_KEY": MASTER}
+    runner = CliRunner()
+    new = new_master_key()
+
+    missing = runner.invoke(cli, ["keys", "rewrap"], env=env)
+    assert missing.exit_code == 1 and "no new master key" in missing.output
+    bad = runner.invoke(cli, ["keys", "rewrap"], env={**env, "FRAMDRIFT_NEW_MASTER_KEY": "x"})
+    assert bad.exit_code == 1 and "FRAMDRIFT_NEW_MASTER_KEY must be 32 random bytes" in bad.output
+    wrong = runner.invoke(cli, ["keys", "rewrap"], env={
+        **env, "FRAMDRIFT_MASTER_KEY": new_master_key(), "FRAMDRIFT_NEW_MASTER_KEY": new})
+    assert wrong.exit_code == 1 and "not the master key" in wrong.output
+
+    app = open_with(store_url, monkeypatch, MASTER)
+    try:
+        assert stored_keys(app) == before  # nothing changed
+    finally:
+        app.close()
+
+    done = runner.invoke(cli, ["keys", "rewrap"], env={**env, "FRAMDRIFT_NEW_MASTER_KEY": new})
+    assert done.exit_code == 0, done.output
+    assert "sealed 3 data keys with the new master key" in done.output
+
+    app = open_with(store_url, monkeypatch, new)
+    try:
+        assert [app.get_participant(p)["name"] for p in people] == [
+            "Anna Lind 0", "Anna Lind 1", "Anna Lind 2"]
+        assert app.keys.counts() == {"sealed": 3, "plain": 0}
+    finally:
+        app.close()
+    app = open_with(store_url, monkeypatch, MASTER)
+    try:
+        with pytest.raises(MasterKeyError, match="not the master key"):
+            app.keys.check()
+    finally:
+        app.close()
