@@ -178,11 +178,12 @@ class Framdrift(Application[UUID]):
             return
         self._batch, self._batch_events = {}, ProcessingEvent()
         try:
-            yield
-            if self._batch_events.events:
-                recordings = self._record_batch(self._batch_events)
-                self._notify(recordings)
-                self._seal()
+            with self.keys.holding():
+                yield
+                if self._batch_events.events:
+                    recordings = self._record_batch(self._batch_events)
+                    self._notify(recordings)
+                    self._seal()
         finally:
             self._batch, self._batch_events = None, None
 

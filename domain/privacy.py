@@ -15,6 +15,8 @@ import base64
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -133,6 +135,19 @@ class KeyStore:
         self.master = master
         self._cache: dict[UUID, tuple[float, bytes | None]] = {}
         self._lock = threading.Lock()
+        self._held = threading.local()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within the block (this thread only), cached keys do not expire: a bulk load
+        that encodes for minutes would otherwise look every subject's key up again every
+        few seconds. (An erasure meanwhile makes what it writes unreadable anyway.)"""
+        outer = getattr(self._held, "on", False)
+        self._held.on = True
+        try:
+            yield
+        finally:
+            self._held.on = outer
 
     # sealing the data keys with the master key ----------------------------------
 
@@ -230,7 +245,8 @@ class KeyStore:
         """The subject's key; ``None`` if erased (or absent and ``create`` is false)."""
         now = time.monotonic()
         cached = self._cache.get(subject)
-        if cached is not None and now - cached[0] < self.CACHE_SECONDS:
+        if cached is not None and (now - cached[0] < self.CACHE_SECONDS
+                                   or getattr(self._held, "on", False)):
             if cached[1] is not None or not create:
                 return cached[1]
         key = self._load(subject)
