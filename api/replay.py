@@ -58,6 +58,8 @@ TOP, MARKERS, LANE = 34, 34, 22
 # 40rem): NARROW units wide, drawn at the screen's width (about 1 px per unit on a 360 px
 # phone, so its text stays legible), with each lane's name on a line above its records
 NARROW, NARROW_SIDE, NARROW_LANE, NARROW_LABEL = 340, 6, 36, 14
+# the lineage's narrow layout: its boxes start after a gutter for the links' curves
+LINEAGE_GUTTER = 26
 PLAY_TICKS = 80
 
 
@@ -355,6 +357,87 @@ def _fit(text: str, size: int) -> str:
     return text if len(text) <= size else text[:size - 1].rstrip() + "…"
 
 
+def lineage_svg(state: ProgrammeState, graph: dict[str, Any], rid: str, link: Any, *,
+                narrow: bool = False) -> dict[str, Any]:
+    """The lineage page's SVG, laid out in Python: a column of boxes per kind (WIDTH units)
+    with the "based on" links as lines between them.
+
+    ``narrow``: the layout for phones (replay.css shows it below 40rem) — NARROW units wide,
+    drawn at the screen's width: the kinds one below the other, each box the drawing's
+    width, the links as curves in a gutter on the left."""
+    columns: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+    for n in graph["nodes"]:
+        columns[n["kind"]].append(n)
+    units = _unit_names(state)
+    fit1, fit2 = (44, 47) if narrow else (42, 44)  # characters that fit in a box's lines
+
+    def box(n: dict[str, Any], x: float, y: float, w: float, h: float) -> dict[str, Any]:
+        kind = n["kind"]
+        cls = f"node {kind}" + (" void" if n["void"] else "") + (
+            " focus" if n["id"] == rid else "")
+        return {
+            "x": round(x, 1), "y": y, "w": round(w, 1), "h": h, "cls": cls,
+            "href": link(n["id"]),
+            "line1": _fit(" · ".join(part for part in (
+                _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
+                theme_name(n["theme"])) if part), fit1),
+            "line2": _fit(" · ".join(part for part in (
+                _who(n["participant"]), _local_day(n["created_at"]), _record_state(n),
+                units.get(n["unit"], n["unit"])) if part), fit2),
+            "title": " · ".join(part for part in (
+                _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
+                theme_name(n["theme"]), _who(n["participant"]),
+                units.get(n["unit"], n["unit"]), format_when(n["created_at"]),
+                _record_state(n)) if part),
+            "node": n,
+        }
+
+    def ordered(kind: str) -> list[dict[str, Any]]:
+        return sorted(columns[kind], key=lambda n: (n["week"], n["position"]))
+
+    boxes: dict[str, dict[str, Any]] = {}
+    heads = []
+    lines = []
+    if narrow:
+        # kind after kind, top to bottom (a kind without records is left out)
+        x, w, h, row_h = LINEAGE_GUTTER, NARROW - LINEAGE_GUTTER - NARROW_SIDE, 38, 46
+        y = 0
+        for kind in KINDS:
+            if not columns[kind]:
+                continue
+            heads.append({"x": x, "y": y + 20, "label": str(KIND_HEADS[kind])})
+            y += 30
+            for n in ordered(kind):
+                boxes[n["id"]] = box(n, x, y, w, h)
+                y += row_h
+            y += 4
+        height = max(y, 40)
+        for e in graph["edges"]:
+            a, b = boxes[e["from"]], boxes[e["to"]]
+            ya, yb = a["y"] + a["h"] / 2, b["y"] + b["h"] / 2
+            # the farther apart, the wider the curve (so that links do not lie on each other)
+            bend = round(min(x - 3, 6 + abs(ya - yb) / 12), 1)
+            lines.append({"d": f"M{x},{ya} C{x - bend},{ya} {x - bend},{yb} {x},{yb}"})
+        width = NARROW
+    else:
+        col_w = (WIDTH - 40) / len(KINDS)
+        row_h = 46
+        height = 40 + max(1, max(len(v) for v in columns.values())) * row_h
+        for c, kind in enumerate(KINDS):
+            for i, n in enumerate(ordered(kind)):
+                boxes[n["id"]] = box(n, 20 + c * col_w + 10, 34 + i * row_h, col_w - 20,
+                                     row_h - 10)
+        heads = [{"x": round(20 + c * col_w + col_w / 2, 1), "y": 20,
+                  "label": str(KIND_HEADS[k])} for c, k in enumerate(KINDS)]
+        for e in graph["edges"]:
+            a, b = boxes[e["from"]], boxes[e["to"]]
+            lines.append({"x1": a["x"], "y1": a["y"] + a["h"] / 2,
+                          "x2": b["x"] + b["w"], "y2": b["y"] + b["h"] / 2})
+        width = WIDTH
+    return {"width": width, "height": height, "heads": heads, "lines": lines,
+            "boxes": list(boxes.values()), "narrow": narrow}
+
+
 def funnel(state: ProgrammeState) -> dict[str, Any]:
     rows = state.progress()
     totals = {
@@ -481,47 +564,16 @@ def record(programme_id: Any, record_id: Any) -> Any:
         abort(404, description=_("No such record in this programme at that moment."))
     graph = asof.lineage(state, rid, direction=direction)
     pid = state.programme_id
-    columns: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
-    for n in graph["nodes"]:
-        columns[n["kind"]].append(n)
-    col_w = (WIDTH - 40) / len(KINDS)
-    row_h = 46
-    height = 40 + max(1, max(len(v) for v in columns.values())) * row_h
-    boxes: dict[str, dict[str, Any]] = {}
-    units = _unit_names(state)
-    for c, kind in enumerate(KINDS):
-        for i, n in enumerate(sorted(columns[kind], key=lambda n: (n["week"], n["position"]))):
-            x = 20 + c * col_w + 10
-            y = 34 + i * row_h
-            cls = f"node {kind}" + (" void" if n["void"] else "") + (
-                " focus" if n["id"] == rid else "")
-            boxes[n["id"]] = {
-                "x": round(x, 1), "y": y, "w": round(col_w - 20, 1), "h": row_h - 10,
-                "cls": cls, "href": _url("replay.record", programme_id=pid, record_id=n["id"],
-                                          at=state.position, direction=direction),
-                "line1": _fit(" · ".join(x for x in (
-                    _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
-                    theme_name(n["theme"])) if x), 42),
-                "line2": _fit(" · ".join(x for x in (
-                    _who(n["participant"]), _local_day(n["created_at"]), _record_state(n),
-                    units.get(n["unit"], n["unit"])) if x), 44),
-                "title": " · ".join(x for x in (
-                    _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
-                    theme_name(n["theme"]), _who(n["participant"]),
-                    units.get(n["unit"], n["unit"]), format_when(n["created_at"]),
-                    _record_state(n)) if x),
-                "node": n,
-            }
-    lines = []
-    for e in graph["edges"]:
-        a, b = boxes[e["from"]], boxes[e["to"]]
-        lines.append({"x1": a["x"], "y1": a["y"] + a["h"] / 2,
-                      "x2": b["x"] + b["w"], "y2": b["y"] + b["h"] / 2})
+
+    def link(node_id: str) -> str:
+        return _url("replay.record", programme_id=pid, record_id=node_id,
+                    at=state.position, direction=direction)
+
+    svg = lineage_svg(state, graph, rid, link)
+    narrow_svg = lineage_svg(state, graph, rid, link, narrow=True)
     context = {
         "state": state, "pid": pid, "rid": rid, "graph": graph, "direction": direction,
-        "boxes": list(boxes.values()), "lines": lines, "width": WIDTH, "height": height,
-        "heads": [{"x": round(20 + c * col_w + col_w / 2, 1), "label": str(KIND_HEADS[k])}
-                  for c, k in enumerate(KINDS)],
+        "svg": svg, "narrow_svg": narrow_svg,
         "kind": state.records[rid]["kind"],
         "directions": [(d, _url("replay.record", programme_id=pid, record_id=rid,
                                 at=state.position, direction=d))
@@ -533,7 +585,7 @@ def record(programme_id: Any, record_id: Any) -> Any:
         "json": _url("api_v1_replay.record_lineage", record_id=rid, as_of=state.position,
                      direction=direction),
     }
-    context.update(unit_names=units, person_name=_who, record_state=_record_state,
+    context.update(unit_names=_unit_names(state), person_name=_who, record_state=_record_state,
                    local_day=_local_day)
     return render("replay_lineage.html", programme=state.programme, **context)
 

@@ -174,3 +174,88 @@ def test_replay_fits_a_phone_and_is_unchanged_on_a_desktop(served, page, screens
     screenshot(page, "desktop")
 
     assert not violations, violations
+
+
+# the texts of the lineage's boxes that stick out of their box
+INSIDE_BOXES = """svg => Array.from(svg.querySelectorAll('g.node')).flatMap(g => {
+  const box = g.querySelector('rect').getBoundingClientRect();
+  return Array.from(g.querySelectorAll('text')).filter(t => {
+    const r = t.getBoundingClientRect();
+    return r.left < box.left || r.right > box.right || r.bottom > box.bottom;
+  }).map(t => t.textContent);
+})"""
+
+
+def test_lineage_fits_a_phone_and_is_unchanged_on_a_desktop(served, page, screenshot):
+    """A record's lineage page as the timeline: at 360 px the kinds are drawn one below the
+    other at the screen's width, legible, and the page never scrolls sideways; at 1280 px the
+    wide drawing as it was; in between it scrolls in its own box, with a cue."""
+    server, pid, cookie, app = served
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+    state = asof.state_at(app.sql, pid)
+    record_id = max(  # the longest lineage of a capability: every kind, several links
+        (r["id"] for r in state.records.values() if r["kind"] == "capability"),
+        key=lambda rid: len(asof.lineage(state, rid)["nodes"]))
+    graph = asof.lineage(state, record_id)
+    assert {n["kind"] for n in graph["nodes"]} == {
+        "reflection", "decision", "experiment", "capability"} and graph["edges"]
+    url = f"{server.url}/replay/{pid}/records/{record_id}"
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    for query, name in (("", "phone"), ("?direction=back", "phone-back")):
+        page.goto(url + query)
+        scroll_width, inner_width = page_width(page)
+        assert scroll_width <= inner_width == 360, (query, scroll_width)
+        narrow, wide = page.locator("#lineage-svg-narrow"), page.locator("#lineage-svg")
+        assert narrow.is_visible() and not wide.is_visible()
+        assert not page.locator("#lineage-scroll-cue").is_visible()
+        box = narrow.bounding_box()
+        assert box["x"] >= 0 and 300 <= box["width"] <= 360, box
+        nodes = narrow.locator("g.node")
+        assert nodes.count() == wide.locator("g.node").count() == len(
+            page.locator("#lineage-table tbody tr").all())
+        assert narrow.locator("path.edge").count() == wide.locator("line.edge").count() > 0
+        assert narrow.locator(f'g.node.focus[data-record="{record_id}"]').is_visible()
+        texts = narrow.evaluate(TEXTS)
+        assert {"Reflektioner", "Beslut", "Förmågor"} <= {t["text"] for t in texts}
+        for t in texts:  # legible, and inside the drawing (not cut off at its edges)
+            assert t["px"] >= 10 and t["height"] >= 9, t
+            assert t["left"] >= 0 and t["right"] >= 0, t
+        assert narrow.evaluate(INSIDE_BOXES) == []  # each box's lines fit in it
+        screenshot(page, name)
+
+    # a record in the lineage is followed on the phone as on the desktop: a link, no script
+    other = next(n["id"] for n in graph["nodes"] if n["kind"] == "reflection")
+    narrow.locator(f'a:has(g[data-record="{other}"])').click()
+    page.wait_for_url(f"**/records/{other}**")
+    assert page.locator(f'#lineage-svg-narrow g.node.focus[data-record="{other}"]').count()
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
+
+    # a tablet / a phone on its side: the wide drawing scrolls on its own, the page does not
+    page.set_viewport_size({"width": 900, "height": 740})
+    page.goto(url)
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
+    assert page.locator("#lineage-svg").is_visible()
+    assert not page.locator("#lineage-svg-narrow").is_visible()
+    assert page.locator("#lineage-scroll-cue").is_visible()
+    assert page.locator("#lineage-scroll").evaluate("e => e.scrollWidth > e.clientWidth")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(url)
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
+    wide = page.locator("#lineage-svg")
+    assert wide.is_visible() and not page.locator("#lineage-svg-narrow").is_visible()
+    assert not page.locator("#lineage-scroll-cue").is_visible()
+    assert wide.bounding_box()["width"] == 1180  # drawn at its own size, as before
+    assert page.locator("#lineage-scroll").evaluate("e => e.scrollWidth <= e.clientWidth")
+    heads = [t for t in wide.evaluate(TEXTS) if t["text"] in ("Reflektioner", "Förmågor")]
+    assert len(heads) == 2 and all(t["px"] == 13 for t in heads), heads
+    screenshot(page, "desktop")
+
+    assert not violations, violations
