@@ -82,6 +82,7 @@ MASTER_KEY_ENV = "FRAMDRIFT_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "FRAMDRIFT_MASTER_KEY_FILE"
 WRAPPED = b"fdk1"  # a data key sealed with the master key: prefix + nonce + ciphertext
 _WRAPPED_LEN = len(WRAPPED) + 12 + 32 + 16
+_AFTER_WRAPPED = WRAPPED[:-1] + bytes([WRAPPED[-1] + 1])  # the first prefix after it
 
 
 def _is_wrapped(stored: bytes) -> bool:
@@ -188,7 +189,7 @@ class KeyStore:
         data keys exist and this process has no master key or a different one."""
         rows = self.sql.query(  # keys that start with the prefix (an index range)
             f"SELECT subject_id, data_key FROM {self.sql.table(KEY_TABLE)} "
-            "WHERE data_key >= ? AND data_key < ? LIMIT 3", (WRAPPED, b"fdk2"))
+            "WHERE data_key >= ? AND data_key < ? LIMIT 3", (WRAPPED, _AFTER_WRAPPED))
         for row in rows:
             if _is_wrapped(bytes(row["data_key"])):
                 self._open(UUID(row["subject_id"]), bytes(row["data_key"]))
