@@ -78,6 +78,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the schemas' order
     app.extensions[_EXTENSION] = _Holder(app.config["FRAMDRIFT"])
+    from api import logredact
+
+    logredact.install()  # sign-in secrets and tokens never reach a log line
+    # FRAMDRIFT_PROXY_FIX=N: N trusted proxies (nginx in docker-compose.yml) set
+    # X-Forwarded-For/-Proto; unset, those headers are ignored (a client cannot pick the
+    # address its sign-in attempts are counted under).
+    proxies = int(app.config.get("PROXY_FIX") or _env_number("FRAMDRIFT_PROXY_FIX", 0, int))
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     register_blueprints(app)
     return app

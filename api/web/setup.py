@@ -54,6 +54,29 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or secure
 
 
+def limiter_storage(config: Any) -> dict[str, Any]:
+    """Where the sign-in rate limits count: Redis, shared by every worker and process, when
+    ``FRAMDRIFT_RATELIMIT_STORAGE_URL`` is set (``redis://host:6379/0``); otherwise this
+    process's memory, which is right only for a single-process ``framdrift serve``.
+
+    When Redis cannot be reached, each worker counts in its own memory meanwhile (a warning
+    is logged; the limit still holds per worker, so at most workers x the rate) and goes back
+    to Redis once it answers: sign-ins keep working during an outage. A URL that cannot be
+    used at all (an unknown scheme) stops the start with an error.
+    """
+    url = config.get("RATELIMIT_STORAGE_URL") or os.environ.get(
+        "FRAMDRIFT_RATELIMIT_STORAGE_URL") or "memory://"
+    prefix = config.get("RATELIMIT_KEY_PREFIX") or os.environ.get(
+        "FRAMDRIFT_RATELIMIT_KEY_PREFIX") or "framdrift"
+    settings: dict[str, Any] = {"storage_uri": url, "key_prefix": prefix}
+    if not url.startswith("memory://"):
+        settings["in_memory_fallback_enabled"] = True
+        if url.split(":", 1)[0] in ("redis", "rediss", "redis+unix", "valkey", "valkeys"):
+            # a dead Redis costs a sign-in at most a second before the fallback takes over
+            settings["storage_options"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    return settings
+
+
 def select_locale() -> str:
     lang = session.get("lang") if _has_request() else None
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
@@ -99,8 +122,8 @@ def init_app(app: Flask) -> None:
     for name in ("api", "api_docs_html", "health"):
         if name in app.blueprints:
             csrf.exempt(app.blueprints[name])
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://",
-                      default_limits=[], headers_enabled=False)
+    limiter = Limiter(get_remote_address, app=app, default_limits=[], headers_enabled=False,
+                      **limiter_storage(config))
     app.extensions["framdrift_limiter"] = limiter
 
     app.jinja_env.globals.update(
