@@ -86,3 +86,42 @@ def sqlite_app(sqlite_url: str) -> Iterator[Framdrift]:
     application = Framdrift.from_url(sqlite_url)
     yield application
     application.close()
+
+
+# ------------------------------------------------------------------ Redis (rate limits)
+
+REDIS_URL = os.environ.get("FRAMDRIFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = os.environ.get("FRAMDRIFT_REQUIRE_REDIS", "") not in ("", "0", "no", "false")
+
+
+@pytest.fixture(scope="session")
+def redis_available() -> str:
+    """The Redis URL; fails (CI, FRAMDRIFT_REQUIRE_REDIS) or skips (laptop) when it is down."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+        client.close()
+    except Exception as e:  # noqa: BLE001
+        problem = f"Redis not reachable at {REDIS_URL}: {e}"
+        if REQUIRE_REDIS:
+            pytest.fail(problem + " (FRAMDRIFT_REQUIRE_REDIS is set)", pytrace=False)
+        pytest.skip(problem)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_limits(redis_available: str) -> Iterator[tuple[str, str]]:
+    """``(url, key prefix)`` for rate limits of this test only; its keys are deleted after."""
+    import redis
+
+    prefix = f"fdtest{uuid.uuid4().hex[:12]}"
+    yield redis_available, prefix
+    client = redis.Redis.from_url(redis_available)
+    try:
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
