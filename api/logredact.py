@@ -21,13 +21,16 @@ REDACTED = "[redacted]"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # the sign-in path, whatever follows /in/ up to the end of the path (also %-encoded)
     (re.compile(r"(/|%2f)in(/|%2f)[^\s\"'?#&<>]+", re.IGNORECASE), rf"\1in\2{REDACTED}"),
+    # an Authorization header's value, whatever its scheme
+    (re.compile(r"(authorization[\"']?\s*[=:]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?"
+                r"[^\s\"',;<>&]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    (re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), rf"\1 {REDACTED}"),
     # a link secret or an API token on its own (in a next= value, a message, a referer)
     (re.compile(r"\bfdl(_|%5f)[A-Za-z0-9_%-]+", re.IGNORECASE), REDACTED),
     (re.compile(r"\bfd_[A-Za-z0-9_-]{16,}"), REDACTED),
-    # Authorization: Bearer x / Basic x, and token=, secret=, password=, key= ... values
-    (re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), rf"\1 {REDACTED}"),
+    # token=, secret=, password=, api_key=, session= ... values (query strings, messages)
     (re.compile(r"((?:access_|api_|auth_|refresh_|csrf_)?token|secret|password|passwd"
-                r"|api_?key|authorization|session)(\s*[=:]\s*|%3d)[^\s\"'&;,<>]+",
+                r"|api_?key|session)(\s*[=:]\s*|%3d)[^\s\"'&;,<>]+",
                 re.IGNORECASE), rf"\1\2{REDACTED}"),
 ]
 

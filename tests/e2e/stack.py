@@ -120,3 +120,29 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
     return process.returncode
+
+
+def store_with_link(url: str) -> tuple[str, str]:
+    """A migrated store with one programme and one participant; ``(their sign-in secret,
+    an evaluator API token)``."""
+    from datetime import date
+
+    from domain.accounts import issue_link, issue_token
+    from domain.application import Framdrift
+    from domain.context import acting_as
+    from tests.conftest import migrate_all
+
+    migrate_all(url)
+    app = Framdrift.from_url(url)
+    try:
+        with acting_as("researcher:e2e"):
+            programme = app.plan_programme(organisation="Testby kommun", title="Loggar",
+                                           first_day=date(2026, 1, 5),
+                                           units=[{"key": "it", "name": "IT"}])
+            participant = app.enrol_participant(programme, name="Eva Exempel", email=None,
+                                                role="manager", unit="it", consent=True)
+            secret, _id = issue_link(app, role="participant", subject=participant)
+            token, _tid = issue_token(app, role="evaluator", label="e2e")
+    finally:
+        app.close()
+    return secret, token
