@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
@@ -363,6 +363,42 @@ class Framdrift(Application[UUID]):
             except errors.RecordNotFoundError:
                 continue
 
+    def _change(
+        self, cls: type[A], aggregate_id: UUID | str, not_found: type[errors.NotFoundError],
+        *, request_id: str | None, expected_version: int | None,
+        command: Callable[[A], Any],
+    ) -> Any:
+        """Change one existing aggregate: the one way every command does it, so none forgets.
+
+        The aggregate is loaded ONCE. A request it has already handled answers what it
+        answered the first time. The version the client read is compared with the version
+        loaded, and the change is applied to that same loaded aggregate and saved: the
+        store's own optimistic concurrency (one event per originator id and version) then
+        refuses any other writer that loaded the same version, so a check can never pass
+        on one read and the save land on a later one (a lost update). A retry that loses
+        the race to its own first try (same request id, both loaded before either saved)
+        answers as the first try did, not with a conflict.
+        """
+        aggregate = self._get(cls, aggregate_id, not_found)
+        if aggregate.has_handled(request_id):
+            return aggregate.result_of(request_id)
+        if expected_version is not None and expected_version != aggregate.version:
+            raise errors.ConcurrentChangeError(
+                f"changed since you read it (version {expected_version}, "
+                f"now {aggregate.version}); reload and try again"
+            )
+        with request(request_id):
+            result = command(aggregate)
+        try:
+            self._save(aggregate)
+        except errors.ConcurrentChangeError:
+            if request_id and self._batch is None:
+                now_stored = self._get(cls, aggregate.id, not_found)
+                if now_stored.has_handled(request_id):
+                    return now_stored.result_of(request_id)
+            raise
+        return result
+
     # programme ----------------------------------------------------------------
 
     def plan_programme(
@@ -402,15 +438,13 @@ class Framdrift(Application[UUID]):
         return self._create(programme, request_id)
 
     def _programme_command(
-        self, programme_id: UUID | str, request_id: str | None, command: Any
+        self, programme_id: UUID | str, request_id: str | None, command: Any,
+        expected_version: int | None = None,
     ) -> Any:
-        programme = self._get(Programme, programme_id, errors.ProgrammeNotFoundError)
-        if programme.has_handled(request_id):
-            return programme.result_of(request_id)
-        with request(request_id):
-            result = command(programme)
-        self._save(programme)
-        return result
+        return self._change(
+            Programme, programme_id, errors.ProgrammeNotFoundError, request_id=request_id,
+            expected_version=expected_version, command=command,
+        )
 
     def register_unit(
         self, programme_id: UUID | str, *, key: str, name: str, kind: str = "administration",
@@ -460,18 +494,20 @@ class Framdrift(Application[UUID]):
 
     def rename_development_area(
         self, programme_id: UUID | str, area_id: str, *, name: str,
-        request_id: str | None = None,
+        expected_version: int | None = None, request_id: str | None = None,
     ) -> None:
         self._programme_command(
-            programme_id, request_id, lambda p: p.rename_development_area(area_id, name)
+            programme_id, request_id, lambda p: p.rename_development_area(area_id, name),
+            expected_version,
         )
 
     def merge_development_areas(
         self, programme_id: UUID | str, source_id: str, *, into: str,
-        request_id: str | None = None,
+        expected_version: int | None = None, request_id: str | None = None,
     ) -> None:
         self._programme_command(
-            programme_id, request_id, lambda p: p.merge_development_areas(source_id, into)
+            programme_id, request_id, lambda p: p.merge_development_areas(source_id, into),
+            expected_version,
         )
 
     def adopt_recommendation(
@@ -497,8 +533,11 @@ class Framdrift(Application[UUID]):
             ),
         )
 
-    def close_programme(self, programme_id: UUID | str, *, request_id: str | None = None) -> None:
-        self._programme_command(programme_id, request_id, lambda p: p.close())
+    def close_programme(
+        self, programme_id: UUID | str, *, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self._programme_command(programme_id, request_id, lambda p: p.close(), expected_version)
 
     # participants -------------------------------------------------------------
 
@@ -520,22 +559,33 @@ class Framdrift(Application[UUID]):
         return self._create(participant, request_id)
 
     def _participant_command(
-        self, participant_id: UUID | str, request_id: str | None, command: Any
+        self, participant_id: UUID | str, request_id: str | None, command: Any,
+        expected_version: int | None = None,
     ) -> None:
-        participant = self._get(Participant, participant_id, errors.ParticipantNotFoundError)
-        if participant.has_handled(request_id):
-            return
-        with self._as_author(participant, request_id):
-            command(participant)
-        self._save(participant)
+        def change(participant: Participant) -> None:
+            with self._as_author(participant, request_id):
+                command(participant)
 
-    def give_consent(self, participant_id: UUID | str, *, request_id: str | None = None) -> None:
-        self._participant_command(participant_id, request_id, lambda p: p.give_consent())
+        self._change(
+            Participant, participant_id, errors.ParticipantNotFoundError,
+            request_id=request_id, expected_version=expected_version, command=change,
+        )
+
+    def give_consent(
+        self, participant_id: UUID | str, *, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self._participant_command(
+            participant_id, request_id, lambda p: p.give_consent(), expected_version
+        )
 
     def withdraw_consent(
-        self, participant_id: UUID | str, *, request_id: str | None = None
+        self, participant_id: UUID | str, *, expected_version: int | None = None,
+        request_id: str | None = None,
     ) -> None:
-        self._participant_command(participant_id, request_id, lambda p: p.withdraw_consent())
+        self._participant_command(
+            participant_id, request_id, lambda p: p.withdraw_consent(), expected_version
+        )
 
     def record_material_taken_part_of(
         self, participant_id: UUID | str, material_id: str, *, request_id: str | None = None
@@ -587,22 +637,18 @@ class Framdrift(Application[UUID]):
     def _record_command(
         self, cls: type[A], record_id: UUID | str, participant_id: UUID | str | None,
         request_id: str | None, expected_version: int | None, command: Any,
-    ) -> A:
-        record = self._get(cls, record_id, errors.RecordNotFoundError)
-        if record.has_handled(request_id):
-            return record
-        if expected_version is not None and expected_version != record.version:
-            raise errors.ConcurrentChangeError(
-                f"the record has changed since you read it (version {expected_version}, "
-                f"now {record.version}); reload and try again"
-            )
-        author_id = participant_id if participant_id is not None else record.participant_id
-        participant, programme = self._author(record.programme_id, author_id)
-        record.require_author(participant.id)
-        with self._as_author(participant, request_id):
-            command(record, programme)
-        self._save(record)
-        return record
+    ) -> None:
+        def change(record: Any) -> None:
+            author_id = participant_id if participant_id is not None else record.participant_id
+            participant, programme = self._author(record.programme_id, author_id)
+            record.require_author(participant.id)
+            with self._as_author(participant, request_id):
+                command(record, programme)
+
+        self._change(
+            cls, record_id, errors.RecordNotFoundError, request_id=request_id,
+            expected_version=expected_version, command=change,
+        )
 
     def amend_reflection(
         self, reflection_id: UUID | str, *, participant_id: UUID | str | None = None,

@@ -22,7 +22,6 @@ from domain.model import (
     Capability,
     Decision,
     Experiment,
-    FramdriftAggregate,
     Participant,
     Programme,
     Reflection,
@@ -263,18 +262,6 @@ def base_url() -> str:
 
     configured = current_app.config.get("BASE_URL")
     return (configured or request.host_url).rstrip("/")
-
-
-def require_version(app: Framdrift, cls: type[FramdriftAggregate], aggregate_id: str,
-                    expected: int, request_id: str | None) -> None:
-    """Refuse a change made from an out-of-date page (for commands that take no
-    ``expected_version`` themselves); a retry of a request already recorded passes."""
-    error = domain_errors.ProgrammeNotFoundError if cls is Programme \
-        else domain_errors.ParticipantNotFoundError
-    aggregate = app._get(cls, aggregate_id, error)
-    if aggregate.version != expected and not aggregate.has_handled(request_id):
-        raise domain_errors.ConcurrentChangeError(
-            f"changed since you read it (version {expected}, now {aggregate.version})")
 
 
 def record_history(app: Framdrift, record_id: str) -> list[dict[str, Any]]:

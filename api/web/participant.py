@@ -31,7 +31,6 @@ from api.web.common import (
     record_history,
     records_of,
     render,
-    require_version,
     week_theme,
 )
 from api.web.forms import (
@@ -57,7 +56,6 @@ from api.web.forms import (
 )
 from domain import errors as domain_errors
 from domain.context import acting_as
-from domain.model import Participant
 
 _SURROGATES = re.compile(r"[\ud800-\udfff\x00]")
 KIND_LABELS = {"reflection": "Reflection", "decision": "Decision", "experiment": "Experiment",
@@ -432,9 +430,8 @@ def consent() -> Any:
     me = g.me
 
     def submit(d: dict[str, Any]) -> Any:
-        require_version(app, Participant, me["id"], d["expected_version"], d["request_id"])
         change = app.give_consent if d["consent"] == "give" else app.withdraw_consent
-        change(me["id"], request_id=d["request_id"])
+        change(me["id"], expected_version=d["expected_version"], request_id=d["request_id"])
         return d["consent"]
 
     return handle_form(

@@ -24,7 +24,6 @@ from api.web.common import (
     participants_of,
     programme_ids,
     render,
-    require_version,
     researcher_required,
 )
 from api.web.forms import (
@@ -49,7 +48,7 @@ from api.web.participant import handle_form, typed
 from domain import errors as domain_errors
 from domain.accounts import issue_link, list_links, revoke_links
 from domain.context import acting_as
-from domain.model import Participant, Programme, record_id_for
+from domain.model import record_id_for
 from domain.values import DEFAULT_THEMES, THEME_NAMES
 
 
@@ -412,11 +411,10 @@ def participant_consent(programme_id: str, participant_id: str) -> Any:
     if not errors:
         try:
             with acting_as(actor()):
-                require_version(app, Participant, person["id"], data["expected_version"],
-                                data["request_id"])
                 change = app.give_consent if data["consent"] == "give" \
                     else app.withdraw_consent
-                change(person["id"], request_id=data["request_id"])
+                change(person["id"], expected_version=data["expected_version"],
+                       request_id=data["request_id"])
         except domain_errors.DomainError as e:
             status = 409 if isinstance(e, domain_errors.ConcurrentChangeError) else 422
             errors = domain_errors_for(e, ("consent",))
@@ -493,8 +491,8 @@ def rename_area(programme_id: str, area_id: str) -> Any:
     area = _area(p, area_id)
 
     def submit(d: dict[str, Any]) -> Any:
-        require_version(app, Programme, p["id"], d["expected_version"], d["request_id"])
         app.rename_development_area(p["id"], area["area_id"], name=d["name"],
+                                    expected_version=d["expected_version"],
                                     request_id=d["request_id"])
 
     return _programme_form(
@@ -511,8 +509,8 @@ def merge_areas(programme_id: str) -> Any:
     p = _programme(programme_id)
 
     def submit(d: dict[str, Any]) -> Any:
-        require_version(app, Programme, p["id"], d["expected_version"], d["request_id"])
         app.merge_development_areas(p["id"], d["area_id"], into=d["into"],
+                                    expected_version=d["expected_version"],
                                     request_id=d["request_id"])
 
     return _programme_form(
@@ -531,8 +529,8 @@ def close_programme(programme_id: str) -> Any:
     p = _programme(programme_id)
 
     def submit(d: dict[str, Any]) -> Any:
-        require_version(app, Programme, p["id"], d["expected_version"], d["request_id"])
-        app.close_programme(p["id"], request_id=d["request_id"])
+        app.close_programme(p["id"], expected_version=d["expected_version"],
+                            request_id=d["request_id"])
 
     return _programme_form(
         programme_id, template="r_close.html", schema=CloseForm(),
