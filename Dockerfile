@@ -14,6 +14,7 @@ COPY pyproject.toml ./
 COPY domain ./domain
 COPY api ./api
 COPY projections ./projections
+COPY deploy ./deploy
 RUN pip install . && rm -rf build *.egg-info \
     && mkdir -p /app/data && chown framdrift:framdrift /app/data
 
@@ -22,4 +23,4 @@ USER framdrift
 EXPOSE 8000
 
 # Health checks are per service in docker-compose.yml (this image also runs the worker).
-CMD ["gunicorn", "--workers", "3", "--bind", "0.0.0.0:8000", "api.wsgi:app"]
+CMD ["gunicorn", "--config", "deploy/gunicorn.conf.py", "api.wsgi:app"]

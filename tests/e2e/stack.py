@@ -43,12 +43,14 @@ def nginx_dir() -> Path:
 
 
 def render_nginx_conf(root: Path, listen_port: int, upstream: str) -> Path:
-    """deploy/nginx.conf with only the port, upstream, /tmp/nginx and /dev/std* replaced."""
+    """deploy/nginx.conf with only the port, the upstream, and the pid, temp and log paths
+    replaced."""
     text = NGINX_CONF.read_text()
     replacements = {
         "listen 8000;": f"listen 127.0.0.1:{listen_port};",
         "server web:8000;": f"server {upstream};",
-        "/tmp/nginx": str(root),
+        "/var/run/nginx.pid": str(root / "nginx.pid"),
+        "/var/cache/nginx": str(root),
         "/dev/stdout": str(root / "access.log"),
         "/dev/stderr": str(root / "error.log"),
     }

@@ -2,10 +2,14 @@
 
 docker-compose.yml is loaded as YAML: services, start order, environment,
 health checks, and every ``framdrift ...`` command it runs must exist in the CLI.
+The gunicorn settings file is read by gunicorn itself; the nginx configuration is
+checked by ``nginx -t`` (with only its port, upstream and paths templated).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -62,8 +66,11 @@ def _parses(argv: list[str]) -> bool:
 
 def test_services_and_images(compose):
     services = compose["services"]
-    assert set(services) >= {"db", "migrate", "web", "worker"}
+    assert set(services) >= {"db", "redis", "migrate", "web", "proxy", "worker"}
     assert services["db"]["image"].startswith("postgres:")
+    assert services["redis"]["image"].startswith("redis:")  # the official images
+    assert services["proxy"]["image"].startswith("nginx:")
+    assert "volumes" not in services["redis"]  # counts of attempts only: nothing to keep
     for name in ("migrate", "web", "worker"):
         assert services[name].get("build") == "." or services[name].get("image")
     assert "pgdata" in compose.get("volumes", {})
@@ -77,6 +84,8 @@ def test_start_order(compose):
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends.get("db", {}).get("condition", "service_healthy") == "service_healthy"
     assert services["migrate"].get("restart", "no") == "no"
+    assert services["web"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
 
 
 def test_environment(compose):
@@ -88,6 +97,11 @@ def test_environment(compose):
         assert env.get("FRAMDRIFT_SECRET_KEY")
         assert "FRAMDRIFT_MASTER_KEY" in env  # passed on from the host's environment
     assert services["web"]["environment"].get("FRAMDRIFT_MAX_LAG")
+    # sign-in limits counted in the redis service, shared by every worker
+    assert services["web"]["environment"]["FRAMDRIFT_RATELIMIT_STORAGE_URL"].startswith(
+        "redis://redis:6379/")
+    # exactly one proxy in front (nginx) is trusted for X-Forwarded-For
+    assert str(services["web"]["environment"]["FRAMDRIFT_PROXY_FIX"]) == "1"
     db_env = services["db"]["environment"]
     url = services["web"]["environment"]["FRAMDRIFT_DATABASE_URL"]
     assert f"{db_env['POSTGRES_USER']}:{db_env['POSTGRES_PASSWORD']}@" in url
@@ -101,7 +115,11 @@ def test_health_checks(compose):
     web = services["web"]["healthcheck"]
     assert "/healthz" in " ".join(web["test"]) and "8000" in " ".join(web["test"])
     worker = services["worker"]["healthcheck"]
-    for check in (db, web, worker):
+    redis = services["redis"]["healthcheck"]
+    assert [str(part) for part in redis["test"]] == ["CMD", "redis-cli", "ping"]
+    proxy = services["proxy"]["healthcheck"]
+    assert "http://127.0.0.1:8000/healthz" in proxy["test"]  # through nginx to the app
+    for check in (db, web, worker, redis, proxy):
         assert check.get("interval") and check.get("retries")
 
 
@@ -116,18 +134,80 @@ def test_worker_health_check_is_a_real_status_invocation(compose):
     assert max_lag >= 1000  # a burst of writes the worker is still working through is healthy
 
 
-def test_web_runs_gunicorn_with_workers_after_fork(compose):
-    argv = _command(compose["services"]["web"])
+def _gunicorn_settings(argv: list[str]) -> dict[str, str]:
+    """The settings gunicorn itself reads from ``argv`` (``--print-config``)."""
+    done = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--print-config",
+                           *argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr + done.stdout
+    settings = {}
+    for line in done.stdout.splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            settings[name.strip()] = value.strip()
+    return settings
+
+
+def test_web_runs_gunicorn_with_its_config_file(compose):
+    web = compose["services"]["web"]
+    argv = _command(web)
     assert argv[0] == "gunicorn"
     assert argv[-1] == "api.wsgi:app"
-    workers = int(argv[argv.index("--workers") + 1])
-    assert workers >= 2
-    assert "--preload" not in argv  # (the app is lazy anyway; keep workers independent)
-    assert "0.0.0.0:8000" in argv
-    assert any(p.startswith("8000:8000") for p in compose["services"]["web"]["ports"])
+    assert argv[argv.index("--config") + 1] == "deploy/gunicorn.conf.py"
+    settings = _gunicorn_settings(argv)
+    assert int(settings["workers"]) >= 2
+    # threaded workers: a stuck connection holds a thread, not a whole worker
+    assert settings["worker_class"] == "gthread" and int(settings["threads"]) >= 2
+    assert settings["preload_app"] == "False"  # each worker builds its app after the fork
+    assert settings["bind"] == "['0.0.0.0:8000']"
+    assert settings["accesslog"] == "-"
+    assert settings["logger_class"] == "api.logredact.GunicornLogger"  # secrets redacted
+    # reached only through the proxy
+    assert "ports" not in web and "8000" in [str(p) for p in web.get("expose", [])]
     import api.wsgi
 
     assert api.wsgi.app.extensions["framdrift"].app is None  # nothing built at import
+
+
+def test_proxy_publishes_port_8000_and_mounts_the_nginx_config(compose):
+    proxy = compose["services"]["proxy"]
+    assert any(str(p).startswith("8000:8000") for p in proxy["ports"])
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert _command(proxy) == ["nginx", "-g", "daemon off;"]
+    published = [name for name, service in compose["services"].items()
+                 if service.get("ports")]
+    assert published == ["proxy"]  # nothing else is reachable from outside
+
+
+def test_nginx_config_buffers_bounds_and_redacts():
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    for directive in ("proxy_request_buffering on;", "proxy_buffering on;",
+                      "client_header_timeout 10s;", "client_body_timeout 10s;",
+                      "send_timeout 10s;", "listen 8000;", "server web:8000;",
+                      "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+                      "proxy_set_header X-Forwarded-Proto $scheme;",
+                      "access_log /dev/stdout framdrift;", "server_tokens off;"):
+        assert directive in text, directive
+    log_format = text[text.index("log_format framdrift"):].split(";", 1)[0]
+    # the raw request line and path would carry /in/<secret>: only the redacted map is logged
+    assert "$framdrift_uri" in log_format and "$framdrift_referer" in log_format
+    for raw in ("$request ", "$request\"", "$request_uri", "$uri", "$args", "$http_referer"):
+        assert raw not in log_format, raw
+    # `daemon off;` is given on the command line (compose, the tests), as the image does
+    assert not any(line.strip().startswith("daemon") for line in text.splitlines())
+
+
+def test_nginx_accepts_its_config():
+    """``nginx -t`` on deploy/nginx.conf with its port, upstream and paths templated."""
+    from tests.e2e.processes import free_port
+    from tests.e2e.stack import nginx_binary, nginx_command, nginx_dir, render_nginx_conf
+
+    binary = nginx_binary()
+    root = nginx_dir()
+    conf = render_nginx_conf(root, free_port(), "127.0.0.1:9")
+    done = subprocess.run(nginx_command(binary, root, conf, "-t"), capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "test is successful" in done.stderr
 
 
 def test_every_framdrift_command_exists(compose):
@@ -149,6 +229,8 @@ def test_dockerfile_matches(compose):
         assert f"COPY {package} ./{package}" in text
     assert "USER framdrift" in text
     assert "api.wsgi:app" in text
+    assert "COPY deploy ./deploy" in text  # the gunicorn settings travel in the image
+    assert '"--config", "deploy/gunicorn.conf.py"' in text
 
 
 def test_resolver_rejects_unknown_commands():
