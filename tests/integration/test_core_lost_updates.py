@@ -181,3 +181,39 @@ def test_writers_from_one_version_one_wins_the_rest_are_refused(app, store_url, 
     assert _version(app, kind, target) == version + 1
     winner = next(i for i, (k, _) in enumerate(outcomes) if k == "ok")
     assert new[0].request_id == f"race-{winner}"
+
+
+# command -> (the aggregate it changes, the one request every racer sends)
+RETRIED: dict[str, tuple[str, Callable[[Framdrift, dict[str, Any]], Any]]] = {
+    "publish_material": ("programme", lambda a, ids: a.publish_material(
+        ids["programme"], week=1, kind="film", title="Film", request_id="the-same")),
+    "record_material_taken_part_of": ("bo", lambda a, ids: a.record_material_taken_part_of(
+        ids["bo"], ids["material"], request_id="the-same")),
+    "record_observation": ("started", lambda a, ids: a.record_observation(
+        ids["started"], text="Observed", expected_version=2, request_id="the-same")),
+}
+
+
+@pytest.mark.parametrize("command", sorted(RETRIED))
+def test_retries_that_lose_the_race_to_their_first_try_answer_as_it_did(
+        app, store_url, command):
+    """N tries of one request, all loaded before any saved: one event, N equal answers."""
+    ids = seed(app)
+    ids["material"] = app.publish_material(ids["programme"], week=1, kind="report", title="R")
+    kind, call = RETRIED[command]
+    before = app.max_position()
+    barrier = threading.Barrier(N)
+    racers = []
+    for _ in range(N):
+        racer = LoadsTogether.from_url(store_url)
+        racer.target, racer.barrier = ids[kind], barrier
+        racers.append(racer)
+    try:
+        outcomes = run_in_threads([(lambda r=racer: call(r, ids)) for racer in racers])
+    finally:
+        for racer in racers:
+            racer.close()
+    assert [k for k, _ in outcomes] == ["ok"] * N, outcomes
+    assert len({repr(v) for _, v in outcomes}) == 1, outcomes
+    new = [e for _, e in app.read_log(before)]
+    assert [(e.originator_id, e.request_id) for e in new] == [(ids[kind], "the-same")]
