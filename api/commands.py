@@ -108,6 +108,7 @@ def serve(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from api.app import close_framdrift, create_app, framdrift_app
+    from api.errors import ApiErrorRequestHandler  # its 414/431 under /api/v1 as JSON
 
     open_app().close()  # fail early and clearly when the store is not migrated
     flask_app = create_app()
@@ -125,7 +126,8 @@ def serve(host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        run_simple(host, port, flask_app, threaded=True, use_reloader=False)
+        run_simple(host, port, flask_app, threaded=True, use_reloader=False,
+                   request_handler=ApiErrorRequestHandler)
     except KeyboardInterrupt:
         pass
     finally:

@@ -9,6 +9,7 @@ details; bad input never is.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.serving import WSGIRequestHandler
 
 from domain import errors as domain_errors
 
@@ -109,6 +111,51 @@ def handle_domain_error(error: domain_errors.DomainError) -> Any:
 def handle_unexpected(error: Exception) -> Any:
     log.exception("unhandled error", exc_info=error)
     return error_response(500, "Something went wrong on our side; it has been logged.")
+
+
+API_PREFIX = b"/api/v1"
+_SERVER_MESSAGES = {
+    400: "The request line is malformed.",
+    414: "The request line is too long (at most 65536 bytes, query string included).",
+    431: "A request header is too long, or there are too many headers (at most 100).",
+}
+
+
+class ApiErrorRequestHandler(WSGIRequestHandler):
+    """The development server's (``framdrift serve``) own errors in the API's shape.
+
+    werkzeug's server refuses some requests before the app sees them — 414 for a request
+    line over 64 KiB, 431 for a header line over 64 KiB or more than 100 headers, 400 for a
+    malformed request line — with an HTML page. Under ``/api/v1`` they are answered with
+    the JSON error of every other API answer (``{"code", "status", "message", "errors"}``);
+    elsewhere as before."""
+
+    def _for_api(self) -> bool:
+        raw = getattr(self, "raw_requestline", b"") or b""
+        parts = raw.split(b" ", 2)
+        target = parts[1] if len(parts) > 1 else b""
+        if b"://" in target[:16]:  # absolute form: http://host/path
+            target = b"/" + target.split(b"/", 3)[-1]
+        return target == API_PREFIX or target.startswith((API_PREFIX + b"/",
+                                                          API_PREFIX + b"?"))
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        if not self._for_api():
+            super().send_error(code, message, explain)
+            return
+        reason = message or self.responses.get(code, ("Error", ""))[0]
+        payload, _code, _headers = error_response(
+            code, _SERVER_MESSAGES.get(code, reason), {"_request": [reason]})
+        body = json.dumps(payload).encode("utf-8")
+        self.log_error("code %d, message %s", code, reason)
+        self.send_response(code)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
 
 
 def init_app(app: Flask) -> None:

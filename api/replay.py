@@ -114,7 +114,7 @@ def _local_moment(value: str) -> str:
     date-time without a zone in the pages' time zone (FRAMDRIFT_TIMEZONE); anything else
     is left to ``asof`` (which answers 422 when it is not a moment)."""
     text = value.strip()
-    if not text or text.isdigit():
+    if not text or asof.is_position(text):
         return text
     zone = get_timezone()
     try:
@@ -604,7 +604,7 @@ def lineage_prov(programme_id: Any, record_id: Any) -> Response:
     graph = asof.lineage(state, record_id, direction=direction if direction in (
         "back", "forward", "both") else "both")
     doc = asof.prov_document(state, [n["id"] for n in graph["nodes"]])
-    return _download(json.dumps(doc, indent=1), "application/json",
+    return _download(json.dumps(doc, indent=1), asof.PROV_MEDIA_TYPE,
                      f"lineage-{record_id}.prov.json")
 
 
@@ -626,7 +626,7 @@ def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
                                   max_days=max_days)
     if what == "lineage":
         return json.dumps(asof.prov_document(state), indent=1, ensure_ascii=False), \
-            "application/json"
+            asof.PROV_MEDIA_TYPE
     if what == "timeline":
         if changes is None:
             changes = asof.changes(app.sql, state.programme_id, until=state.position)

@@ -13,17 +13,17 @@ Conventions (every endpoint):
 - Read-your-writes: ``?min_position=N`` (or ``X-Framdrift-Min-Position: N``) waits up
   to ``FRAMDRIFT_MIN_POSITION_WAIT`` seconds (default 5) for the read models to reach
   N; if they do not, 503 with ``Retry-After: 1``. A position beyond the end of the log
-  is a client error (422), so it is not waited for.
+  is not waited for: 409 Conflict at once (the request is well formed, but the log has
+  not got there; a position a write returned is never beyond it).
 - Errors: ``{"code", "status", "message", "errors": {field: [reasons]}}``.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlencode
@@ -31,7 +31,7 @@ from urllib.parse import unquote_to_bytes, urlencode
 from flask import Flask, Response, current_app, request, url_for
 from flask_smorest import Api, Blueprint, abort
 
-from api import readmodels
+from api import readmodels, spreadsheet
 from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, require_role
@@ -132,18 +132,17 @@ def consistent(view: Callable[..., Any]) -> Callable[..., Any]:
         wanted = args.pop("min_position", None)
         header = request.headers.get(MIN_POSITION_HEADER)
         if header is not None:
-            try:
-                from_header = int(header.strip())
-                if not 0 <= from_header <= s.MAX_POSITION:
-                    raise ValueError
-            except ValueError:
+            text = header.strip()
+            if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > s.MAX_POSITION:
                 abort(422, message="The request has invalid values; see errors.",
                       errors={MIN_POSITION_HEADER: ["Not a valid log position."]})
-            wanted = max(wanted or 0, from_header)
+            wanted = max(wanted or 0, int(text))
         if wanted:
             head = framdrift_app().max_position()
             if wanted > head:
-                abort(422, message=f"The log has no position {wanted} yet (it ends at {head}).",
+                abort(409, message=(f"The log has no position {wanted} yet (it ends at "
+                                    f"{head}); ask again once it has, or with a position "
+                                    "a write returned."),
                       errors={"min_position": [f"beyond the end of the log ({head})"]})
             timeout = float(current_app.config["MIN_POSITION_WAIT"])
             reached = readmodels.wait_for(wanted, timeout)
@@ -193,23 +192,10 @@ def _wants(args: dict[str, Any]) -> str:
     return {"text/csv": "csv", "application/x-ndjson": "ndjson"}.get(best, "json")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ";".join(_cell(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
 def export_csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return out.getvalue()
+    """CSV of ``rows``: every cell spreadsheet-safe (``api.spreadsheet``, the one CSV
+    writer of every export)."""
+    return spreadsheet.write_csv(rows, columns)
 
 
 def export_ndjson(rows: Iterable[dict[str, Any]]) -> str:
@@ -227,7 +213,13 @@ EXPORT_DOC = {
         "application/x-ndjson": {"schema": {"type": "string"}},
     }}}
 }
-CONDITIONAL_DOC = {"responses": {"304": {"description": "Not modified (If-None-Match)."}}}
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+CONDITIONAL_DOC = {"responses": {
+    "304": {"description": "Not modified (If-None-Match)."},
+    "409": {"description": "min_position is beyond the end of the log.", "content": _ERROR},
+    "503": {"description": "The read models did not reach min_position in time "
+                           "(Retry-After).", "content": _ERROR},
+}}
 
 
 # -- endpoints --------------------------------------------------------------------------------

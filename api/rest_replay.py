@@ -15,11 +15,12 @@ as "erased participant".
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from api import schemas as s
 from api.app import framdrift_app
@@ -38,9 +39,16 @@ AS_OF = ("A log position (integer) or an ISO 8601 date/time (UTC when no offset;
          "Default: now.")
 
 
+def _moment(value: str) -> None:
+    """The whole value, as sent, is a moment (``asof.MOMENT_RE``): no spaces around it,
+    ASCII digits only, a real calendar day."""
+    if not re.fullmatch(asof.MOMENT_RE, value):
+        raise ValidationError("Not a log position or an ISO 8601 date or date-time.")
+
+
 class MomentArgs(s.ConsistencyArgs):
-    as_of = fields.String(validate=validate.Length(min=1, max=40),
-                          metadata={"description": AS_OF})
+    as_of = fields.String(validate=[validate.Length(min=1, max=40), _moment],
+                          metadata={"description": AS_OF, "pattern": asof.MOMENT_PATTERN})
 
 
 class LineageArgs(MomentArgs):
@@ -50,7 +58,8 @@ class LineageArgs(MomentArgs):
                                  "both (default)."})
     format = fields.String(
         validate=validate.OneOf(("json", "prov-json")),
-        metadata={"description": "json (default) or prov-json (W3C PROV-JSON)."})
+        metadata={"description": "json (default) or prov-json (W3C PROV-JSON, served as "
+                                 "application/vnd.prov+json; also chosen by that Accept)."})
 
 
 class StateWeek(s.Base):
@@ -211,7 +220,7 @@ def programme_state(args: dict[str, Any], programme_id: Any) -> Any:
 
 PROV_DOC = {"responses": {"200": {"content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/RecordLineage"}},
-    "application/vnd.prov+json": {"schema": {"type": "object"}},
+    asof.PROV_MEDIA_TYPE: {"schema": {"type": "object"}},
 }}}}
 
 
@@ -230,9 +239,13 @@ def record_lineage(args: dict[str, Any], record_id: Any) -> Any:
     pid = asof.programme_of_record(sql, record_id)
     state = asof.moment(sql, pid, args.get("as_of"))
     graph = asof.lineage(state, record_id, direction=args.get("direction") or "both")
-    if args.get("format") == "prov-json":
+    fmt = args.get("format")
+    if fmt is None and request.accept_mimetypes.best_match(
+            ["application/json", asof.PROV_MEDIA_TYPE]) == asof.PROV_MEDIA_TYPE:
+        fmt = "prov-json"  # asked for by Accept: application/vnd.prov+json
+    if fmt == "prov-json":
         doc = asof.prov_document(state, [n["id"] for n in graph["nodes"]])
-        response = Response(json.dumps(doc), mimetype="application/json")
+        response = Response(json.dumps(doc), mimetype=asof.PROV_MEDIA_TYPE)
         response.headers["Content-Disposition"] = (
             f'attachment; filename="lineage-{record_id}.prov.json"')
         return response

@@ -53,8 +53,8 @@ class ConsistencyArgs(Base):
         metadata={"description": (
             "Wait (at most a few seconds) until the read models have reached this log "
             "position, e.g. the position a write returned; 503 with Retry-After if they "
-            "do not get there in time, 422 if the log has no such position. Also accepted "
-            "as the X-Framdrift-Min-Position header."
+            "do not get there in time; 409 at once if the log has no such position yet "
+            "(beyond its end). Also accepted as the X-Framdrift-Min-Position header."
         )},
     )
 

@@ -235,30 +235,63 @@ def programme_id(value: Any) -> str:
                                     field="programme_id") from None
 
 
+# What a moment may be, as text: a log position (ASCII digits; ``"²"`` or ``"١"`` are not
+# one) or an ISO 8601 date, optionally with a time (``T`` or a space; minutes, seconds and
+# up to six decimals; ``Z`` or an offset, else UTC). Only real calendar days match (leap
+# years included, from year 1), so whatever matches is a moment. The API's OpenAPI states
+# the same pattern for ``as_of`` (``api.rest_replay``).
+MAX_POSITION = 2**62
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP_YEAR = (r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])"
+              r"|(?:[02468][48]|[13579][26]|[2468]0)00)")
+_DAY = (rf"(?:{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+        rf"|{_YEAR}-(?:0[13-9]|1[0-2])-(?:29|30)"
+        rf"|{_YEAR}-(?:0[13578]|1[02])-31"
+        rf"|{_LEAP_YEAR}-02-29)")
+_TIME = (r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+         r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?")
+POSITION_RE = r"[0-9]{1,40}"
+MOMENT_RE = rf"{POSITION_RE}|{_DAY}(?:{_TIME})?"
+MOMENT_PATTERN = f"^(?:{MOMENT_RE})$"
+
+
+def is_position(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes ``"²"`` and ``"①"``, which ``int``
+    refuses)."""
+    return re.fullmatch(POSITION_RE, text) is not None
+
+
 def instant(value: Any, name: str = "as_of") -> str:
-    """An ISO instant in UTC (the stored format); a bare date means the end of that day."""
+    """An ISO instant in UTC (the stored format); a bare date means the end of that day.
+    Moments beyond what a UTC date-time can hold (year 1 with a positive offset, year
+    9999 with a negative one) are clamped to its first or last instant."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
         moment = datetime.combine(value, time.max)
     else:
         text = str(value).strip()
-        try:
-            if len(text) == 10:
-                return instant(date.fromisoformat(text), name)
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+        if not re.fullmatch(f"{_DAY}(?:{_TIME})?", text):
             raise InvalidMomentError(
-                f"{text!r} is neither a log position nor an ISO date or time", field=name
-            ) from None
+                f"{text[:60]!r} is neither a log position nor an ISO date or time", field=name
+            )
+        if len(text) == 10:
+            return instant(date.fromisoformat(text), name)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except OverflowError:
+        edge = datetime.min if moment.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC).isoformat()
 
 
 def parse_moment(value: Any, name: str = "as_of") -> tuple[int | None, str | None]:
     """``(position, None)`` for an integer, ``(None, iso_time)`` for a date/time,
-    ``(None, None)`` for nothing (now)."""
+    ``(None, None)`` for nothing (now). A position beyond the end of the log is the
+    state now (it is clamped to ``MAX_POSITION``, so ``000…0`` and ``999…9`` of up to 40
+    digits are positions like any other)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
     if isinstance(value, bool):
@@ -266,12 +299,10 @@ def parse_moment(value: Any, name: str = "as_of") -> tuple[int | None, str | Non
     if isinstance(value, int):
         if value < 0:
             raise InvalidMomentError("a log position is 0 or more", field=name)
-        return value, None
+        return min(value, MAX_POSITION), None
     text = str(value).strip()
-    if text.isdigit():
-        if len(text) > 18:
-            raise InvalidMomentError("log position out of range", field=name)
-        return int(text), None
+    if is_position(text):
+        return min(int(text), MAX_POSITION), None
     return None, instant(text, name)
 
 
@@ -579,6 +610,10 @@ def lineage(state: ProgrammeState, record: Any, *, direction: str = "both") -> d
 
 
 PROV_NS = "https://framdrift.example.org/ns/prov#"
+# The media type of the PROV-JSON documents (none is registered for PROV-JSON; a
+# ``+json`` vendor type, so JSON clients still read it), in every download and in the API,
+# as its OpenAPI states.
+PROV_MEDIA_TYPE = "application/vnd.prov+json"
 _KIND_TYPE = {"reflection": "fd:Reflection", "decision": "fd:Decision",
               "experiment": "fd:Experiment", "capability": "fd:Capability"}
 _CREATED = {v: k for k, v in RECORD_CREATED.items()}

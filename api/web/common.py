@@ -38,7 +38,8 @@ def new_request_id() -> str:
 
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site paths are followed after sign-in or a language switch."""
-    if not target or not isinstance(target, str) or len(target) > 500:
+    if not target or not isinstance(target, str) or len(target) > 500 \
+            or any(c < " " or c == "\x7f" for c in target):  # CR/LF: no header to forge
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
 import uuid
 
 import pytest
-from api_support import assert_error_shape, flask_app, make_world
+from api_support import assert_error_shape, catch_up, flask_app, make_world, sign_in
+from click.testing import CliRunner
 from flask_smorest import abort
+from werkzeug.serving import make_server
 
+from api.errors import ApiErrorRequestHandler
 from domain import errors
+
+# Digits that str.isdigit() takes and int() refuses, or that int() takes and a log
+# position is not written with.
+UNICODE_DIGITS = ["²", "①", "12³", "١٢", "۳", "𝟘", "٠٠", "1_0", "৪২"]
 
 
 @pytest.fixture
@@ -58,7 +68,7 @@ def test_wrong_method_is_405_with_allow(world):
     ("participant=%00", "participant"),
     ("unit=" + "u" * 500, "unit"),
     ("min_position=-1", "min_position"),
-    ("min_position=999999999", "min_position"),
+    ("min_position=4611686018427387905", "min_position"),
 ])
 def test_bad_query_is_422_per_field(world, query, field):
     response = world.get(f"/api/v1/programmes/{{pid}}/timeline?{query}")
@@ -130,3 +140,180 @@ def test_unexpected_exception_is_500_without_details(app):
 
     body = assert_error_shape(flask.test_client().get("/api/v1/_test/boom"), 500)
     assert "secret internals" not in body["message"]
+
+
+def test_min_position_beyond_the_end_is_409_at_once(world):
+    """The schema allows any position up to 2**62; one the log has not reached yet is a
+    conflict with the log's state (409, not waited for), not a malformed request (422)."""
+    head = world.app.max_position()
+    for response in (world.get(f"/api/v1/programmes?min_position={head + 1}"),
+                     world.get("/api/v1/programmes",
+                               headers={"X-Framdrift-Min-Position": str(head + 1000)}),
+                     world.get(f"/api/v1/programmes/{{pid}}/state?min_position={2**62}")):
+        body = assert_error_shape(response, 409)
+        assert "min_position" in body["errors"] and str(head) in body["message"]
+    assert world.get(f"/api/v1/programmes?min_position={head}").status_code == 200
+    spec = world.get("/api/v1/openapi.json").get_json()
+    assert "409" in spec["paths"]["/api/v1/programmes"]["get"]["responses"]
+
+
+def test_unicode_digits_in_a_moment_are_422_never_500(world):
+    """as_of / at made of digits int() refuses (or that are not ASCII) are not a moment:
+    the API answers 422 at the field, the replay pages and downloads answer 422, never a
+    500; framdrift export and replay say so."""
+    cap = _capability(world)
+    sign_in(world.client)
+    for digits in UNICODE_DIGITS:
+        _refused_everywhere(world, cap, digits)
+
+
+def _refused_everywhere(world, cap: str, digits: str) -> None:
+    for path in (f"/api/v1/programmes/{{pid}}/state?as_of={digits}",
+                 f"/api/v1/records/{cap}/lineage?as_of={digits}",
+                 f"/api/v1/records/{cap}/lineage?as_of={digits}&format=prov-json"):
+        body = assert_error_shape(world.get(path), 422)
+        assert "as_of" in body["errors"], (path, body)
+    pid = world.programme_id
+    for path in (f"/replay/{pid}?at={digits}", f"/replay/{pid}/export/timeline.csv?at={digits}",
+                 f"/replay/{pid}/export/records.ndjson?at={digits}",
+                 f"/replay/{pid}/export/lineage.prov-json?at={digits}",
+                 f"/replay/{pid}/records/{cap}?at={digits}",
+                 f"/replay/{pid}/records/{cap}/lineage.prov.json?at={digits}"):
+        response = world.client.get(path, headers={"Accept": "text/html"})
+        assert response.status_code == 422, (path, response.status_code)
+    from api.cli import cli
+
+    env = {"FRAMDRIFT_DATABASE_URL": world.app.config.url}
+    for args in (["export", "--programme", str(pid), "--what", "timeline", "--until", digits],
+                 ["replay", "--programme", str(pid), "--until", digits]):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 2 and "--until" in result.output, result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_long_position_is_a_position(world):
+    """Forty zeros is position 0 (the programme before anything happened); forty nines
+    is a position beyond the end, the state now. Both are what the schema allows."""
+    now = world.get("/api/v1/programmes/{pid}/state").get_json()
+    before = world.get("/api/v1/programmes/{pid}/state?as_of=" + "0" * 40)
+    assert before.status_code == 200 and before.get_json()["as_of"] == 0
+    later = world.get("/api/v1/programmes/{pid}/state?as_of=" + "9" * 40)
+    assert later.status_code == 200 and later.get_json()["as_of"] == now["as_of"]
+    for moment in ("0001-01-01T00:00:00%2B01:00", "9999-12-31T23:59:59-01:00", "2024-02-29"):
+        assert world.get(f"/api/v1/programmes/{{pid}}/state?as_of={moment}").status_code == 200
+    for moment in ("2023-02-29", "%2012", "12%0A", "-1", "2026-09-07T10:00:00.1234567"):
+        body = assert_error_shape(world.get(f"/api/v1/programmes/{{pid}}/state?as_of={moment}"),
+                                  422)
+        assert "as_of" in body["errors"]
+    spec = world.get("/api/v1/openapi.json").get_json()
+    params = spec["paths"]["/api/v1/programmes/{programme_id}/state"]["get"]["parameters"]
+    as_of = next(p for p in params if p["name"] == "as_of")
+    assert as_of["schema"]["pattern"].startswith("^(?:[0-9]{1,40}|")
+
+
+def test_prov_json_is_served_as_the_documented_media_type(world):
+    cap = _capability(world)
+    response = world.get(f"/api/v1/records/{cap}/lineage?format=prov-json")
+    assert response.status_code == 200 and response.mimetype == "application/vnd.prov+json"
+    assert "wasDerivedFrom" in response.get_json()
+    by_accept = world.get(f"/api/v1/records/{cap}/lineage",
+                          headers={"Accept": "application/vnd.prov+json"})
+    assert by_accept.mimetype == "application/vnd.prov+json"
+    spec = world.get("/api/v1/openapi.json").get_json()
+    content = spec["paths"]["/api/v1/records/{record_id}/lineage"]["get"]["responses"]["200"]
+    assert response.mimetype in content["content"]
+    sign_in(world.client)
+    pid = world.programme_id
+    for path in (f"/replay/{pid}/export/lineage.prov-json",
+                 f"/replay/{pid}/records/{cap}/lineage.prov.json"):
+        assert world.client.get(path).mimetype == "application/vnd.prov+json", path
+
+
+def test_next_with_control_characters_is_ignored_never_500(world):
+    """A CR/LF in next= would forge a response header (werkzeug refuses it with a 500):
+    such a target is not followed, the default page is."""
+    from urllib.parse import quote
+
+    for target in ("/x\r\nSet-Cookie: a=b", "/x\nLocation: //evil", "\r\n", "/x\x00y",
+                   "/x\ty", "/x\x7f"):
+        response = world.client.get(f"/lang/en?next={quote(target)}")
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/", target
+        assert "a=b" not in response.headers.get("Set-Cookie", ""), target
+
+
+def _capability(world) -> str:
+    catch_up(world.app)
+    rows = world.get("/api/v1/programmes/{pid}/timeline?kind=capability&page_size=1")
+    return rows.get_json()["items"][0]["record_id"]
+
+
+# -- the development server's own errors ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served():
+    """The werkzeug server ``framdrift serve`` runs, with its request handler, over a tiny
+    WSGI app (the errors below happen before any app sees the request)."""
+
+    def wsgi(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True,
+                         request_handler=ApiErrorRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.mark.parametrize(("path", "extra", "code"), [
+    ("/api/v1/programmes?q=" + "x" * 70_000, b"", 414),
+    ("/api/v1/programmes", b"X-Long: " + b"y" * 70_000 + b"\r\n", 431),
+    ("/api/v1/programmes", b"".join(b"X-H%d: v\r\n" % i for i in range(120)), 431),
+])
+def test_server_limits_under_the_api_answer_json(served, path, extra, code):
+    request = (f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode() + extra + b"\r\n")
+    status, headers, body = _raw(served, request)
+    assert status == code
+    assert headers["content-type"] == "application/json"
+    payload = json.loads(body)
+    assert set(payload) == {"code", "status", "message", "errors"} and payload["code"] == code
+    assert payload["errors"]["_request"]
+
+
+def test_server_limits_elsewhere_stay_as_they_were(served):
+    status, headers, _body = _raw(served, b"GET /replay/?q=" + b"x" * 70_000 +
+                                  b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert status == 414 and headers["content-type"].startswith("text/html")
+    assert _raw(served, b"GET /api/v1/programmes HTTP/1.1\r\nHost: x\r\n"
+                        b"Connection: close\r\n\r\n")[0] == 200
+
+
+def test_serve_uses_the_json_error_handler(monkeypatch, sqlite_app, sqlite_url):
+    """``framdrift serve`` runs werkzeug's server with :class:`ApiErrorRequestHandler`."""
+    import werkzeug.serving
+
+    from api.cli import cli
+
+    seen = {}
+    monkeypatch.setattr(werkzeug.serving, "run_simple",
+                        lambda *a, **kw: seen.update(kw))
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"],
+                                env={"FRAMDRIFT_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 0, result.output
+    assert seen["request_handler"] is ApiErrorRequestHandler
