@@ -35,8 +35,10 @@ def test_link_signin_limit_is_shared_by_all_workers(pg_schema_url, redis_limits,
     framdrift(env, "migrate")
     port, log = free_port(), tmp_path / "gunicorn.log"
     base = f"http://127.0.0.1:{port}"
-    # the worker's pid in each access line shows which worker answered
-    web = start_gunicorn(env, port, log, 2, "--access-logformat", "%(p)s %(r)s %(s)s")
+    # the worker's pid in each access line shows which worker answered; one connection at
+    # a time per worker, so that concurrent requests are sure to reach both
+    web = start_gunicorn(env, port, log, 2, "--threads", "1", "--worker-connections", "1",
+                         "--access-logformat", "%(p)s %(r)s %(s)s")
     try:
         wait_http(f"{base}/healthz", [web], [log])
 
