@@ -12,6 +12,7 @@ Errors nginx answers itself keep the app's JSON shape. nginx is installed by `./
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -84,6 +85,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_available: str) -> Ite
     finally:
         stop(proxy)
         stop(web)
+        shutil.rmtree(root, ignore_errors=True)
         keys = list(result.redis.scan_iter(match=f"*{prefix}*"))
         if keys:
             result.redis.delete(*keys)

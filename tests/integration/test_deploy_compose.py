@@ -8,6 +8,7 @@ checked by ``nginx -t`` (with only its port, upstream and paths templated).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -204,8 +205,11 @@ def test_nginx_accepts_its_config():
     binary = nginx_binary()
     root = nginx_dir()
     conf = render_nginx_conf(root, free_port(), "127.0.0.1:9")
-    done = subprocess.run(nginx_command(binary, root, conf, "-t"), capture_output=True,
-                          text=True, timeout=30)
+    try:
+        done = subprocess.run(nginx_command(binary, root, conf, "-t"), capture_output=True,
+                              text=True, timeout=30)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     assert done.returncode == 0, done.stderr + done.stdout
     assert "test is successful" in done.stderr
 
