@@ -306,13 +306,19 @@ def _print_demo_links(app: Any, site: str) -> None:
                               email=None, password=secrets.token_urlsafe(24))
         researcher_link = demo_link(app, role="researcher",
                                     subject=researcher_id_for(DEMO_RESEARCHER))
-        participant_link = demo_link(app, role="participant", subject=participant)
+        # An erased participant never gets a link again (not even the demo's).
+        participant_link = None if person["erased"] else demo_link(
+            app, role="participant", subject=participant)
     except Exception as e:  # noqa: BLE001 - the site works without the demo links
         click.echo(f"warning: could not prepare the demo sign-in links: {e}", err=True)
         return
     click.echo("Synthetic demo data (Syntetiska demodata) - sign in with:")
-    click.echo(f"  demo participant {person['name']} ({person['pseudonym']}):")
-    click.echo(f"    {link_url(site, participant_link)}")
+    if participant_link is None:
+        click.echo(f"  demo participant {person['pseudonym']} has been erased: no sign-in "
+                   "link is issued for them")
+    else:
+        click.echo(f"  demo participant {person['name']} ({person['pseudonym']}):")
+        click.echo(f"    {link_url(site, participant_link)}")
     click.echo(f"  demo researcher, user name {DEMO_RESEARCHER}:")
     click.echo(f"    {link_url(site, researcher_link)}")
 

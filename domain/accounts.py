@@ -202,10 +202,16 @@ class Researcher(FramdriftAggregate):
         self.name = name
         self.email = email
         self.password_hash = password_hash
+        self.session_epoch = 0
 
     @event("PasswordChanged")
     def _change_password(self, password_hash: str) -> None:
         self.password_hash = password_hash
+        self.session_epoch += 1  # a new password ends every earlier session
+
+    @event("SessionsEnded")
+    def _end_sessions(self, reason: str) -> None:
+        self.session_epoch += 1
 
 
 def _check_password(password: str) -> str:
@@ -322,10 +328,15 @@ class SignInLink(FramdriftAggregate):
         self.subject = subject
         self.expires_at = expires_at
         self.revoked = False
+        self.session_epoch = 0
 
     @event("Revoked")
     def _revoke(self, reason: str | None) -> None:
         self.revoked = True
+
+    @event("SessionsEnded")
+    def _end_sessions(self, reason: str) -> None:
+        self.session_epoch += 1
 
     @property
     def expires(self) -> datetime:
@@ -365,8 +376,11 @@ def issue_link(
     app: Framdrift, *, role: str, subject: UUID | str, days: float = DEFAULT_LINK_DAYS,
     secret: str | None = None,
 ) -> tuple[str, UUID]:
-    """Issue a sign-in link secret for ``subject``; returns ``(secret, link id)``."""
+    """Issue a sign-in link secret for ``subject``; returns ``(secret, link id)``.
+    An erased participant gets none (``ParticipantErasedError``)."""
     _check_link_args(role, days)
+    if role == "participant" and _erased(app, subject):
+        raise errors.ParticipantErasedError("this participant has been erased")
     secret = secret or LINK_PREFIX + secrets.token_urlsafe(32)
     expires_at = (now() + timedelta(days=days)).isoformat()
     link: SignInLink = SignInLink._create(  # type: ignore[attr-defined]
@@ -375,6 +389,13 @@ def issue_link(
     )
     app.save(link)
     return secret, link.id
+
+
+def _erased(app: Framdrift, participant_id: UUID | str) -> bool:
+    try:
+        return bool(app.get_participant(participant_id)["erased"])
+    except errors.NotFoundError:
+        return False
 
 
 def _link(app: Framdrift, link_id: UUID) -> SignInLink | None:
@@ -433,8 +454,11 @@ def demo_link(
     The secret is an HMAC of (role, subject, n) under a random key kept in the store's
     key table, so every ``framdrift serve`` prints the same link while it is valid and
     issues the next one (n + 1) once it has expired or been revoked. Only for the demo:
-    whoever can read the key table can derive these links.
+    whoever can read the key table can derive these links. An erased participant gets
+    none (``ParticipantErasedError``).
     """
+    if role == "participant" and _erased(app, subject):
+        raise errors.ParticipantErasedError("this participant has been erased")
     key = app.keys.key_for(_DEMO_LINK_SUBJECT, create=True)
     assert key is not None
     for n in range(1000):
@@ -447,3 +471,81 @@ def demo_link(
         if link.valid():
             return secret
     raise RuntimeError("too many demo links issued")
+
+
+# ---------------------------------------------------------------------------- sessions
+#
+# A web session (a signed cookie) names its principal and the session epoch of what it
+# was started from: the researcher's account (password or link) and, for a link, the
+# link's own. Ending sessions is one more event that advances the epoch
+# (``Researcher.SessionsEnded``, ``SignInLink.SessionsEnded``; a new password does the
+# same), and every request compares the cookie's epoch with the store's: a copied cookie
+# of an ended session opens nothing. Nothing is updated in place and no session table
+# exists. ADR 0006.
+
+_MAX_END_ATTEMPTS = 5
+_SIGNED_OUT = "signed out"
+
+
+def researcher_epoch(app: Framdrift, researcher_id: UUID | str) -> int | None:
+    """The researcher's session epoch, or None when there is no such researcher."""
+    try:
+        return _researcher(app, researcher_id).session_epoch
+    except ResearcherNotFoundError:
+        return None
+
+
+def link_epoch(app: Framdrift, link_id: UUID | str, *, role: str, subject: str) -> int | None:
+    """The session epoch of a valid link for ``role`` and ``subject``, else None
+    (unknown, expired or revoked, or issued to someone else)."""
+    try:
+        uid = link_id if isinstance(link_id, UUID) else UUID(str(link_id))
+    except ValueError:
+        return None
+    link = _link(app, uid)
+    if link is None or not link.valid() or link.role != role or link.subject != str(subject):
+        return None
+    return link.session_epoch
+
+
+def _end(app: Framdrift, load: Any, seen: int | None, reason: str) -> bool:
+    """Advance the epoch of the aggregate ``load()`` returns, unless it has already moved
+    past ``seen`` (then the session is ended anyway). A concurrent change is retried."""
+    for _attempt in range(_MAX_END_ATTEMPTS):
+        aggregate = load()
+        if aggregate is None:
+            return False
+        if seen is not None and aggregate.session_epoch != seen:
+            return False
+        aggregate._end_sessions(reason)
+        try:
+            app._save(aggregate)
+        except errors.ConcurrentChangeError:
+            continue
+        return True
+    raise errors.ConcurrentChangeError("the sessions could not be ended; try again")
+
+
+def end_researcher_sessions(app: Framdrift, researcher_id: UUID | str, *,
+                            seen: int | None = None, reason: str = _SIGNED_OUT) -> bool:
+    """End every session of a researcher (all devices, password and link sessions).
+    ``seen``: the epoch of the session that asks; nothing is recorded when that session
+    has already ended. Returns whether an event was recorded."""
+    def load() -> Researcher | None:
+        try:
+            return _researcher(app, researcher_id)
+        except ResearcherNotFoundError:
+            return None
+
+    return _end(app, load, seen, reason)
+
+
+def end_link_sessions(app: Framdrift, link_id: UUID | str, *, seen: int | None = None,
+                      reason: str = _SIGNED_OUT) -> bool:
+    """End every session started with one sign-in link (the link itself stays valid:
+    its holder can sign in again). Returns whether an event was recorded."""
+    try:
+        uid = link_id if isinstance(link_id, UUID) else UUID(str(link_id))
+    except ValueError:
+        return False
+    return _end(app, lambda: _link(app, uid), seen, reason)

@@ -1,18 +1,47 @@
 /* Framdrift: small progressive enhancements (the pages work without them).
  * - Drafts: what is typed in a form marked data-draft is kept in this device's storage
  *   until the server confirms it was saved, so a lost connection, an expired session or
- *   a closed tab never loses text.
+ *   a closed tab never loses text. Drafts belong to the signed-in person: they are kept
+ *   under the opaque key the page names in <body data-drafts> (an HMAC, never a name),
+ *   removed on sign-out, and a page of someone else removes them (a shared computer
+ *   shows nobody another person's text). Without a signed-in person nothing is kept.
  * - A form is sent once: its submit button is disabled after the first click (the
  *   server also records a form only once, by its idempotency key).
  * - The first error on a page gets the focus. */
 (function () {
   "use strict";
-  var PREFIX = "framdrift-draft:";
+  var ROOT = "framdrift-draft2:";
+  var LEGACY = "framdrift-draft:";  // drafts of before: keyed by no one, never shown again
+  var owner = null;
+  var PREFIX = null;
+
   function storage() {
-    try { var s = window.localStorage; s.setItem(PREFIX + "t", "1"); s.removeItem(PREFIX + "t"); return s; }
+    try { var s = window.localStorage; s.setItem(ROOT + "t", "1"); s.removeItem(ROOT + "t"); return s; }
     catch (e) { return null; }
   }
   var store = storage();
+
+  function removeWhere(test) {
+    if (!store) { return; }
+    var doomed = [];
+    for (var i = 0; i < store.length; i++) {
+      var key = store.key(i);
+      if (key && test(key)) { doomed.push(key); }
+    }
+    doomed.forEach(function (key) { store.removeItem(key); });
+  }
+
+  function clearDraftsOf(who) {
+    if (who) { removeWhere(function (key) { return key.indexOf(ROOT + who + ":") === 0; }); }
+  }
+
+  function tidy() {
+    // Old unkeyed drafts, and drafts of anyone but the person signed in here now.
+    removeWhere(function (key) {
+      return key.indexOf(LEGACY) === 0 ||
+        (key.indexOf(ROOT) === 0 && key.indexOf(PREFIX) !== 0 && key !== ROOT + "t");
+    });
+  }
 
   function fields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
@@ -53,6 +82,19 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-clear-drafts]"), function (el) {
+      clearDraftsOf(el.getAttribute("data-clear-drafts"));  // after a sign-out
+    });
+    owner = document.body.getAttribute("data-drafts");
+    if (!owner) {
+      store = null;  // nobody signed in: no drafts are kept or shown
+    } else {
+      PREFIX = ROOT + owner + ":";
+      tidy();
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-sign-out]"), function (form) {
+      form.addEventListener("submit", function () { clearDraftsOf(owner); });
+    });
     Array.prototype.forEach.call(document.querySelectorAll("[data-clear-draft]"), function (el) {
       if (store) { store.removeItem(PREFIX + el.getAttribute("data-clear-draft")); }
     });

@@ -4,17 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from api.app import framdrift_app
-from api.auth import current_principal, login, logout
+from api.auth import (
+    current_principal,
+    drafts_key,
+    login,
+    refuse_tokens_outside_api,
+    sign_out,
+)
 from api.web import bp
 from api.web.common import safe_next
 from api.web.forms import LoginForm, load
 from api.web.setup import LANGUAGES
 from domain.accounts import verify_link, verify_password
 from domain.application import Framdrift
+from domain.context import acting_as
+
+# API tokens are for /api/v1 only: refused on every other route of the app (ADR 0006).
+bp.before_app_request(refuse_tokens_outside_api)
+
+
+@bp.app_context_processor
+def _signed_in() -> dict[str, Any]:
+    """For base.html: the signed-in person's role (a session's, never a token's), the
+    opaque key their drafts are kept under, and whose drafts to clear after a sign-out."""
+    principal = None
+    clear = None
+    if has_request_context():
+        try:
+            principal = current_principal()
+        except Exception:  # noqa: BLE001 - an error page must render without the store
+            principal = None
+        clear = session.pop("clear_drafts", None)
+    if principal is not None and principal.via != "session":
+        principal = None
+    return {"signed_in_role": principal.role if principal else None,
+            "drafts_owner": drafts_key(principal) if principal else None,
+            "clear_drafts_of": clear if isinstance(clear, str) else None}
 
 
 def _limit(setting: str = "SIGNIN_RATE_LIMIT") -> Any:
@@ -28,9 +66,7 @@ def _start_session(role: str, subject: str, link_id: str | None = None) -> None:
     session.clear()  # a fresh session on sign-in (no fixation)
     if lang:
         session["lang"] = lang
-    login(role, subject)
-    if link_id:
-        session["link"] = link_id
+    login(role, subject, link_id)
     session.permanent = True
 
 
@@ -83,20 +119,31 @@ def sign_in_link(secret: str) -> Any:
                     info = None
             except Exception:  # noqa: BLE001 - the participant is gone
                 info = None
-        if info is None:
+        try:
+            if info is None:
+                raise ValueError("not a valid link")
+            _start_session(info.role, info.subject, str(info.id))
+        except ValueError:  # unknown, expired or revoked (perhaps a moment ago)
             return render_template("link_invalid.html"), 404
-        _start_session(info.role, info.subject, str(info.id))
         flash(_("You are signed in."), "ok")
         return redirect(home_for(info.role))
 
 
 @bp.post("/logout", endpoint="logout")
 def logout_page() -> Any:
+    """Sign out: the session ends on the server (a copy of the cookie opens nothing
+    after this), and the next page clears this person's drafts from the browser."""
+    principal = current_principal()
+    owner = drafts_key(principal) if principal is not None else None
+    if principal is not None:
+        with acting_as(principal.actor):
+            sign_out()
     lang = session.get("lang")
-    logout()
     session.clear()
     if lang:
         session["lang"] = lang
+    if owner:
+        session["clear_drafts"] = owner
     flash(_("You are signed out."), "ok")
     return redirect(url_for("web.index"))
 

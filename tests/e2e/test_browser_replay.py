@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from api_support import flask_app  # noqa: E402
+from api_support import flask_app, sign_in  # noqa: E402
 
 from domain.demo import load_demo  # noqa: E402
 from projections import asof  # noqa: E402
@@ -31,8 +31,9 @@ def served(sqlite_app, live_server_factory):
         response.headers["Content-Security-Policy"] = CSP
         return response
 
-    cookie = web.session_interface.get_signing_serializer(web).dumps(
-        {"principal": {"role": "researcher", "subject": "r1"}})
+    signed_in = web.test_client()
+    sign_in(signed_in)  # a real researcher session (sessions are checked against the store)
+    cookie = signed_in.get_cookie("session").value
     with live_server_factory(web) as server:
         yield server, str(result.programme_ids[0]), cookie, sqlite_app
 

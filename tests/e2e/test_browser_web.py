@@ -179,3 +179,49 @@ def test_language_switch_and_keyboard(site, page, screenshot) -> None:
     screenshot(page, "english")
     page.goto(f"{url}/p/records/{world.ids['started']}")
     screenshot(page, "experiment")
+
+
+_FORMS = ("/p/reflections/new", "/p/decisions/new", "/p/experiments/new",
+          "/p/capabilities/new")
+_VALUES = ("Array.from(document.querySelectorAll('textarea, input'))"
+           ".map(el => el.value).join('\\n')")
+
+
+def _typed_but_not_sent(tab, url: str, text: str) -> None:
+    tab.goto(f"{url}/p/reflections/new")
+    tab.get_by_label("Exempel från min verksamhet").fill(text)
+    tab.goto(f"{url}/p/decisions/new")
+    tab.locator("textarea").first.fill(text)
+    assert text in tab.evaluate("JSON.stringify(localStorage)")  # kept as a draft
+    tab.goto(f"{url}/p/reflections/new")  # ... and given back to its author
+    assert tab.get_by_label("Exempel från min verksamhet").input_value() == text
+
+
+def _nothing_of(tab, url: str, text: str) -> None:
+    for form in _FORMS:
+        tab.goto(f"{url}{form}")
+        assert text not in tab.evaluate(_VALUES), form
+        assert tab.locator(".draftnote").count() == 0, form
+    assert text not in tab.evaluate("JSON.stringify(localStorage)")
+
+
+def test_drafts_stay_with_their_author(site, page, screenshot) -> None:
+    """On a shared browser the next person never sees what the previous one typed and
+    did not send: drafts are kept per person, cleared on sign-out, and dropped when
+    someone else signs in (A who forgot to sign out)."""
+    world, url = site
+    text = "Evas osparade utkast om budgeten"
+    page.goto(f"{url}/in/{world.link}")
+    _typed_but_not_sent(page, url, text)
+    page.get_by_role("button", name="Logga ut").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert text not in page.evaluate("JSON.stringify(localStorage)")
+    page.goto(f"{url}/in/{world.colleague_link}")
+    assert page.url.endswith("/p/")
+    _nothing_of(page, url, text)
+    screenshot(page, "colleague-form")
+    # A types again and leaves without signing out; B opens their own link.
+    page.goto(f"{url}/in/{world.link}")
+    _typed_but_not_sent(page, url, text + " igen")
+    page.goto(f"{url}/in/{world.colleague_link}")
+    _nothing_of(page, url, text)

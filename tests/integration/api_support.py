@@ -12,7 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from domain.accounts import issue_token
+from domain.accounts import (
+    create_researcher,
+    issue_link,
+    issue_token,
+    researcher_exists,
+    researcher_id_for,
+)
 from domain.application import Framdrift
 from domain.demo import load_demo
 
@@ -82,3 +88,30 @@ def assert_error_shape(response: Any, code: int) -> dict[str, Any]:
     for reasons in body["errors"].values():
         assert isinstance(reasons, list) and all(isinstance(r, str) for r in reasons)
     return body
+
+
+TEST_RESEARCHER = "tests-forskare"
+
+
+def sign_in(client: FlaskClient, role: str = "researcher") -> None:
+    """Sign ``client`` in with a personal link, as a person would: a researcher (an
+    account made on first use) or the first participant who is not erased. Sessions are
+    checked against the store on every request (ADR 0006), so none is made up."""
+    from eventsourcing.utils import get_topic
+
+    from domain.model import Participant
+
+    app: Framdrift = client.application.config["FRAMDRIFT"]
+    if role == "researcher":
+        if not researcher_exists(app, TEST_RESEARCHER):
+            create_researcher(app, username=TEST_RESEARCHER, name="Test Forskare",
+                              email=None, password="tests-password-123")
+        subject = researcher_id_for(TEST_RESEARCHER)
+    else:
+        enrolled = app.recorder.select_notifications(
+            start=1, limit=1000, topics=[get_topic(Participant.Enrolled)])
+        subject = next(n.originator_id for n in enrolled
+                       if not app.get_participant(n.originator_id)["erased"])
+    secret, _id = issue_link(app, role=role, subject=subject)
+    response = client.get(f"/in/{secret}")
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]

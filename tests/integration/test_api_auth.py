@@ -6,7 +6,7 @@ import pytest
 from api_support import READ_ENDPOINTS, assert_error_shape, make_world
 from flask import jsonify
 
-from api.auth import login, require_role
+from api.auth import require_role
 from domain.accounts import list_tokens, revoke_token, token_id_for
 
 
@@ -74,15 +74,11 @@ def test_tokens_are_event_sourced_and_stored_hashed(world):
     assert world.evaluator not in stored and world.researcher not in stored
 
 
-def test_role_decorator_serves_web_pages_with_sessions(app):
-    from api_support import flask_app
+def test_role_decorator_serves_web_pages_with_sessions(world):
+    """require_role guards a view for sessions too: none -> 401, a participant -> 403."""
+    from api_support import sign_in
 
-    flask = flask_app(app)
-
-    @flask.get("/_test/login/<role>")
-    def _login(role):
-        login(role, "someone")
-        return "ok"
+    flask = world.flask
 
     @flask.get("/_test/researchers-only")
     @require_role("researcher")
@@ -91,9 +87,9 @@ def test_role_decorator_serves_web_pages_with_sessions(app):
 
     client = flask.test_client()
     assert_error_shape(client.get("/_test/researchers-only"), 401)
-    client.get("/_test/login/participant")
+    sign_in(client, "participant")
     assert_error_shape(client.get("/_test/researchers-only"), 403)
-    client.get("/_test/login/researcher")
+    sign_in(client, "researcher")
     assert client.get("/_test/researchers-only").get_json() == {"ok": True}
     with pytest.raises(ValueError):
         require_role("admin")

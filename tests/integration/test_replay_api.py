@@ -28,8 +28,9 @@ def capability_of(world) -> str:
 
 
 def login(client, role: str = "researcher") -> None:
-    with client.session_transaction() as session:
-        session["principal"] = {"role": role, "subject": "r1"}
+    from api_support import sign_in
+
+    sign_in(client, role)  # a real session (sessions are checked against the store)
 
 
 def test_state_as_of_for_evaluators_and_researchers(world):
@@ -98,7 +99,7 @@ def test_timeline_since_until_filters(world):
 def test_replay_pages_for_researchers_only(world):
     url = f"/replay/{world.programme_id}"
     assert world.client.get(url).status_code == 401
-    login(world.client, "evaluator")
+    login(world.client, "participant")
     assert world.client.get(url).status_code == 403
     login(world.client)
     page = world.client.get(url + "?at=2026-09-25&unit=it")

@@ -29,8 +29,9 @@ SECRET = "tests: replay consent"
 
 
 def login(client: Any, role: str = "researcher") -> None:
-    with client.session_transaction() as session:
-        session["principal"] = {"role": role, "subject": "r1"}
+    from api_support import sign_in
+
+    sign_in(client, role)  # a real session (sessions are checked against the store)
 
 
 def cli_run(url: str, *args: str) -> str:
@@ -219,9 +220,9 @@ def test_erased_participant_keeps_their_place_as_erased_participant(app, store_u
 def test_text_never_for_evaluators_or_participants_without_consent(chain):
     world, pid, _cap, person, records, _in_chain = chain
     base = f"/replay/{pid}/export/records.csv?text=1"
-    assert_error_shape(world.client.get(base, headers={
-        "Authorization": f"Bearer {world.evaluator}"}), 403)
-    login(world.client, "evaluator")
+    assert_error_shape(world.client.get(base, headers={  # tokens are for /api/v1 only
+        "Authorization": f"Bearer {world.evaluator}"}), 401)
+    login(world.client, "participant")
     assert world.client.get(base).status_code == 403
     world.app.withdraw_consent(person)
     catch_up(world.app)
@@ -279,7 +280,7 @@ def test_replay_pages_send_browsers_without_a_session_to_sign_in(app):
         assert_error_shape(world.client.get(url, headers={"Accept": accept}), 401)
     assert_error_shape(world.client.get(url, headers={
         **browser, "Authorization": "Bearer fd_nope"}), 401)
-    login(world.client, "evaluator")
+    login(world.client, "participant")
     assert_error_shape(world.client.get(url, headers=browser), 403)
     login(world.client)
     assert world.client.get(url, headers=browser).status_code == 200

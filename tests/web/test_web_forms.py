@@ -244,3 +244,37 @@ def test_serve_prints_demo_links_idempotently(sqlite_app, capsys) -> None:
         assert response.status_code == 302 and response.location == home
         assert "Syntetiska demodata" in client.get(home, follow_redirects=True).get_data(
             as_text=True) or home == "/r/"
+
+
+def test_serve_issues_no_demo_link_for_an_erased_participant(sqlite_app, sqlite_url,
+                                                             monkeypatch) -> None:
+    """`framdrift serve` must not hand out a new sign-in link to an erased demo
+    participant (erasure revoked theirs): it says so and prints only the researcher's."""
+    import pytest
+    import werkzeug.serving
+
+    from api.cli import cli
+    from api.privacy_commands import erase_participant
+    from domain.accounts import demo_link, list_links
+    from domain.demo import load_demo
+    from domain.errors import ParticipantErasedError
+    from domain.model import record_id_for
+
+    load_demo(sqlite_app, participants=2)
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *args, **kwargs: None)
+
+    def serve() -> str:
+        result = CliRunner().invoke(cli, ["serve", "--port", "0"], env={
+            "FRAMDRIFT_DATABASE_URL": sqlite_url, "FRAMDRIFT_SECRET_KEY": "tests"})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert serve().count("/in/fdl_") == 2
+    person = str(record_id_for("participant", "demo:1:0:participant:0"))
+    erase_participant(sqlite_app, person)
+    out = serve()
+    assert "has been erased: no sign-in link is issued" in out
+    assert out.count("/in/fdl_") == 1 and "demo-forskare" in out
+    assert not [link for link in list_links(sqlite_app, person) if link.valid]
+    with pytest.raises(ParticipantErasedError):
+        demo_link(sqlite_app, role="participant", subject=person)
