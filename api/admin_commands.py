@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,20 +19,60 @@ KEYS_FILE = "keys.ndjson"
 
 
 @click.command()
-@click.option("--no-seal", is_flag=True, help="Only check; do not seal events recorded since.")
-def verify(no_seal: bool) -> None:
-    """Check the whole log against its hash chain; name the first position that differs."""
-    app = open_app()
-    total = app.max_position()
-    with click.progressbar(length=total, label="verifying the log", file=sys.stderr) as bar:
-        report = app.chain.verify(seal=not no_seal, progress=bar.update)
+@click.option("--against", "against", default=None, metavar="HEAD|FILE",
+              help="A head printed by an earlier verify (SEQ:POSITION:HASH), or a file "
+                   "holding one or more: the log must still extend every one of them.")
+@click.option("--no-seal", is_flag=True, hidden=True,
+              help="Ignored: verify never writes (kept so old scripts still run).")
+def verify(against: str | None, no_seal: bool) -> None:
+    """Check the whole log against its hash chain (and the data keys against the digests
+    it recorded); name the first position that does not match. Reads only. Prints the
+    chain's head: keep it outside the database and check later with --against."""
+    anchors = _anchors(against) if against is not None else []
+    app = open_app(require_tables=False)  # verify reports missing tables itself
+    try:
+        try:
+            total = app.max_position()
+        except Exception:  # noqa: BLE001 - the report says what is wrong
+            total = 0
+        with click.progressbar(length=total, label="verifying the log",
+                               file=sys.stderr) as bar:
+            report = app.chain.verify(against=anchors, progress=bar.update)
+    finally:
+        app.close()
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     if not report.ok:
-        click.echo(f"FAILED at position {report.first_bad_position}: {report.reason}", err=True)
+        where = (f" at position {report.first_bad_position}"
+                 if report.first_bad_position is not None else "")
+        click.echo(f"FAILED{where}: {report.reason}", err=True)
         raise SystemExit(1)
-    click.echo(
-        f"ok: {report.events} events, {report.sealed} matched their sealed hashes"
-        + (f", {report.newly_sealed} newly sealed" if report.newly_sealed else "")
-    )
+    keys = f"; {report.keys_matched} data keys match their recorded digests"
+    if report.keys_erased:
+        keys += f", {report.keys_erased} erased"
+    extends = (f"; the log extends the {report.anchors} anchored head(s)"
+               if report.anchors else "")
+    click.echo(f"ok: {report.events} events match their chain links{keys}{extends}")
+    click.echo(f"head: {report.head.token()}")
+
+
+def _anchors(value: str) -> list[Any]:
+    """Heads from --against: the pasted head itself, or a file holding heads."""
+    from domain.chain import parse_heads
+
+    heads = parse_heads(value)
+    if not heads:
+        path = Path(value)
+        try:
+            heads = parse_heads(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError as e:
+            raise click.BadParameter(
+                f"{value!r} is neither a head (SEQ:POSITION:HASH) nor a readable file "
+                f"({e.strerror or e})", param_hint="--against") from None
+        if not heads:
+            raise click.BadParameter(f"{value} holds no head (SEQ:POSITION:HASH)",
+                                     param_hint="--against")
+    return heads
 
 
 @click.command("export")
@@ -120,7 +161,6 @@ def import_all(in_dir: Path) -> None:
                     keys.close()
     except ImportError_ as e:
         raise click.ClickException(str(e)) from None
-    app.chain.extend()
     click.echo(f"imported {count} events into {app.config.describe()}")
 
 

@@ -28,8 +28,8 @@ from eventsourcing.persistence import (
 )
 
 from domain import errors
+from domain.chain import CHAIN_TABLE, ChainWriter, LogChain, chain_key_from_env, recorder_topic
 from domain.context import SYSTEM_ACTOR, acting_as, actor_cvar, now, participant_actor, request
-from domain.integrity import LogChain
 from domain.model import (
     ALLOWED_BASES,
     Capability,
@@ -86,6 +86,9 @@ class Framdrift(Application[UUID]):
         self.config = config or parse_database_url()
         merged = dict(self.config.env)
         merged.update(env or {})
+        # Events are written only by recorders that add their hash-chain links in the
+        # same transaction (domain/chain.py, docs/adr/0005-hash-chain.md).
+        merged["APPLICATION_RECORDER_TOPIC"] = recorder_topic(self.config.is_postgres)
         super().__init__(merged)
 
     @classmethod
@@ -112,6 +115,12 @@ class Framdrift(Application[UUID]):
         self.keys = KeyStore(self.sql, master_key_from_env())
         transcoder.register(PersonalDataTranscoding(self.keys))
 
+    def construct_recorder(self) -> Any:
+        recorder = super().construct_recorder()
+        recorder.chain_writer = ChainWriter(
+            self.sql.table(CHAIN_TABLE), chain_key_from_env(), self.keys)
+        return recorder
+
     @classmethod
     def migrate(cls, url: str | None = None) -> Framdrift:
         """Create schema and tables once (never in web workers). Returns the app."""
@@ -128,30 +137,18 @@ class Framdrift(Application[UUID]):
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
         app = cls({"CREATE_TABLE": "yes"}, config=config)
         app.keys.create_tables()
-        app.chain.create_table()
-        app.chain.extend()
+        app.chain.migrate()  # builds the chain of a store that predates it, once
         return app
 
     @property
     def chain(self) -> LogChain:
-        """The hash chain that makes the log tamper-evident (see domain/integrity.py)."""
+        """Migrating and verifying the log's hash chain (domain/chain.py; links are written
+        by the recorders, in each write's own transaction)."""
         if self._chain is None:
             self._chain = LogChain(self)
         return self._chain
 
     _chain: LogChain | None = None
-
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
-        recordings = super().save(*objs, **kwargs)
-        self._seal()
-        return recordings
-
-    def _seal(self) -> None:
-        """Extend the hash chain over what was just recorded (best effort: verify seals too)."""
-        try:
-            self.chain.extend()
-        except Exception as e:  # noqa: BLE001 - never fail a committed write over sealing
-            logger.warning("could not extend the log chain: %s", e)
 
     def has_tables(self) -> bool:
         try:
@@ -183,7 +180,6 @@ class Framdrift(Application[UUID]):
                 if self._batch_events.events:
                     recordings = self._record_batch(self._batch_events)
                     self._notify(recordings)
-                    self._seal()
         finally:
             self._batch, self._batch_events = None, None
 
@@ -200,7 +196,7 @@ class Framdrift(Application[UUID]):
         ``Pipeline.sync``), from about 5 MB (~15k demo events) on. So big batches
         go through the recorder's own statements (table lock, NOTIFY, INSERT ...
         RETURNING) in chunks, without pipeline mode, inside one transaction:
-        still all or nothing.
+        still all or nothing, chain links included.
         """
         events = processing_event.events
         if not self.config.is_postgres or len(events) <= self.BATCH_CHUNK:
@@ -208,14 +204,7 @@ class Framdrift(Application[UUID]):
         assert processing_event.tracking is None, "batches carry no tracking"
         recorder: Any = self.recorder
         stored = [self.mapper.to_stored_event(e) for e in events]
-        ids: list[int] = []
-        with self.factory.datastore.transaction(commit=True) as curs:
-            for at in range(0, len(stored), self.BATCH_CHUNK):
-                chunk = stored[at : at + self.BATCH_CHUNK]
-                # Locks the table (again: a no-op in the same transaction), NOTIFYs
-                # (collapsed to one at commit) and inserts, returning positions.
-                recorder._insert_stored_events(curs, chunk)
-                ids.extend(recorder._fetch_ids_after_insert_events(curs, chunk))
+        ids = recorder.insert_events_in_chunks(stored, self.BATCH_CHUNK)
         if len(ids) != len(stored):
             raise AssertionError(f"recorded {len(ids)} of {len(stored)} events")
         recordings = [

@@ -12,6 +12,7 @@ longer be read, and decodes as :data:`ERASED`. See docs/adr/0002.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import threading
 import time
@@ -137,6 +138,9 @@ class KeyStore:
         self._cache: dict[UUID, tuple[float, bytes | None]] = {}
         self._lock = threading.Lock()
         self._held = threading.local()
+        # Digests of keys this process created (or imported) that no chain link covers
+        # yet: the next write of this application commits them in its transaction.
+        self._uncommitted: dict[UUID, str] = {}
 
     @contextmanager
     def holding(self) -> Iterator[None]:
@@ -268,6 +272,7 @@ class KeyStore:
 
     def _create(self, subject: UUID) -> bytes:
         key = AESGCM.generate_key(bit_length=256)
+        sealed = self._seal(subject, key)
         with self.sql.transaction() as cur:
             erased = cur.query(
                 f"SELECT 1 AS x FROM {self.sql.table(ERASED_TABLE)} WHERE subject_id = ?",
@@ -278,13 +283,48 @@ class KeyStore:
             cur.execute(
                 f"INSERT INTO {self.sql.table(KEY_TABLE)} (subject_id, data_key, created_at) "
                 "VALUES (?, ?, ?) ON CONFLICT (subject_id) DO NOTHING",
-                (str(subject), self._seal(subject, key), _utcnow()),
+                (str(subject), sealed, _utcnow()),
             )
             rows = cur.query(
                 f"SELECT data_key FROM {self.sql.table(KEY_TABLE)} WHERE subject_id = ?",
                 (str(subject),),
             )
-        return self._open(subject, bytes(rows[0]["data_key"]))
+        stored = bytes(rows[0]["data_key"])
+        if stored == sealed:  # ours, not a concurrent creator's: the chain must cover it
+            with self._lock:
+                self._uncommitted[subject] = key_digest(subject, key)
+        return self._open(subject, stored)
+
+    # coverage by the hash chain (domain/chain.py) -------------------------------------
+
+    def take_uncommitted(self) -> dict[UUID, str]:
+        """The digests of keys no chain link covers yet, handed to a write transaction
+        (which gives them back with :meth:`give_back` if it does not commit)."""
+        with self._lock:
+            taken, self._uncommitted = self._uncommitted, {}
+        return taken
+
+    def give_back(self, taken: dict[UUID, str]) -> None:
+        if taken:
+            with self._lock:
+                for subject, digest in taken.items():
+                    self._uncommitted.setdefault(subject, digest)
+
+    def digest_of_stored(self, subject: UUID, stored: bytes) -> str:
+        """The digest of a stored key row's data key (opened with the master key if
+        sealed; raises :class:`MasterKeyError` when that cannot be done)."""
+        return key_digest(subject, self._open(subject, stored))
+
+    def adopt(self, subject: UUID, stored: bytes) -> bool:
+        """A key row written by an import: the chain should cover it as if created here.
+        False when it cannot be opened (sealed, and no or another master key)."""
+        try:
+            digest = self.digest_of_stored(subject, stored)
+        except MasterKeyError:
+            return False
+        with self._lock:
+            self._uncommitted[subject] = digest
+        return True
 
     def erase(self, subject: UUID) -> bool:
         """Delete the subject's key for good. Returns whether a key was deleted."""
@@ -361,6 +401,13 @@ class PersonalDataTranscoding(Transcoding):
         except InvalidTag:
             return PersonalData(subject, None)
         return PersonalData(subject, text)
+
+
+def key_digest(subject: UUID, key: bytes) -> str:
+    """What the hash chain records of a data key: a digest that names no key material
+    (SHA-256 of a 256-bit random key, bound to its subject), so a key deleted or
+    replaced without an erasure event is detected (``framdrift verify``)."""
+    return hashlib.sha256(b"framdrift-data-key|" + subject.bytes + key).hexdigest()
 
 
 def _utcnow() -> str:
