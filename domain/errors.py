@@ -23,6 +23,12 @@ class InvalidValueError(DomainError):
     """A value is empty, too long or out of range."""
 
 
+class ControlCharacterError(InvalidValueError):
+    """A one-line field (a title, a name, a theme ...) holds a line break or another control
+    character, or a text holds a control character other than a line break or a tab: it
+    would forge lines in ``framdrift log`` and in exports, or break a terminal."""
+
+
 class NotFoundError(DomainError):
     """The record asked for does not exist."""
 

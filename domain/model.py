@@ -10,6 +10,7 @@ live in the application service.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import field
 from datetime import date
 from typing import Any
@@ -51,12 +52,41 @@ def pseudonym_for(participant_id: UUID) -> str:
     return "P-" + hashlib.sha256(participant_id.bytes).hexdigest()[:6]
 
 
+# C0 and C1 control characters, DEL, the Unicode line and paragraph separators and lone
+# surrogates; a text (several lines) may hold tabs and line breaks, nothing else of these.
+_NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+ONE_LINE = "must be one line, without line breaks or control characters"
+NO_CONTROL = "must not contain control characters"
+
+
 def require_text(value: str, field_name: str, *, limit: int = MAX_TEXT) -> str:
+    """A text of one or more lines (trimmed): not empty, at most ``limit`` characters, no
+    control characters but tabs and line breaks."""
     if not isinstance(value, str) or not value.strip():
         raise errors.InvalidValueError("must not be empty", field=field_name)
     if len(value) > limit:
         raise errors.InvalidValueError(f"must be at most {limit} characters", field=field_name)
+    if _NOT_IN_TEXT.search(value):
+        raise errors.ControlCharacterError(NO_CONTROL, field=field_name)
     return value.strip()
+
+
+def require_line(value: str, field_name: str, *, limit: int = MAX_LABEL) -> str:
+    """A one-line value (trimmed): a title, a name, a theme, a unit ... ``require_text``,
+    and no line break, tab or other control character either."""
+    text = require_text(value, field_name, limit=limit)
+    if _NOT_IN_LINE.search(text):
+        raise errors.ControlCharacterError(ONE_LINE, field=field_name)
+    return text
+
+
+def require_no_control(value: str, field_name: str, *, one_line: bool = False) -> str:
+    """The control-character rule alone, for optional values that may be empty."""
+    if (_NOT_IN_LINE if one_line else _NOT_IN_TEXT).search(value):
+        raise errors.ControlCharacterError(ONE_LINE if one_line else NO_CONTROL,
+                                           field=field_name)
+    return value
 
 
 class FramdriftAggregate(Aggregate):
@@ -131,15 +161,15 @@ class Programme(FramdriftAggregate):
         synthetic: bool = False,
         request_id: str | None = None,
     ) -> Programme:
-        organisation = require_text(organisation, "organisation", limit=MAX_LABEL)
-        title = require_text(title, "title", limit=MAX_LABEL)
+        organisation = require_line(organisation, "organisation")
+        title = require_line(title, "title")
         if not weeks:
             raise errors.InvalidValueError("a programme needs at least one week", field="weeks")
         numbers = [w.number for w in weeks]
         if numbers != list(range(1, len(weeks) + 1)):
             raise errors.InvalidValueError("weeks must be numbered 1..n in order", field="weeks")
         for w in weeks:
-            require_text(w.theme, "weeks", limit=MAX_LABEL)
+            require_line(w.theme, "weeks")
             if w.ends_on < w.starts_on:
                 raise errors.InvalidValueError(
                     f"week {w.number} ends before it starts", field="weeks"
@@ -159,15 +189,15 @@ class Programme(FramdriftAggregate):
             title=title,
             weeks=list(weeks),
             units=checked_units,
-            maturity_dimensions=[require_text(d, "maturity_dimensions", limit=80) for d in dims],
+            maturity_dimensions=[require_line(d, "maturity_dimensions", limit=80) for d in dims],
             synthetic=synthetic,
             id=record_id_for("programme", request_id),
         )
 
     @staticmethod
     def _checked_unit(unit: dict[str, str]) -> dict[str, str]:
-        key = require_text(unit.get("key", ""), "units", limit=80)
-        name = require_text(unit.get("name", ""), "units", limit=MAX_LABEL)
+        key = require_line(unit.get("key", ""), "units", limit=80)
+        name = require_line(unit.get("name", ""), "units")
         kind = unit.get("kind", UnitKind.ADMINISTRATION.value)
         if kind not in {k.value for k in UnitKind}:
             raise errors.InvalidValueError(f"unknown unit kind {kind!r}", field="units")
@@ -254,9 +284,11 @@ class Programme(FramdriftAggregate):
     ) -> str:
         self.require_open()
         self.week(week)
-        title = require_text(title, "title", limit=MAX_LABEL)
+        title = require_line(title, "title")
         if url is not None and len(url) > 2000:
             raise errors.InvalidValueError("must be at most 2000 characters", field="url")
+        if url is not None:
+            require_no_control(url, "url", one_line=True)
         material_id = f"m{len(self.materials) + 1}"
         self._publish_material(material_id=material_id, week=week, kind=kind, title=title, url=url)
         return material_id
@@ -295,11 +327,12 @@ class Programme(FramdriftAggregate):
 
     def identify_development_area(self, *, name: str, description: str = "") -> str:
         self.require_open()
-        name = require_text(name, "name", limit=MAX_LABEL)
+        name = require_line(name, "name")
         if len(description) > MAX_TEXT:
             raise errors.InvalidValueError(
                 f"must be at most {MAX_TEXT} characters", field="description"
             )
+        require_no_control(description, "description")
         live = [a["name"].casefold() for a in self.development_areas.values()
                 if not a.get("merged_into")]
         if name.casefold() in live:
@@ -317,7 +350,7 @@ class Programme(FramdriftAggregate):
     def rename_development_area(self, area_id: str, name: str) -> None:
         self.require_open()
         self.require_areas([area_id])
-        name = require_text(name, "name", limit=MAX_LABEL)
+        name = require_line(name, "name")
         self._rename_area(area_id=area_id, name=name)
 
     @event("DevelopmentAreaRenamed")
@@ -365,7 +398,7 @@ class Programme(FramdriftAggregate):
         scores: dict[str, float],
         unit: str | None = None,
     ) -> str:
-        instrument = require_text(instrument, "instrument", limit=MAX_LABEL)
+        instrument = require_line(instrument, "instrument")
         if not scores:
             raise errors.InvalidValueError("at least one dimension score", field="scores")
         for dim, score in scores.items():
@@ -454,9 +487,9 @@ class Participant(FramdriftAggregate):
     ) -> Participant:
         programme.require_open()
         programme.require_unit(unit)
-        name = require_text(name, "name", limit=MAX_LABEL)
+        name = require_line(name, "name")
         if email is not None:
-            email = email.strip()
+            email = require_no_control(email.strip(), "email", one_line=True)
             if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
                 raise errors.InvalidValueError("is not an e-mail address", field="email")
         participant_id = record_id_for("participant", request_id)
@@ -964,7 +997,7 @@ class Capability(Record):
             participant_id=author.id,
             unit=author.unit,
             week=week,
-            name=_personal(author.id, name, "name"),
+            name=PersonalData(author.id, require_line(name, "name")),
             description=_personal(author.id, description, "description"),
             based_on=[e.id for e in experiments],
             units=list(dict.fromkeys(units or [author.unit])),

@@ -3,8 +3,9 @@
 Form posts are MultiDicts of strings; :func:`load` picks each schema field from the form
 (lists with ``getlist``), validates it and returns ``(data, errors)`` where ``errors`` maps
 a field name to translated messages. Texts refuse NUL and other control characters and
-lone surrogates, and are limited to the domain's sizes, so no hostile value reaches the
-event store.
+lone surrogates, one-line fields (:class:`Line`: titles, names, ...) line breaks and tabs
+too, and all are limited to the domain's sizes, so no hostile value reaches the event
+store (whose guards, ``domain.model.require_line``, say the same).
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from werkzeug.datastructures import MultiDict
 from domain import errors as domain_errors
 from domain.model import MAX_LABEL, MAX_TEXT
 
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# and, in a one-line field, line breaks, tabs and the Unicode line/paragraph separators
+_NOT_ONE_LINE = re.compile(r"[\t\n\r\u2028\u2029]")
 MESSAGES = {
     "required": _l("Fill in this field."),
     "null": _l("Fill in this field."),
     "invalid": _l("This value is not valid."),
 }
+
+
+ONE_LINE_MESSAGE = _l("Write this on one line, without line breaks.")
 
 
 def _clean(value: str) -> None:
@@ -53,6 +59,21 @@ class Text(ma.fields.String):
                    n=len(text)))
         if self.required and not text:
             raise ma.ValidationError(MESSAGES["required"])
+        return text
+
+
+class Line(Text):
+    """A one-line text field (a title, a name, a theme ...): :class:`Text`, and no line
+    break or tab either (they would forge lines in ``framdrift log`` and in exports).
+    Line breaks around the value are trimmed like spaces."""
+
+    def __init__(self, *, limit: int = MAX_LABEL, **kwargs: Any):
+        super().__init__(limit=limit, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _NOT_ONE_LINE.search(text):
+            raise ma.ValidationError(ONE_LINE_MESSAGE)
         return text
 
 
@@ -183,7 +204,7 @@ class ConclusionForm(VersionedSchema):
 
 class CapabilityForm(RequestSchema):
     week = Whole(low=1, high=60, required=True)
-    name = Text(required=True, limit=MAX_LABEL)
+    name = Line(required=True)
     description = Text(required=True)
     experiments = IdList()
     development_areas = IdList()
@@ -235,15 +256,15 @@ class LoginForm(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    username = Text(required=True, limit=254)
+    username = Line(required=True, limit=254)
     password = ma.fields.String(required=True, validate=ma.validate.Length(
         min=1, max=1024, error=_l("Fill in this field.")), error_messages=MESSAGES)
     next = ma.fields.String(load_default="")
 
 
 class ProgrammeForm(RequestSchema):
-    title = Text(required=True, limit=MAX_LABEL)
-    organisation = Text(required=True, limit=MAX_LABEL)
+    title = Line(required=True)
+    organisation = Line(required=True)
     first_day = Day(required=True)
     themes = Text(required=True, limit=2000)
     units = Text(load_default="", limit=10_000)
@@ -257,8 +278,8 @@ class ProgrammeForm(RequestSchema):
 class MaterialPublishForm(RequestSchema):
     week = Whole(low=1, high=60, required=True)
     kind = Choice(("film", "podcast", "report", "other"), required=True)
-    title = Text(required=True, limit=MAX_LABEL)
-    url = Text(load_default="", limit=2000)
+    title = Line(required=True)
+    url = Line(load_default="", limit=2000)
 
     @ma.validates("url")
     def _url(self, value: str, **kwargs: Any) -> None:
@@ -277,17 +298,17 @@ class UnitForm(RequestSchema):
         r"^[a-z0-9][a-z0-9_-]{0,39}$",
         error=_l("Use lower-case letters, digits, - and _ (at most 40).")),
         error_messages=MESSAGES)
-    name = Text(required=True, limit=MAX_LABEL)
+    name = Line(required=True)
     kind = Choice(("administration", "company"), required=True)
 
 
 class AreaForm(RequestSchema):
-    name = Text(required=True, limit=MAX_LABEL)
+    name = Line(required=True)
     description = Text(load_default="")
 
 
 class RenameAreaForm(VersionedSchema):
-    name = Text(required=True, limit=MAX_LABEL)
+    name = Line(required=True)
 
 
 class MergeAreasForm(VersionedSchema):
@@ -306,12 +327,12 @@ class CloseForm(VersionedSchema):
 
 
 class EraseForm(RequestSchema):
-    pseudonym = Text(required=True, limit=40)
+    pseudonym = Line(required=True, limit=40)
 
 
 class EnrolForm(RequestSchema):
-    name = Text(required=True, limit=MAX_LABEL)
-    email = Text(load_default="", limit=254)
+    name = Line(required=True)
+    email = Line(load_default="", limit=254)
     role = Choice(("manager", "expert"), required=True)
     unit = Id(required=True)
     days = Whole(low=1, high=366, load_default=30)
@@ -332,7 +353,7 @@ class AttendanceForm(RequestSchema):
 
 class MaturityForm(RequestSchema):
     phase = Choice(("before", "after"), required=True)
-    instrument = Text(required=True, limit=MAX_LABEL)
+    instrument = Line(required=True)
     assessed_on = Day(required=True)
     unit = Id(load_default=None)
 
@@ -425,6 +446,9 @@ def domain_message(error: domain_errors.DomainError) -> str:
         return _("That development area is already merged into another.")
     if e.message == "a development area has that name":
         return _("A development area has that name.")
+    if isinstance(e, domain_errors.ControlCharacterError):
+        return str(ONE_LINE_MESSAGE) if "one line" in e.message else _(
+            "Contains characters that cannot be stored.")
     if e.message == "must not be empty":
         return str(MESSAGES["required"])
     if m := re.fullmatch(r"must be at most (\d+) characters", e.message):

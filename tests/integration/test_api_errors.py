@@ -92,6 +92,8 @@ def test_bad_record_id_is_422(world):
     (errors.ProgrammeNotFoundError("no such programme"), 404, "programme_id"),
     (errors.ConcurrentChangeError("changed meanwhile"), 409, "version"),
     (errors.InvalidValueError("must not be empty", field="title"), 422, "title"),
+    (errors.ControlCharacterError("must be one line, without line breaks or control "
+                                  "characters", field="title"), 422, "title"),
     (errors.LifecycleError("not started"), 422, "stage"),
     (errors.DomainError("broken rule"), 422, "_request"),
 ])
