@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -159,8 +160,29 @@ class Framdrift(Application[UUID]):
 
     # bulk loading -------------------------------------------------------------
 
-    _batch: dict[UUID, FramdriftAggregate] | None = None
-    _batch_events: ProcessingEvent[UUID] | None = None
+    # A batch belongs to the thread that opened it: a threaded web worker shares one
+    # application, and another request's commands must neither join nor end it.
+
+    def _thread(self) -> threading.local:
+        found = self.__dict__.get("_thread_state")
+        return found if found is not None else self.__dict__.setdefault(
+            "_thread_state", threading.local())
+
+    @property
+    def _batch(self) -> dict[UUID, FramdriftAggregate] | None:
+        return getattr(self._thread(), "batch", None)
+
+    @_batch.setter
+    def _batch(self, value: dict[UUID, FramdriftAggregate] | None) -> None:
+        self._thread().batch = value
+
+    @property
+    def _batch_events(self) -> ProcessingEvent[UUID] | None:
+        return getattr(self._thread(), "batch_events", None)
+
+    @_batch_events.setter
+    def _batch_events(self, value: ProcessingEvent[UUID] | None) -> None:
+        self._thread().batch_events = value
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -178,7 +200,13 @@ class Framdrift(Application[UUID]):
             with self.keys.holding():
                 yield
                 if self._batch_events.events:
-                    recordings = self._record_batch(self._batch_events)
+                    try:
+                        recordings = self._record_batch(self._batch_events)
+                    except IntegrityError:
+                        raise errors.ConcurrentChangeError(
+                            "someone else changed these records at the same time; "
+                            "nothing was recorded; reload and try again"
+                        ) from None
                     self._notify(recordings)
         finally:
             self._batch, self._batch_events = None, None

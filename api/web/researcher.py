@@ -358,6 +358,20 @@ def participant_revoke(programme_id: str, participant_id: str) -> Any:
                             participant_id=person["id"]))
 
 
+def _record_attendance(app: Any, people: list[dict[str, Any]], meeting_id: str,
+                       present: set[str], request_id: str) -> None:
+    """Record who attended, all or nothing; one request id per participant, so a retry
+    records nothing twice."""
+    with acting_as(actor()), app.batch():
+        for x in people:
+            was = x["attendance"].get(meeting_id)
+            now_attended = x["id"] in present
+            if was is None and not now_attended or was == now_attended:
+                continue
+            app.record_attendance(x["id"], meeting_id, attended=now_attended,
+                                  request_id=f"{request_id}:{x['id']}")
+
+
 @bp.route("/r/programmes/<programme_id>/meetings/<meeting_id>/attendance",
           methods=["GET", "POST"])
 @researcher_required
@@ -378,14 +392,12 @@ def attendance(programme_id: str, meeting_id: str) -> Any:
         if not errors:
             present = set(data["attended"])
             try:
-                with acting_as(actor()), app.batch():  # all or nothing
-                    for x in people:
-                        was = x["attendance"].get(meeting_id)
-                        now_attended = x["id"] in present
-                        if was is None and not now_attended or was == now_attended:
-                            continue
-                        app.record_attendance(x["id"], meeting_id, attended=now_attended,
-                                              request_id=f"{data['request_id']}:{x['id']}")
+                try:
+                    _record_attendance(app, people, meeting_id, present, data["request_id"])
+                except domain_errors.ConcurrentChangeError:
+                    # Another post was saved meanwhile (often this one's own first try):
+                    # once more on what is stored now; what is already recorded is skipped.
+                    _record_attendance(app, people, meeting_id, present, data["request_id"])
             except domain_errors.DomainError as e:
                 errors = domain_errors_for(e, ("attended",))
             else:

@@ -7,10 +7,10 @@ chunk must leave nothing of the batch behind."""
 from __future__ import annotations
 
 import pytest
-from eventsourcing.persistence import IntegrityError
 
 from domain.application import Framdrift
 from domain.demo import load_demo
+from domain.errors import ConcurrentChangeError
 
 
 def _log(app: Framdrift) -> list[tuple[str, int, str]]:
@@ -43,7 +43,7 @@ def test_a_conflict_in_the_last_chunk_writes_nothing_of_the_batch(pg_schema_url,
     try:
         contested = app.plan_programme(organisation="Org", title="Contested")
         before = app.max_position()
-        with pytest.raises(IntegrityError):
+        with pytest.raises(ConcurrentChangeError):  # a named conflict, never a 500
             with app.batch():
                 fresh = app.plan_programme(organisation="Org", title="Fresh")
                 for n in range(35):

@@ -217,3 +217,32 @@ def test_retries_that_lose_the_race_to_their_first_try_answer_as_it_did(
     assert len({repr(v) for _, v in outcomes}) == 1, outcomes
     new = [e for _, e in app.read_log(before)]
     assert [(e.originator_id, e.request_id) for e in new] == [(ids[kind], "the-same")]
+
+
+def test_a_batch_belongs_to_its_own_thread(app) -> None:
+    """A threaded web worker shares one application: while one request records a batch
+    (attendance), another request's command is saved at once, by itself, and stays
+    saved when that batch fails."""
+    ids = seed(app)
+    in_batch, done_elsewhere = threading.Event(), threading.Event()
+
+    def batch_that_fails() -> None:
+        with app.batch():
+            app.record_observation(ids["started"], text="in the batch")
+            in_batch.set()
+            assert done_elsewhere.wait(TIMEOUT)
+            raise RuntimeError("the batch fails")
+
+    def elsewhere() -> int:
+        assert in_batch.wait(TIMEOUT)
+        before = app.max_position()
+        app.amend_reflection(ids["reflection"], example="saved at once")
+        stored = app.max_position() - before
+        done_elsewhere.set()
+        return stored
+
+    outcomes = run_in_threads([batch_that_fails, elsewhere])
+    assert outcomes[0][0] == "error" and isinstance(outcomes[0][1], RuntimeError), outcomes
+    assert outcomes[1] == ("ok", 1), outcomes
+    assert app.get_record(ids["reflection"])["example"] == "saved at once"
+    assert app.get_record(ids["started"])["version"] == 2  # nothing of the failed batch

@@ -158,3 +158,28 @@ def test_identical_posts_all_answer_as_the_first(world: World, monkeypatch, form
     new = [e for _, e in world.app.read_log(before)]
     assert len(new) == 1, [type(e).__qualname__ for e in new]
     assert new[0].request_id == "the-same-post-50-times"
+
+
+def test_identical_attendance_posts_all_answer_as_the_first(world: World, monkeypatch) -> None:
+    """A researcher's attendance form (several participants, one transaction) sent 50
+    times at once: one event per participant, every answer the first one's (no 500)."""
+    client = world.client("researcher")
+    meeting = world.app.get_programme(world.programme)["meetings"][0]["meeting_id"]
+    path = f"/r/programmes/{world.programme}/meetings/{meeting}/attendance"
+    fields = form_fields(client, path)
+    post = {"csrf_token": fields["csrf_token"], "request_id": "the-same-attendance-post",
+            "attended": [world.me, world.colleague]}
+    original, arrived = world.app._record_batch, threading.Barrier(SAME_POST)
+
+    def records_together(events: Any) -> Any:  # every post has its events before any saves
+        arrived.wait(TIMEOUT)
+        return original(events)
+
+    monkeypatch.setattr(world.app, "_record_batch", records_together)
+    before = world.app.max_position()
+    answers = post_together([clone(world, client) for _ in range(SAME_POST)], path,
+                            [post] * SAME_POST)
+    assert len(set(answers)) == 1, sorted(set(answers), key=str)
+    assert answers[0][0] == 302 and answers[0][1], answers[0]
+    new = sorted(str(e.originator_id) for _, e in world.app.read_log(before))
+    assert new == sorted([world.me, world.colleague])
