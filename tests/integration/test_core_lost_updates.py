@@ -181,6 +181,7 @@ def test_writers_from_one_version_one_wins_the_rest_are_refused(app, store_url, 
     assert _version(app, kind, target) == version + 1
     winner = next(i for i, (k, _) in enumerate(outcomes) if k == "ok")
     assert new[0].request_id == f"race-{winner}"
+    assert app.chain.verify().ok  # the losers left no link behind
 
 
 # command -> (the aggregate it changes, the one request every racer sends)
@@ -217,6 +218,7 @@ def test_retries_that_lose_the_race_to_their_first_try_answer_as_it_did(
     assert len({repr(v) for _, v in outcomes}) == 1, outcomes
     new = [e for _, e in app.read_log(before)]
     assert [(e.originator_id, e.request_id) for e in new] == [(ids[kind], "the-same")]
+    assert app.chain.verify().ok
 
 
 def test_a_batch_belongs_to_its_own_thread(app) -> None:
