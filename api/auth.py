@@ -130,37 +130,45 @@ def logout() -> None:
 
 def sign_out() -> None:
     """End this session on the server, then forget it: a researcher's sign-out ends every
-    session of the account (``Researcher.SessionsEnded``), a participant's every session
-    of the link it was started with (``SignInLink.SessionsEnded``)."""
+    session of the account, a participant's every session of the link it was started
+    with (``Sessions.Ended``; the link stays valid)."""
     from api.app import framdrift_app
-    from domain.accounts import end_link_sessions, end_researcher_sessions
+    from domain.accounts import end_sessions
 
     data = session.get(_SESSION_KEY)
     if current_principal() is not None and isinstance(data, dict):
         app = framdrift_app()
         if data["role"] == "researcher":
-            end_researcher_sessions(app, data["subject"], seen=data.get("epoch"))
+            end_sessions(app, data["subject"], seen=data.get("epoch"))
         elif data.get("link"):
-            end_link_sessions(app, data["link"], seen=data.get("link_epoch"))
+            end_sessions(app, data["link"], seen=data.get("link_epoch"))
     logout()
 
 
 def _in_force(data: dict[str, Any]) -> bool:
+    """Whether a session cookie's principal is still in force: the link it came from is
+    valid and its sessions not ended since; a researcher's account sessions not ended
+    since (sign-out, a new password). One or two indexed look-ups."""
+    from uuid import UUID
+
     from api.app import framdrift_app
-    from domain.accounts import link_epoch, researcher_epoch
+    from domain.accounts import link_session_in_force, session_in_force
 
     role, subject = data["role"], data["subject"]
     app = framdrift_app()
     link = data.get("link")
     if link is not None:
-        epoch = link_epoch(app, link, role=role, subject=subject)
-        if epoch is None or epoch != data.get("link_epoch"):
+        if not link_session_in_force(app, link, role=role, subject=subject,
+                                     epoch=data.get("link_epoch")):
             return False
     elif role == "participant":
         return False
     if role == "researcher":
-        epoch = researcher_epoch(app, subject)
-        if epoch is None or epoch != data.get("epoch"):
+        try:
+            scope = UUID(subject)
+        except ValueError:
+            return False
+        if not session_in_force(app, scope, data.get("epoch")):
             return False
     return True
 

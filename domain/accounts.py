@@ -202,16 +202,10 @@ class Researcher(FramdriftAggregate):
         self.name = name
         self.email = email
         self.password_hash = password_hash
-        self.session_epoch = 0
 
     @event("PasswordChanged")
     def _change_password(self, password_hash: str) -> None:
         self.password_hash = password_hash
-        self.session_epoch += 1  # a new password ends every earlier session
-
-    @event("SessionsEnded")
-    def _end_sessions(self, reason: str) -> None:
-        self.session_epoch += 1
 
 
 def _check_password(password: str) -> str:
@@ -278,9 +272,19 @@ def researcher_exists(app: Framdrift, username: str) -> bool:
 
 
 def set_password(app: Framdrift, username: str, password: str) -> None:
-    researcher = _researcher(app, researcher_id_for(username))
-    researcher._change_password(_hasher.hash(_check_password(password)))
-    app._save(researcher)
+    """A new password (an event); it ends every earlier session of the account, in the
+    same transaction (``Sessions.Ended``)."""
+    password_hash = _hasher.hash(_check_password(password))
+    for _attempt in range(_MAX_END_ATTEMPTS):
+        researcher = _researcher(app, researcher_id_for(username))
+        researcher._change_password(password_hash)
+        ended = _ending(app, researcher.id, None, "password changed")
+        try:
+            app._save(researcher, ended)
+        except errors.ConcurrentChangeError:
+            continue  # another change came first: read both again
+        return
+    raise errors.ConcurrentChangeError("the password could not be changed; try again")
 
 
 def verify_password(app: Framdrift, username: str, password: str) -> UUID | None:
@@ -328,15 +332,10 @@ class SignInLink(FramdriftAggregate):
         self.subject = subject
         self.expires_at = expires_at
         self.revoked = False
-        self.session_epoch = 0
 
     @event("Revoked")
     def _revoke(self, reason: str | None) -> None:
         self.revoked = True
-
-    @event("SessionsEnded")
-    def _end_sessions(self, reason: str) -> None:
-        self.session_epoch += 1
 
     @property
     def expires(self) -> datetime:
@@ -475,29 +474,116 @@ def demo_link(
 
 # ---------------------------------------------------------------------------- sessions
 #
-# A web session (a signed cookie) names its principal and the session epoch of what it
-# was started from: the researcher's account (password or link) and, for a link, the
-# link's own. Ending sessions is one more event that advances the epoch
-# (``Researcher.SessionsEnded``, ``SignInLink.SessionsEnded``; a new password does the
-# same), and every request compares the cookie's epoch with the store's: a copied cookie
-# of an ended session opens nothing. Nothing is updated in place and no session table
-# exists. ADR 0006.
+# A web session (a signed cookie) names its principal and the session epoch of each
+# scope it depends on: the researcher's account (password or link sessions) and, for a
+# link session, the link. Ending the sessions of a scope records one small aggregate,
+# ``Sessions.Ended``, whose id is derived from (scope, n) for the n-th ending; a session
+# of epoch e is in force while ending e + 1 does not exist. Checking a session on a
+# request is therefore one indexed look-up, however often the account has signed out;
+# sign-in finds the current epoch in O(log n) look-ups. Nothing is updated in place and
+# no session table exists. ADR 0006.
 
+_SESSIONS_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/sessions-ended")
 _MAX_END_ATTEMPTS = 5
 _SIGNED_OUT = "signed out"
+
+
+def sessions_ended_id(scope: UUID | str, epoch: int) -> UUID:
+    """The id of the ``epoch``-th ending of ``scope``'s sessions."""
+    return uuid5(_SESSIONS_NAMESPACE, f"{scope}:{epoch}")
+
+
+class Sessions(FramdriftAggregate):
+    """One ending of every session of a scope (a researcher's account or a sign-in link)
+    started before it: sign-out, or a new password. Never changed afterwards."""
+
+    @event("Ended")
+    def __init__(self, scope: str, epoch: int, reason: str):
+        self.scope = scope
+        self.epoch = epoch
+        self.reason = reason
+
+
+def _ended(app: Framdrift, scope: UUID | str, epoch: int) -> bool:
+    return bool(app.recorder.select_events(sessions_ended_id(scope, epoch), limit=1))
+
+
+def session_in_force(app: Framdrift, scope: UUID | str, epoch: Any) -> bool:
+    """Whether a session of ``epoch`` in ``scope`` has not been ended (one look-up)."""
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        return False
+    return not _ended(app, scope, epoch + 1)
+
+
+def session_epoch(app: Framdrift, scope: UUID | str) -> int:
+    """How many times ``scope``'s sessions have been ended (endings are numbered 1, 2, ...
+    without gaps): a galloping search, O(log n) look-ups."""
+    if not _ended(app, scope, 1):
+        return 0
+    low, high = 1, 2
+    while _ended(app, scope, high):
+        low, high = high, high * 2
+    while high - low > 1:  # ended(low) and not ended(high)
+        middle = (low + high) // 2
+        if _ended(app, scope, middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _ending(app: Framdrift, scope: UUID | str, seen: int | None, reason: str) -> Sessions:
+    epoch = session_epoch(app, scope) if seen is None else seen
+    return Sessions._create(  # type: ignore[attr-defined]
+        Sessions.Ended, id=sessions_ended_id(scope, epoch + 1), scope=str(scope),
+        epoch=epoch + 1, reason=reason)
+
+
+def end_sessions(app: Framdrift, scope: UUID | str, *, seen: int | None = None,
+                 reason: str = _SIGNED_OUT) -> bool:
+    """End every session of ``scope`` (a researcher id: all their sessions, on every
+    device; a link id: the sessions started with that link, which stays valid).
+    ``seen``: the epoch of the session that asks, when it is one; if that session has
+    already been ended nothing is recorded. Returns whether an ending was recorded."""
+    for _attempt in range(_MAX_END_ATTEMPTS):
+        if seen is not None and not session_in_force(app, scope, seen):
+            return False
+        try:
+            app._save(_ending(app, scope, seen, reason))
+        except errors.ConcurrentChangeError:
+            if seen is not None:
+                return False  # ended a moment ago by someone else: ended all the same
+            continue
+        return True
+    raise errors.ConcurrentChangeError("the sessions could not be ended; try again")
 
 
 def researcher_epoch(app: Framdrift, researcher_id: UUID | str) -> int | None:
     """The researcher's session epoch, or None when there is no such researcher."""
     try:
-        return _researcher(app, researcher_id).session_epoch
+        researcher = _researcher(app, researcher_id)
     except ResearcherNotFoundError:
         return None
+    return session_epoch(app, researcher.id)
 
 
 def link_epoch(app: Framdrift, link_id: UUID | str, *, role: str, subject: str) -> int | None:
     """The session epoch of a valid link for ``role`` and ``subject``, else None
     (unknown, expired or revoked, or issued to someone else)."""
+    link = _valid_link(app, link_id, role=role, subject=subject)
+    return None if link is None else session_epoch(app, link.id)
+
+
+def link_session_in_force(app: Framdrift, link_id: UUID | str, *, role: str, subject: str,
+                          epoch: Any) -> bool:
+    """A link session: the link is still valid (not expired or revoked, the same person)
+    and its sessions have not been ended since ``epoch``."""
+    link = _valid_link(app, link_id, role=role, subject=subject)
+    return link is not None and session_in_force(app, link.id, epoch)
+
+
+def _valid_link(app: Framdrift, link_id: UUID | str, *, role: str,
+                subject: str) -> SignInLink | None:
     try:
         uid = link_id if isinstance(link_id, UUID) else UUID(str(link_id))
     except ValueError:
@@ -505,47 +591,4 @@ def link_epoch(app: Framdrift, link_id: UUID | str, *, role: str, subject: str) 
     link = _link(app, uid)
     if link is None or not link.valid() or link.role != role or link.subject != str(subject):
         return None
-    return link.session_epoch
-
-
-def _end(app: Framdrift, load: Any, seen: int | None, reason: str) -> bool:
-    """Advance the epoch of the aggregate ``load()`` returns, unless it has already moved
-    past ``seen`` (then the session is ended anyway). A concurrent change is retried."""
-    for _attempt in range(_MAX_END_ATTEMPTS):
-        aggregate = load()
-        if aggregate is None:
-            return False
-        if seen is not None and aggregate.session_epoch != seen:
-            return False
-        aggregate._end_sessions(reason)
-        try:
-            app._save(aggregate)
-        except errors.ConcurrentChangeError:
-            continue
-        return True
-    raise errors.ConcurrentChangeError("the sessions could not be ended; try again")
-
-
-def end_researcher_sessions(app: Framdrift, researcher_id: UUID | str, *,
-                            seen: int | None = None, reason: str = _SIGNED_OUT) -> bool:
-    """End every session of a researcher (all devices, password and link sessions).
-    ``seen``: the epoch of the session that asks; nothing is recorded when that session
-    has already ended. Returns whether an event was recorded."""
-    def load() -> Researcher | None:
-        try:
-            return _researcher(app, researcher_id)
-        except ResearcherNotFoundError:
-            return None
-
-    return _end(app, load, seen, reason)
-
-
-def end_link_sessions(app: Framdrift, link_id: UUID | str, *, seen: int | None = None,
-                      reason: str = _SIGNED_OUT) -> bool:
-    """End every session started with one sign-in link (the link itself stays valid:
-    its holder can sign in again). Returns whether an event was recorded."""
-    try:
-        uid = link_id if isinstance(link_id, UUID) else UUID(str(link_id))
-    except ValueError:
-        return False
-    return _end(app, lambda: _link(app, uid), seen, reason)
+    return link

@@ -142,8 +142,9 @@ def test_researcher_sign_out_ends_every_session_of_the_account(world: World) -> 
     assert laptop.post("/logout", data={"csrf_token": csrf(laptop, "/r/")}).status_code == 302
     response = phone.get("/r/")
     assert response.status_code == 302 and "/login" in response.location
-    events = [type(e).__qualname__ for _p, e in world.app.read_log(world.app.max_position() - 1)]
-    assert events == ["Researcher.SessionsEnded"]
+    events = [e for _p, e in world.app.read_log(world.app.max_position() - 1)]
+    assert [type(e).__qualname__ for e in events] == ["Sessions.Ended"]
+    assert events[0].epoch == 1 and events[0].actor.startswith("researcher:")
 
 
 def test_a_new_password_ends_every_earlier_session(world: World) -> None:
@@ -179,12 +180,12 @@ def test_participant_sign_out_ends_the_link_session_not_the_link(world: World) -
     assert colleague.get("/p/").status_code == 200
 
 
-def test_a_session_must_name_an_account_in_force(world: World) -> None:
-    """A cookie signed with the app's key but naming nobody the store knows (or made
-    before sessions carried epochs) opens nothing."""
+def test_a_session_must_carry_its_epochs(world: World) -> None:
+    """A cookie of a shape sign-in never makes (made before sessions carried epochs, a
+    participant without a link, an evaluator) opens nothing, even signed with the key."""
     serializer = world.flask.session_interface.get_signing_serializer(world.flask)
-    for principal in ({"role": "researcher", "subject": str(uuid.uuid4()), "epoch": 0},
-                      {"role": "researcher", "subject": "r1"},
+    for principal in ({"role": "researcher", "subject": "r1"},
+                      {"role": "researcher", "subject": str(uuid.uuid4()), "epoch": "0"},
                       {"role": "participant", "subject": world.me},
                       {"role": "evaluator", "subject": "r1"}):
         client = world.flask.test_client()
@@ -192,3 +193,25 @@ def test_a_session_must_name_an_account_in_force(world: World) -> None:
         assert client.get("/r/").status_code == 302, principal
         client.set_cookie("session", serializer.dumps({"principal": principal}))
         assert client.get("/p/").status_code == 302, principal
+
+
+def test_session_epochs_count_the_endings(app) -> None:
+    """Endings are numbered without gaps, found again in O(log n) look-ups, and a session
+    is checked by one look-up of the next ending; two sign-outs of one session at once
+    record one ending."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from domain.accounts import end_sessions, session_epoch, session_in_force
+
+    scope = uuid.uuid4()
+    for n in range(12):
+        assert session_epoch(app, scope) == n
+        assert session_in_force(app, scope, n) and not session_in_force(app, scope, n - 1)
+        assert end_sessions(app, scope, reason="test") is True
+    for bad in (None, "12", True, -1):
+        assert not session_in_force(app, scope, bad)
+    before = app.max_position()
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda _i: end_sessions(app, scope, seen=12), range(4)))
+    assert done.count(True) == 1 and app.max_position() == before + 1
+    assert session_epoch(app, scope) == 13
