@@ -185,7 +185,8 @@ def users_create(username: str, name: str, email: str | None, password: str | No
 @click.option("--password", default=None, envvar="FRAMDRIFT_NEW_PASSWORD",
               help="The new password (default: asked for; or FRAMDRIFT_NEW_PASSWORD).")
 def users_set_password(username: str, password: str | None) -> None:
-    """Set a researcher's password (a new event; the old hash stays in history)."""
+    """Set a researcher's password (a new event; the old hash stays in history). Every
+    earlier web session of the account ends with it."""
     app = open_app()
     if password is None:
         password = click.prompt("New password (at least 10 characters)", hide_input=True,
@@ -194,7 +195,7 @@ def users_set_password(username: str, password: str | None) -> None:
         set_password(app, username, password)
     except errors.DomainError as e:
         raise click.ClickException(f"{e.field}: {e.message}") from None
-    click.echo(f"password of {username} changed")
+    click.echo(f"password of {username} changed; their earlier sessions have ended")
 
 
 @users.command("link")
