@@ -32,8 +32,12 @@ from domain.accounts import verify_link, verify_password
 from domain.application import Framdrift
 from domain.context import acting_as
 
-# API tokens are for /api/v1 only: refused on every other route of the app (ADR 0006).
-bp.before_app_request(refuse_tokens_outside_api)
+
+@bp.record_once
+def _refuse_tokens(state: Any) -> None:
+    """API tokens are for /api/v1 only: refused on every other route of the app (ADR 0006),
+    first of all request hooks (before CSRF and rate limits look at the request)."""
+    state.app.before_request_funcs.setdefault(None, []).insert(0, refuse_tokens_outside_api)
 
 
 @bp.app_context_processor

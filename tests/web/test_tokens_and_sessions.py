@@ -62,8 +62,23 @@ def test_tokens_open_no_web_route(app) -> None:
             if who != "nobody":  # the session itself still works without the token
                 home = "/r/" if who == "researcher" else "/p/"
                 assert client.get(home).status_code == 200
+    # with CSRF protection on (as deployed) the token is refused first, too
+    client = make_world_flask_client(world, app)
+    for rule in rules:
+        for method in sorted(rule.methods - {"GET", "HEAD", "OPTIONS"}):
+            response = client.open(_path(world, rule), method=method, data=_FORM,
+                                   headers={"Authorization": f"Bearer {world.researcher_token}"})
+            if response.status_code != 401:
+                failures.append(f"CSRF on: {method} {rule.rule}: {response.status_code}")
     assert not failures, "\n".join(failures[:40])
     assert app.max_position() == before
+
+
+def make_world_flask_client(world: World, app):  # noqa: ANN001, ANN201
+    """A client of the same store with the app's default settings (CSRF on)."""
+    from web_support import flask_app
+
+    return flask_app(app).test_client()
 
 
 def test_tokens_only_read_the_api(app) -> None:
