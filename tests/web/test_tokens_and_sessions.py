@@ -9,7 +9,7 @@ import re
 import uuid
 
 import pytest
-from web_support import PASSWORD, World, csrf, form_fields, make_world
+from web_support import PASSWORD, World, csrf, flask_app, form_fields, make_world
 
 from domain.accounts import set_password
 
@@ -63,7 +63,7 @@ def test_tokens_open_no_web_route(app) -> None:
                 home = "/r/" if who == "researcher" else "/p/"
                 assert client.get(home).status_code == 200
     # with CSRF protection on (as deployed) the token is refused first, too
-    client = make_world_flask_client(world, app)
+    client = flask_app(app).test_client()
     for rule in rules:
         for method in sorted(rule.methods - {"GET", "HEAD", "OPTIONS"}):
             response = client.open(_path(world, rule), method=method, data=_FORM,
@@ -72,13 +72,6 @@ def test_tokens_open_no_web_route(app) -> None:
                 failures.append(f"CSRF on: {method} {rule.rule}: {response.status_code}")
     assert not failures, "\n".join(failures[:40])
     assert app.max_position() == before
-
-
-def make_world_flask_client(world: World, app):  # noqa: ANN001, ANN201
-    """A client of the same store with the app's default settings (CSRF on)."""
-    from web_support import flask_app
-
-    return flask_app(app).test_client()
 
 
 def test_tokens_only_read_the_api(app) -> None:
