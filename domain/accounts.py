@@ -31,7 +31,12 @@ from eventsourcing.utils import get_topic
 
 from domain import errors
 from domain.context import now
-from domain.model import MAX_LABEL, FramdriftAggregate, require_text
+from domain.model import (
+    MAX_LABEL,
+    FramdriftAggregate,
+    require_line,
+    require_no_control,
+)
 from domain.privacy import PersonalData, reveal
 
 if TYPE_CHECKING:
@@ -107,7 +112,7 @@ def issue_token(app: Framdrift, *, role: str, label: str | None = None) -> tuple
     if role not in TOKEN_ROLES:
         raise errors.InvalidValueError(f"must be one of: {', '.join(TOKEN_ROLES)}", field="role")
     if label is not None:
-        label = label.strip() or None
+        label = require_no_control(label.strip(), "label", one_line=True) or None
         if label and len(label) > MAX_LABEL:
             raise errors.InvalidValueError(
                 f"must be at most {MAX_LABEL} characters", field="label"
@@ -227,9 +232,9 @@ def create_researcher(
         raise errors.InvalidValueError(
             "use 2-63 characters: lower-case letters, digits and . _ @ -", field="username"
         )
-    name = require_text(name, "name", limit=MAX_LABEL)
+    name = require_line(name, "name")
     if email is not None and email.strip():
-        email = email.strip()
+        email = require_no_control(email.strip(), "email", one_line=True)
         if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
             raise errors.InvalidValueError("is not an e-mail address", field="email")
     else:

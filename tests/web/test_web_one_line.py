@@ -17,6 +17,7 @@ from web_support import FIRST_DAY, World, form_fields
 
 from api.cli import cli
 from domain import errors
+from domain.accounts import create_researcher, issue_token
 from domain.context import acting_as
 
 FORGED = "Title\r\nFORGED 2026-09-07 researcher Programme.Planned"
@@ -144,6 +145,9 @@ def test_the_domain_refuses_them_whoever_calls(world: World) -> None:
                                                   experiments=[world.ids["concluded"]])),
         ("example", lambda: app.log_reflection(world.me, week=1, example="a\x00b")),
         ("statement", lambda: app.make_decision(world.me, week=1, statement="a\x1b[2Jb")),
+        ("name", lambda: create_researcher(app, username="ny.forskare", name="Ny\nForskare",
+                                           email=None, password="ett-långt-lösenord")),
+        ("label", lambda: issue_token(app, role="evaluator", label="utv\r\nFORGED")),
     ]:
         with pytest.raises(errors.ControlCharacterError) as caught:
             call()
