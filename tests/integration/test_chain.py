@@ -256,7 +256,7 @@ DAMAGES = {
     "chain column type": lambda app: sql(app, (
         f"ALTER TABLE {app.sql.table(CHAIN_TABLE)} ALTER COLUMN seq TYPE text")
         if app.config.is_postgres else (
-        f"UPDATE {app.sql.table(CHAIN_TABLE)} SET seq = 'two' WHERE seq = 2")),
+        f"UPDATE {app.sql.table(CHAIN_TABLE)} SET position = 'two' WHERE seq = 2")),
 }
 
 
@@ -309,7 +309,8 @@ def test_concurrent_writes_from_several_threads_make_one_valid_chain(app, store_
     assert [r[1] for r in chain_rows(app)] == positions(app)
 
 
-def test_migrate_builds_the_chain_of_an_older_store_once(app, store_url, caplog):
+def test_migrate_builds_the_chain_of_an_older_store_once(app, store_url, caplog, monkeypatch):
+    monkeypatch.setattr("domain.chain.BATCH", 3)  # building and checking cross batches
     ids = small_log(app)
     # A store from before the chain: drop the tables this version added.
     sql(app, f"DROP TABLE {app.sql.table(CHAIN_TABLE)}")
@@ -340,5 +341,28 @@ def test_an_import_gets_its_chain_and_key_digests(app, store_url, tmp_path):
     assert run(target, "import", str(tmp_path / "backup")).exit_code == 0
     result = run(target, "verify")
     assert result.exit_code == 0, result.output
-    assert f"ok: {len(positions(app))} events" in result.output and "2 data keys match" in result.output
+    assert f"ok: {len(positions(app))} events" in result.output
+    assert "2 data keys match" in result.output
     assert "note:" not in result.output
+
+
+def test_sealed_keys_are_compared_with_the_master_key_and_noted_without_it(
+        store_url, monkeypatch):
+    from domain.privacy import new_master_key
+
+    master = new_master_key()
+    monkeypatch.setenv("FRAMDRIFT_MASTER_KEY", master)
+    migrate_all(store_url)
+    app = Framdrift.from_url(store_url)
+    try:
+        small_log(app)
+    finally:
+        app.close()
+    result = run(store_url, "verify", FRAMDRIFT_MASTER_KEY=master)
+    assert result.exit_code == 0 and "2 data keys match" in result.output, result.output
+    result = run(store_url, "verify", FRAMDRIFT_MASTER_KEY="")
+    assert result.exit_code == 0, result.output
+    assert "2 sealed data key(s) were not compared" in result.output
+    result = run(store_url, "verify", FRAMDRIFT_MASTER_KEY=new_master_key())
+    assert result.exit_code == 1
+    assert "opens none of the 2 sealed data keys" in result.output, result.output
