@@ -366,3 +366,17 @@ def test_sealed_keys_are_compared_with_the_master_key_and_noted_without_it(
     result = run(store_url, "verify", FRAMDRIFT_MASTER_KEY=new_master_key())
     assert result.exit_code == 1
     assert "opens none of the 2 sealed data keys" in result.output, result.output
+
+
+def test_a_bulk_load_in_one_batch_is_chained_with_its_keys(app, monkeypatch):
+    """``Framdrift.batch()`` (PostgreSQL: written in chunks within one transaction)."""
+    from domain.demo import load_demo
+
+    monkeypatch.setattr(Framdrift, "BATCH_CHUNK", 40)
+    result = load_demo(app, programmes=1, participants=3)
+    assert result.events > 3 * Framdrift.BATCH_CHUNK
+    report = app.chain.verify()
+    assert report.ok, report.reason
+    assert report.events == result.events and not report.notes, report.notes
+    stored_keys = app.sql.query(f"SELECT COUNT(*) AS n FROM {app.sql.table(KEY_TABLE)}")
+    assert report.keys_matched == stored_keys[0]["n"] >= 3
