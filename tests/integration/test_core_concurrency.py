@@ -10,6 +10,7 @@ import pytest
 
 from domain import errors
 from domain.application import Framdrift
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.postgres
 TIMEOUT = 30
@@ -31,25 +32,6 @@ def seeded(url: str):
                              units=[{"key": "soc", "name": "Social services"}])
     ada = app.enrol_participant(pid, name="Ada", email=None, role="manager", unit="soc")
     return app, pid, ada
-
-
-def run_in_threads(targets):
-    """Run the callables in threads at once; return each one's result or exception."""
-    outcomes: list = [None] * len(targets)
-
-    def runner(i, target):
-        try:
-            outcomes[i] = ("ok", target())
-        except BaseException as e:  # noqa: BLE001 - reported to the test
-            outcomes[i] = ("error", e)
-
-    threads = [threading.Thread(target=runner, args=(i, t)) for i, t in enumerate(targets)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(TIMEOUT)
-        assert not t.is_alive(), "a thread hung"
-    return outcomes
 
 
 class SavesTogether(Framdrift):

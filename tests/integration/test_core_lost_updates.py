@@ -19,6 +19,7 @@ import pytest
 
 from domain import errors
 from domain.application import Framdrift
+from tests.threads import run_in_threads
 
 N = 8
 TIMEOUT = 30
@@ -40,25 +41,6 @@ class LoadsTogether(Framdrift):
             self.loaded = True
             self.barrier.wait(TIMEOUT)
         return found
-
-
-def run_in_threads(targets: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
-    """Run the callables in threads at once; return each one's result or exception."""
-    outcomes: list[Any] = [None] * len(targets)
-
-    def runner(i: int, target: Callable[[], Any]) -> None:
-        try:
-            outcomes[i] = ("ok", target())
-        except BaseException as e:  # noqa: BLE001 - reported to the test
-            outcomes[i] = ("error", e)
-
-    threads = [threading.Thread(target=runner, args=(i, t)) for i, t in enumerate(targets)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(TIMEOUT * 2)
-        assert not t.is_alive(), "a thread hung"
-    return outcomes
 
 
 def seed(app: Framdrift) -> dict[str, Any]:
