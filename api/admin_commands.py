@@ -87,9 +87,14 @@ def _anchors(value: str) -> list[Any]:
               help="Export one programme for analysis (instead of --all).")
 @click.option("--what", type=click.Choice(["timeline", "records", "lineage"]), default=None,
               help="With --programme: the timeline, all records, or the lineage.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "prov-json"]),
-              default=None, help="With --programme: csv or ndjson (timeline, records), "
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "ndjson", "prov-json"]),
+              default=None, help="With --programme: csv, xlsx or ndjson (timeline, records), "
                                  "prov-json (lineage; W3C PROV-JSON).")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
+              help="With --programme: language of the *_label columns and summaries.")
+@click.option("--sep", type=click.Choice(["comma", "semicolon"]), default="comma",
+              show_default=True, help="With --format csv: the separator (semicolon for "
+                                      "Excel in a Swedish locale).")
 @click.option("--until", default=None, metavar="TIME|POSITION",
               help="With --programme: as of this log position or moment (default: now).")
 @click.option("--with-text", is_flag=True,
@@ -107,7 +112,7 @@ def _anchors(value: str) -> list[Any]:
 def export_all(everything: bool, out_path: Path | None, no_keys: bool,
                programme_id: str | None, what: str | None, fmt: str | None,
                until: str | None, with_text: bool, deidentified: bool, salt: str | None,
-               max_days: int | None) -> None:
+               max_days: int | None, lang: str = "sv", sep: str = "comma") -> None:
     """Back up the whole log (--all --out DIR), or export one programme for analysis
     (--programme ID --what timeline|records|lineage --format csv|ndjson|prov-json
     [--deidentified]). Analysis exports leave out participants without consent and show
@@ -121,7 +126,8 @@ def export_all(everything: bool, out_path: Path | None, no_keys: bool,
 
         fmt = fmt or ("prov-json" if what == "lineage" else "csv")
         analysis_export(programme_id, what, fmt, out_path, until, with_text,
-                        deidentified=deidentified, salt=salt, max_days=max_days)
+                        deidentified=deidentified, salt=salt, max_days=max_days,
+                        lang=lang, sep=sep)
         return
     if deidentified or salt or max_days:
         raise click.UsageError("--deidentified, --salt and --max-days are for --programme")

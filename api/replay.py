@@ -38,11 +38,22 @@ from flask_babel import get_timezone
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
+from api import spreadsheet
 from api.app import framdrift_app
 from api.auth import current_principal, require_role
-from api.rest import export_csv, export_ndjson
+from api.rest import export_file
 from api.web.common import render
-from api.web.labels import ACTORS, KIND_HEADS, MATERIAL_KINDS, OUTCOMES, STAGES
+from api.web.labels import (
+    ACTORS,
+    KIND_HEADS,
+    MATERIAL_KINDS,
+    OUTCOMES,
+    STAGES,
+    Labeller,
+    labelled_columns,
+    pick_language,
+    unit_names,
+)
 from api.web.labels import KINDS as KIND_NAMES
 from api.web.setup import format_day, format_when, theme_name
 from domain.replay import ProgrammeState
@@ -590,9 +601,9 @@ def record(programme_id: Any, record_id: Any) -> Any:
     return render("replay_lineage.html", programme=state.programme, **context)
 
 
-def _download(body: str, mimetype: str, filename: str) -> Response:
+def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = spreadsheet.content_disposition(filename)
     return response
 
 
@@ -612,8 +623,13 @@ def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
                 with_text: bool = False,
                 changes: list[dict[str, Any]] | None = None,
                 deidentified: bool = False, salt: str | None = None,
-                max_days: int | None = None) -> tuple[str, str]:
+                max_days: int | None = None, lang: str = "sv",
+                sep: str = "comma") -> tuple[str | bytes, str]:
     """(body, mimetype) of an analysis export (shared with ``framdrift export``).
+
+    ``fmt``: csv (UTF-8 with a byte-order mark, separated by ``sep``: comma or
+    semicolon), xlsx (typed cells) or ndjson; prov-json for the lineage. Every key column
+    has its ``<column>_label`` beside it and summaries are written in ``lang`` (sv, en).
 
     ``state`` should have consent applied (``asof.with_consent``): text is added only
     with ``with_text``, and only for records whose author consents now and is not erased.
@@ -623,7 +639,7 @@ def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
     FRAMDRIFT_SECRET_KEY); rows sorted per participant."""
     if deidentified:
         return _deidentified_body(app, state, what, fmt, changes=changes, salt=salt,
-                                  max_days=max_days)
+                                  max_days=max_days, lang=lang, sep=sep)
     if what == "lineage":
         return json.dumps(asof.prov_document(state), indent=1, ensure_ascii=False), \
             asof.PROV_MEDIA_TYPE
@@ -635,14 +651,23 @@ def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
     else:
         rows = asof.record_rows(state, _revealer(app) if with_text else None)
         columns = asof.RECORD_COLUMNS + (asof.TEXT_FIELDS if with_text else [])
-    if fmt == "csv":
-        return export_csv(rows, columns), "text/csv"
-    return export_ndjson(rows), "application/x-ndjson"
+    return _table(state, rows, columns, fmt, what, lang, sep)
+
+
+def _table(state: ProgrammeState, rows: list[dict[str, Any]], columns: list[str], fmt: str,
+           what: str, lang: str, sep: str) -> tuple[str | bytes, str]:
+    """A table download with names beside keys (``api.web.labels``) in ``lang``. Only
+    keys the row already has are named: a label never adds what a participant wrote."""
+    areas = {a: v.get("name") or a for a, v in getattr(state, "areas", {}).items()}
+    labeller = Labeller(lang, unit_names(state.programme), areas)
+    return export_file(labeller.add(rows), labelled_columns(columns), fmt, sep=sep,
+                       sheet=what)
 
 
 def _deidentified_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
                        changes: list[dict[str, Any]] | None, salt: str | None,
-                       max_days: int | None) -> tuple[str, str]:
+                       max_days: int | None, lang: str = "sv",
+                       sep: str = "comma") -> tuple[str | bytes, str]:
     from domain.deidentify import (
         DEFAULT_MAX_DAYS,
         DROPPED_FIELDS,
@@ -672,9 +697,7 @@ def _deidentified_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
                             r.get("id") or ""))
     left_out = FREE_TEXT_FIELDS | DROPPED_FIELDS
     columns = ["programme_id", *(c for c in columns if c not in left_out)]
-    if fmt == "csv":
-        return export_csv(out, columns), "text/csv"
-    return export_ndjson(out), "application/x-ndjson"
+    return _table(state, out, columns, fmt, what, lang, sep)
 
 
 def _revealer(app: Any) -> Any:
@@ -695,12 +718,25 @@ def _revealer(app: Any) -> Any:
 @bp.get("/<uuid:programme_id>/export/<what>.<fmt>")
 @researcher_page
 def export(programme_id: Any, what: str, fmt: str) -> Response:
-    allowed = {"timeline": ("csv", "ndjson"), "records": ("csv", "ndjson"),
+    """A download of the replay as of ``at``: the timeline or the records as csv, xlsx or
+    ndjson (names beside keys and summaries in the page's language, or ``lang=``; CSV
+    separated by ``sep=comma|semicolon``), the lineage as PROV-JSON. The file's name says
+    what is inside and as of when."""
+    allowed = {"timeline": ("csv", "xlsx", "ndjson"), "records": ("csv", "xlsx", "ndjson"),
                "lineage": ("prov-json",)}
     if fmt not in allowed.get(what, ()):
         abort(404)
     app = framdrift_app()
     state = asof.moment(app.sql, programme_id, request.args.get("at") or None)
-    body, mimetype = export_body(app, state, what, fmt, with_text=request.args.get("text") == "1")
+    with_text = request.args.get("text") == "1"
+    from flask_babel import get_locale
+
+    lang = pick_language(request.args.get("lang") or str(get_locale() or ""))
+    sep = "semicolon" if request.args.get("sep") == "semicolon" else "comma"
+    body, mimetype = export_body(app, state, what, fmt, with_text=with_text, lang=lang,
+                                 sep=sep)
     ext = "prov.json" if fmt == "prov-json" else fmt
-    return _download(body, mimetype, f"{what}-{state.programme_id}-{state.position}.{ext}")
+    name = f"{what}-with-text" if with_text else what
+    title = state.programme.get("title") or state.programme_id
+    return _download(body, mimetype, spreadsheet.file_name(title, name, state.time, ext,
+                                                           state.position))

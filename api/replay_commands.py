@@ -34,7 +34,7 @@ from projections import asof
 from projections.base import event_time
 
 WHATS = ("timeline", "records", "lineage")
-FORMATS = ("csv", "ndjson", "prov-json")
+FORMATS = ("csv", "xlsx", "ndjson", "prov-json")
 
 
 def _programme(value: str) -> str:
@@ -239,9 +239,11 @@ def _picked(participant: str, row: dict[str, Any], event: Any,
 
 def analysis_export(programme_id: str, what: str, fmt: str, out: Path | None,
                     until: str | None, with_text: bool, *, deidentified: bool = False,
-                    salt: str | None = None, max_days: int | None = None) -> None:
+                    salt: str | None = None, max_days: int | None = None,
+                    lang: str = "sv", sep: str = "comma") -> None:
     """``framdrift export --programme ID --what ... --format ... [--deidentified]`` (from
-    the log itself; the current consent flags applied)."""
+    the log itself; the current consent flags applied). Names beside keys and summaries
+    in ``lang``; CSV with a byte-order mark, separated by ``sep``; xlsx typed."""
     from api.replay import export_body
     from domain.deidentify import DeidentifyError
 
@@ -267,16 +269,24 @@ def analysis_export(programme_id: str, what: str, fmt: str, out: Path | None,
         try:
             body, _mimetype = export_body(app, shown, what, fmt, with_text=with_text,
                                           changes=changes, deidentified=deidentified,
-                                          salt=salt, max_days=max_days)
+                                          salt=salt, max_days=max_days, lang=lang, sep=sep)
         except DeidentifyError as e:
             raise click.ClickException(str(e)) from None
     finally:
         app.close()
     if out is None:
-        sys.stdout.write(body)
+        if isinstance(body, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(body)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(body)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(body, encoding="utf-8")
+        if isinstance(body, bytes):
+            out.write_bytes(body)
+        else:
+            out.write_text(body, encoding="utf-8")
         kind = "de-identified " if deidentified else ""
         click.echo(f"exported {kind}{what} of programme {pid} as {fmt} to {out}", err=True)
 

@@ -25,10 +25,11 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlencode
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, g, request, url_for
 from flask_smorest import Api, Blueprint, abort
 
 from api import readmodels, spreadsheet
@@ -36,6 +37,7 @@ from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, require_role
 from api.errors import ErrorSchema
+from api.web.labels import Labeller, pick_language, unit_names
 
 PREFIX = "/api/v1"
 POSITION_HEADER = "X-Framdrift-Position"
@@ -112,7 +114,7 @@ def _api_headers(response: Response) -> Response:
             response.headers[POSITION_HEADER] = str(readmodels.position())
         except Exception:  # noqa: BLE001 - no position to tell (store or read models down)
             current_app.logger.debug("no read model position for %s", path)
-    response.vary.update(("Authorization", "Accept", MIN_POSITION_HEADER))
+    response.vary.update(("Authorization", "Accept", "Accept-Language", MIN_POSITION_HEADER))
     if request.method in ("GET", "HEAD") and response.status_code == 200:
         response.headers["Cache-Control"] = "private, no-cache"
         if not response.is_streamed:
@@ -187,15 +189,55 @@ def _wants(args: dict[str, Any]) -> str:
     if args.get("format"):
         return args["format"]
     best = request.accept_mimetypes.best_match(
-        ["application/json", "text/csv", "application/x-ndjson"], default="application/json"
-    )
-    return {"text/csv": "csv", "application/x-ndjson": "ndjson"}.get(best, "json")
+        ["application/json", "text/csv", spreadsheet.XLSX_MEDIA_TYPE, "application/x-ndjson"],
+        default="application/json")
+    return {"text/csv": "csv", "application/x-ndjson": "ndjson",
+            spreadsheet.XLSX_MEDIA_TYPE: "xlsx"}.get(best, "json")
 
 
-def export_csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
+def language() -> str:
+    """The language of names and summaries: ``?lang=``, else Accept-Language, else sv."""
+    return pick_language(request.args.get("lang"), request.accept_languages)
+
+
+def programme_facts(programme_id: Any) -> dict[str, Any]:
+    """The programme's title, unit and area names (once per request; {} if unknown)."""
+    cache = g.setdefault("framdrift_programmes", {})
+    key = str(programme_id)
+    if key not in cache:
+        try:
+            cache[key] = framdrift_app().get_programme(key)
+        except Exception:  # noqa: BLE001 - no names to add: keys stand for themselves
+            cache[key] = {}
+    return cache[key]
+
+
+def labeller(programme_id: Any = None) -> Labeller:
+    """Names beside keys, in the client's language, with the programme's unit names."""
+    facts = programme_facts(programme_id) if programme_id is not None else {}
+    areas = {str(a.get("area_id") or a.get("id")): a.get("name") or ""
+             for a in facts.get("development_areas", []) if a.get("name")}
+    return Labeller(language(), unit_names(facts), areas)
+
+
+def labelled(body: Any, programme_id: Any = None) -> Any:
+    return labeller(programme_id).add(body)
+
+
+def export_csv(rows: Iterable[dict[str, Any]], columns: list[str], sep: str = "comma") -> str:
     """CSV of ``rows``: every cell spreadsheet-safe (``api.spreadsheet``, the one CSV
-    writer of every export)."""
-    return spreadsheet.write_csv(rows, columns)
+    writer of every export), with a byte-order mark, separated by ``sep``."""
+    return spreadsheet.write_csv(rows, columns, sep=sep)
+
+
+def export_file(rows: list[dict[str, Any]], columns: list[str], fmt: str, *,
+                sep: str = "comma", sheet: str = "data") -> tuple[str | bytes, str]:
+    """(body, mimetype) of a table download: csv, xlsx or ndjson."""
+    if fmt == "csv":
+        return export_csv(rows, columns, sep), "text/csv"
+    if fmt == "xlsx":
+        return spreadsheet.write_xlsx(rows, columns, sheet=sheet), spreadsheet.XLSX_MEDIA_TYPE
+    return export_ndjson(rows), "application/x-ndjson"
 
 
 def export_ndjson(rows: Iterable[dict[str, Any]]) -> str:
@@ -210,6 +252,7 @@ EXPORT_DOC = {
     "responses": {"200": {"content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/TimelinePage"}},
         "text/csv": {"schema": {"type": "string"}},
+        spreadsheet.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
         "application/x-ndjson": {"schema": {"type": "string"}},
     }}}
 }
@@ -234,7 +277,7 @@ CONDITIONAL_DOC = {"responses": {
 def programmes(args: dict[str, Any]) -> Any:
     """Programmes: id, organisation, title and weeks of each."""
     items = readmodels.call("programmes")
-    return {"items": items, "total": len(items)}
+    return labelled({"items": items, "total": len(items)})
 
 
 @blp.route("/programmes/<uuid:programme_id>")
@@ -247,7 +290,7 @@ def programme(args: dict[str, Any], programme_id: Any) -> Any:
     """One programme."""
     for item in readmodels.call("programmes"):
         if str(item["id"]) == _pid(programme_id):
-            return item
+            return labelled(item)
     abort(404, message=f"No programme {programme_id}.",
           errors={"programme_id": ["unknown programme"]})
 
@@ -286,21 +329,19 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
             offset += len(chunk)
             if not chunk or offset >= total:
                 break
-    rows = s.TimelineRow(many=True).dump(rows)
+    rows = s.TimelineRow(many=True).dump(labelled(rows, programme_id))
     body, headers = _paged(rows, total, page, page_size, "api_v1.timeline",
                            programme_id=programme_id)
     if fmt == "json":
         return body, 200, headers
-    if fmt == "csv":
-        text = export_csv(rows, list(s.TimelineRow().fields))
-        mimetype = "text/csv"
-    else:
-        text = export_ndjson(rows)
-        mimetype = "application/x-ndjson"
+    text, mimetype = export_file(rows, list(s.TimelineRow().fields), fmt,
+                                 sep=args.get("sep") or "comma", sheet="timeline")
     response = Response(text, mimetype=mimetype, headers=headers)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="timeline-{programme_id}.{fmt}"'
-    )
+    what = "timeline" if fmt == "json" or ("page" not in args and "page_size" not in args) \
+        else f"timeline-page{page}"
+    name = spreadsheet.file_name(programme_facts(programme_id).get("title"), what,
+                                 datetime.now(UTC), fmt, readmodels.position())
+    response.headers["Content-Disposition"] = spreadsheet.content_disposition(name)
     return response
 
 
@@ -308,7 +349,11 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) ->
     """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``."""
 
     def decorate(func: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
-        view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(func))
+        @functools.wraps(func)
+        def named(args: dict[str, Any], programme_id: Any) -> Any:
+            return labelled(func(args, programme_id), programme_id)
+
+        view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(named))
         view = blp.arguments(args_schema, location="query")(consistent(view))
         return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
             require_role(*READERS)(view))
@@ -377,4 +422,4 @@ def tokens(args: dict[str, Any]) -> Any:
     """API tokens ever issued (never their secrets). Researchers only."""
     from domain.accounts import list_tokens
 
-    return {"items": list_tokens(framdrift_app())}
+    return labelled({"items": list_tokens(framdrift_app())})

@@ -25,7 +25,8 @@ from marshmallow import ValidationError, fields, validate
 from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, require_role
-from api.rest import CONDITIONAL_DOC, PREFIX, consistent
+from api.rest import CONDITIONAL_DOC, PREFIX, consistent, language
+from api.web.labels import Labeller, unit_names
 from projections import asof
 
 blp = Blueprint(
@@ -65,6 +66,7 @@ class LineageArgs(MomentArgs):
 class StateWeek(s.Base):
     number = fields.Integer(required=True)
     theme = fields.String(required=True)
+    theme_label = s.label("theme")
     starts_on = s.iso(required=True)
     ends_on = s.iso(required=True)
 
@@ -85,6 +87,7 @@ class OutcomeCounts(s.Base):
 class StateProgress(s.Base):
     week = fields.Integer(required=True)
     theme = fields.String(required=True, allow_none=True)
+    theme_label = s.label("theme", allow_none=True)
     reflections = fields.Integer(required=True)
     withdrawn_reflections = fields.Integer(required=True)
     decisions = fields.Integer(required=True)
@@ -97,13 +100,17 @@ class StateProgress(s.Base):
 class StateNode(s.Base):
     id = fields.UUID(required=True)
     kind = fields.String(required=True)
+    kind_label = s.label("kind")
     week = fields.Integer(required=True)
     unit = fields.String(required=True)
+    unit_label = s.label("unit")
     pseudonym = fields.String(required=True, allow_none=True, metadata={
         "description": "The author's pseudonym ('erased participant' once erased)."})
     void = fields.Boolean(required=True, metadata={"description": "Withdrawn or reversed."})
     stage = fields.String(required=True, allow_none=True)
+    stage_label = s.label("stage", allow_none=True)
     outcome = fields.String(required=True, allow_none=True)
+    outcome_label = s.label("outcome", allow_none=True)
     created_at = s.iso(required=True)
 
 
@@ -112,6 +119,7 @@ class StateEdge(s.Base):
                         metadata={"description": "The later record ..."})
     to = fields.UUID(required=True, metadata={"description": "... is based on this one."})
     type = fields.String(required=True)
+    type_label = s.label("type")
 
 
 class StateLineage(s.Base):
@@ -125,12 +133,15 @@ class StateArea(s.Base):
     records = fields.Integer(required=True)
     participants = fields.Integer(required=True)
     units = fields.List(fields.String(), required=True)
+    units_label = s.label("units", many=True)
 
 
 class StateCollaboration(s.Base):
     week = fields.Integer(required=True)
     unit_a = fields.String(required=True)
+    unit_a_label = s.label("unit_a")
     unit_b = fields.String(required=True)
+    unit_b_label = s.label("unit_b")
     decisions = fields.Integer(required=True)
     experiments = fields.Integer(required=True)
 
@@ -158,15 +169,21 @@ class ProgrammeState(s.OfProgramme):
 class RecordLineageNode(s.Base):
     id = fields.UUID(required=True)
     kind = fields.String(required=True)
+    kind_label = s.label("kind")
     week = fields.Integer(required=True)
     theme = fields.String(required=True, allow_none=True)
+    theme_label = s.label("theme", allow_none=True)
     unit = fields.String(required=True)
+    unit_label = s.label("unit")
     units = fields.List(fields.String(), required=True)
+    units_label = s.label("units", many=True)
     participant = fields.String(required=True, allow_none=True, metadata={
         "description": "Pseudonym ('erased participant' once erased)."})
     void = fields.Boolean(required=True)
     stage = fields.String(required=True, allow_none=True)
+    stage_label = s.label("stage", allow_none=True)
     outcome = fields.String(required=True, allow_none=True)
+    outcome_label = s.label("outcome", allow_none=True)
     created_at = s.iso(required=True)
     position = fields.Integer(required=True, metadata={"description": "Log position created."})
     depth = fields.Integer(required=True, metadata={
@@ -177,6 +194,7 @@ class RecordLineageEdge(s.Base):
     from_ = fields.UUID(required=True, data_key="from", attribute="from")
     to = fields.UUID(required=True)
     relation = fields.String(required=True)
+    relation_label = s.label("relation")
 
 
 class RecordLineage(s.OfProgramme):
@@ -185,6 +203,12 @@ class RecordLineage(s.OfProgramme):
     as_of = fields.Integer(required=True)
     nodes = fields.List(fields.Nested(RecordLineageNode), required=True)
     edges = fields.List(fields.Nested(RecordLineageEdge), required=True)
+
+
+def state_labeller(state: Any, lang: str) -> Labeller:
+    """Names beside keys as of the state: its units' and development areas' names."""
+    areas = {a: v.get("name") or a for a, v in getattr(state, "areas", {}).items()}
+    return Labeller(lang, unit_names(state.programme), areas)
 
 
 def state_body(state: Any) -> dict[str, Any]:
@@ -215,7 +239,7 @@ def programme_state(args: dict[str, Any], programme_id: Any) -> Any:
     """The programme as it stood at a moment: records and their stage, lineage, progress,
     development areas and collaborations (structure only; pseudonyms, no text)."""
     state = asof.moment(framdrift_app().sql, programme_id, args.get("as_of"))
-    return state_body(state)
+    return state_labeller(state, language()).add(state_body(state))
 
 
 PROV_DOC = {"responses": {"200": {"content": {
@@ -249,7 +273,7 @@ def record_lineage(args: dict[str, Any], record_id: Any) -> Any:
         response.headers["Content-Disposition"] = (
             f'attachment; filename="lineage-{record_id}.prov.json"')
         return response
-    return graph
+    return state_labeller(state, language()).add(graph)
 
 
 def init_app(app: Flask) -> None:

@@ -45,8 +45,19 @@ class Base(ma.Schema):
         ordered = True
 
 
+LANGUAGES = ("sv", "en")
+
+
 class ConsistencyArgs(Base):
-    """Read-your-writes: every endpoint takes ``min_position``."""
+    """Read-your-writes: every endpoint takes ``min_position``; and ``lang``."""
+
+    lang = fields.String(
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": (
+            "Language of the names beside keys (the *_label fields) and of summaries: sv "
+            "or en. Default: the best of the Accept-Language header, else sv (Swedish)."
+        )},
+    )
 
     min_position = fields.Integer(
         validate=validate.Range(min=0, max=MAX_POSITION),
@@ -70,7 +81,8 @@ class PageArgs(ConsistencyArgs):
 
 SORT_KEYS = ("position", "event_time")
 KINDS = ("programme", "participant", "reflection", "decision", "experiment", "capability")
-FORMATS = ("json", "csv", "ndjson")
+FORMATS = ("json", "csv", "xlsx", "ndjson")
+SEPARATORS = ("comma", "semicolon")
 
 
 class TimelineArgs(PageArgs):
@@ -89,9 +101,18 @@ class TimelineArgs(PageArgs):
     format = fields.String(
         validate=validate.OneOf(FORMATS),
         metadata={"description": (
-            "json (default, paginated), csv or ndjson (exports: all matching rows unless "
-            "page/page_size are given). Also chosen by Accept: text/csv or "
-            "application/x-ndjson."
+            "json (default, paginated), csv, xlsx (an Excel workbook: typed cells, a "
+            "frozen header row) or ndjson (exports: all matching rows unless "
+            "page/page_size are given). Also chosen by Accept: text/csv, "
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet or "
+            "application/x-ndjson. CSV is UTF-8 with a byte-order mark."
+        )},
+    )
+    sep = fields.String(
+        validate=validate.OneOf(SEPARATORS),
+        metadata={"description": (
+            "CSV separator: comma (default) or semicolon (what Excel in a Swedish locale "
+            "expects)."
         )},
     )
 
@@ -107,6 +128,20 @@ class CollaborationArgs(ConsistencyArgs):
 
 # -- responses ----------------------------------------------------------------------------
 # Dates and times from the read models are ISO 8601 strings (UTC).
+# Names beside keys: every key field (theme, unit, kind, stage, ...) keeps its key and has a
+# sibling ``<field>_label`` with its name in the language asked for (``lang`` / the
+# Accept-Language header; default Swedish), of the same shape: a string for a string, a
+# list for a list, null for null (api.web.labels).
+
+
+def label(of: str, many: bool = False, **kw) -> fields.Field:  # type: ignore[no-untyped-def]
+    """The name of the key in ``of``, in the language asked for."""
+    doc = {"description": f"The name of `{of}` in the language asked for (lang= or "
+                          "Accept-Language; default Swedish); the key when it has none."}
+    kw.setdefault("required", True)
+    if many:
+        return fields.List(fields.String(), metadata=doc, **kw)
+    return fields.String(metadata=doc, **kw)
 
 
 def iso(description: str = "ISO 8601 date or time (UTC)", **kw) -> fields.String:  # type: ignore[no-untyped-def]
@@ -116,6 +151,7 @@ def iso(description: str = "ISO 8601 date or time (UTC)", **kw) -> fields.String
 class WeekOut(Base):
     number = fields.Integer(required=True)
     theme = fields.String(required=True)
+    theme_label = label("theme")
     starts_on = iso("First day (ISO date).", required=True)
     ends_on = iso("Last day (ISO date).", required=True)
 
@@ -147,16 +183,22 @@ class TimelineRow(Base):
     position = fields.Integer(required=True, metadata={"description": "Log position."})
     event_time = iso("When it happened (event time, UTC).", required=True)
     event_type = fields.String(required=True, metadata={"description": "e.g. Reflection.Logged"})
+    event_type_label = label("event_type")
     kind = fields.String(required=True)
+    kind_label = label("kind")
     record_id = fields.UUID(required=True)
     participant = fields.String(required=True, allow_none=True,
                                 metadata={"description": "Pseudonym (never a name)."})
     unit = fields.String(required=True, allow_none=True)
+    unit_label = label("unit", allow_none=True)
     week = fields.Integer(required=True, allow_none=True)
     theme = fields.String(required=True, allow_none=True)
-    summary = fields.String(required=True, metadata={"description": "No personal data."})
+    theme_label = label("theme", allow_none=True)
+    summary = fields.String(required=True, metadata={
+        "description": "What happened (no personal data), in the language asked for."})
     actor = fields.String(required=True, metadata={
         "description": "Who acted: a pseudonym, or a role (researcher, system, ...)."})
+    actor_label = label("actor")
 
 
 class TimelinePage(PageOut):
@@ -170,6 +212,7 @@ class OfProgramme(Base):
 class ProgressWeek(Base):
     week = fields.Integer(required=True)
     theme = fields.String(required=True, allow_none=True)
+    theme_label = label("theme", allow_none=True)
     reflections = fields.Integer(required=True)
     reflections_withdrawn = fields.Integer(required=True)
     decisions = fields.Integer(required=True)
@@ -193,13 +236,17 @@ class Progress(OfProgramme):
 class LineageNode(Base):
     id = fields.UUID(required=True)
     kind = fields.String(required=True)
+    kind_label = label("kind")
     week = fields.Integer(required=True)
     unit = fields.String(required=True, allow_none=True)
+    unit_label = label("unit", allow_none=True)
     participant = fields.String(required=True, allow_none=True,
                                 metadata={"description": "Pseudonym."})
     void = fields.Boolean(required=True, metadata={"description": "Withdrawn or reversed."})
     stage = fields.String(required=True, allow_none=True)
+    stage_label = label("stage", allow_none=True)
     outcome = fields.String(required=True, allow_none=True)
+    outcome_label = label("outcome", allow_none=True)
     cycle = fields.Integer(required=True, allow_none=True)
     created_at = iso(required=True)
 
@@ -209,6 +256,7 @@ class LineageEdge(Base):
                         metadata={"description": "The later record ..."})
     to = fields.UUID(required=True, metadata={"description": "... builds on this one."})
     relation = fields.String(required=True)
+    relation_label = label("relation")
 
 
 class Lineage(OfProgramme):
@@ -232,11 +280,13 @@ class DevelopmentArea(Base):
     identified_at = iso(required=True, allow_none=True)
     merged = fields.List(fields.String(), required=True,
                          metadata={"description": "Areas merged into this one."})
+    merged_label = label("merged", many=True)
     records = fields.Integer(required=True)
     by_kind = fields.Nested(ByKind, required=True)
     participants = fields.Integer(required=True)
     units = fields.Integer(required=True)
     unit_keys = fields.List(fields.String(), required=True)
+    unit_keys_label = label("unit_keys", many=True)
 
 
 class DevelopmentAreas(OfProgramme):
@@ -246,7 +296,9 @@ class DevelopmentAreas(OfProgramme):
 class ParticipantEngagement(Base):
     participant = fields.String(required=True, metadata={"description": "Pseudonym."})
     unit = fields.String(required=True)
+    unit_label = label("unit")
     role = fields.String(required=True)
+    role_label = label("role")
     consent = fields.Boolean(required=True)
     erased = fields.Boolean(required=True)
     materials = fields.Integer(required=True)
@@ -259,6 +311,7 @@ class ParticipantEngagement(Base):
 
 class UnitEngagement(Base):
     unit = fields.String(required=True)
+    unit_label = label("unit")
     participants = fields.Integer(required=True)
     materials = fields.Integer(required=True)
     check_ins = fields.Integer(required=True)
@@ -279,7 +332,9 @@ class Engagement(OfProgramme):
 class Collaboration(Base):
     week = fields.Integer(required=True)
     unit_a = fields.String(required=True)
+    unit_a_label = label("unit_a")
     unit_b = fields.String(required=True)
+    unit_b_label = label("unit_b")
     decisions = fields.Integer(required=True)
     experiments = fields.Integer(required=True)
 
@@ -291,8 +346,10 @@ class Collaborations(OfProgramme):
 
 class MaturityRow(Base):
     dimension = fields.String(required=True)
+    dimension_label = label("dimension")
     unit = fields.String(required=True, allow_none=True,
                          metadata={"description": "null: the whole organisation."})
+    unit_label = label("unit", allow_none=True)
     instrument = fields.String(required=True, allow_none=True)
     before = fields.Float(required=True, allow_none=True)
     after = fields.Float(required=True, allow_none=True)
@@ -308,6 +365,7 @@ class Maturity(OfProgramme):
 class TokenOut(Base):
     id = fields.UUID(required=True)
     role = fields.String(required=True)
+    role_label = label("role")
     label = fields.String(required=True, allow_none=True)
     issued_on = fields.DateTime(required=True)
     revoked = fields.Boolean(required=True)

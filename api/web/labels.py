@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from api.web.setup import format_day, week_label
+from domain.values import THEME_NAMES
 
 KINDS = {"reflection": _l("Reflection"), "decision": _l("Decision"),
          "experiment": _l("Experiment"), "capability": _l("Capability")}
@@ -138,3 +139,258 @@ GLOBALS = {
     "unit_options": unit_options,
     "unit_select_options": unit_options,
 }
+
+
+# ------------------------------------------------------------------ names beside keys
+# One place for the names of keys, used by the pages (GLOBALS above, in the page's language)
+# and by the JSON API and every export (in the language asked for: ``Accept-Language`` or
+# ``?lang=``, default Swedish). The convention (README, "For evaluators"): every key field
+# keeps its key, and a sibling ``<field>_label`` holds its name, of the same shape (a string
+# for a string, a list for a list, null for null). ``summary`` is written in that language.
+
+LABEL_LANGUAGES = ("sv", "en")
+DEFAULT_LABEL_LANGUAGE = "sv"
+
+# what a record or an event is about (the timeline's ``kind`` also has these two)
+SUBJECT_KINDS = {**KINDS, "programme": _l("Programme"), "participant": _l("Participant")}
+RELATIONS = {"based_on": _l("based on"), "previous_cycle": _l("previous cycle")}
+ACCOUNT_ROLES = {"researcher": _l("Researcher"), "evaluator": _l("Evaluator")}
+# maturity dimensions: the demo's two (a programme may measure others: shown by their key)
+DIMENSIONS = {"digital_capability": _l("Digital capability"),
+              "digital_legacy": _l("Digital legacy")}
+
+# field -> the table that names its keys ("units": the programme's own unit names;
+# "areas": its development areas' names; "themes": domain.values.THEME_NAMES)
+LABELLED_FIELDS: dict[str, Any] = {
+    "theme": "themes", "kind": SUBJECT_KINDS, "event_type": EVENT_TYPES,
+    "type": {**EVENT_TYPES, **RELATIONS}, "relation": RELATIONS,
+    "unit": "units", "unit_a": "units", "unit_b": "units", "units": "units",
+    "unit_keys": "units", "stage": STAGES, "outcome": OUTCOMES,
+    "role": {**ROLES, **ACCOUNT_ROLES}, "dimension": DIMENSIONS, "actor": ACTORS,
+    "merged": "areas",
+}
+
+
+def label_field(name: str) -> str:
+    return f"{name}_label"
+
+
+def labelled_columns(columns: list[str]) -> list[str]:
+    """Table columns with each key column followed by its ``<column>_label``."""
+    out: list[str] = []
+    for c in columns:
+        out.append(c)
+        if c in LABELLED_FIELDS and label_field(c) not in columns:
+            out.append(label_field(c))
+    return out
+
+
+def pick_language(requested: str | None = None, accept: Any = None) -> str:
+    """``requested`` (``?lang=``) when it is one we have, else the best of the
+    ``Accept-Language`` header (werkzeug's accept object), else Swedish."""
+    if requested:
+        lang = requested.strip().lower()[:2]
+        if lang in LABEL_LANGUAGES:
+            return lang
+    if accept is not None:
+        best = accept.best_match(LABEL_LANGUAGES)
+        if best:
+            return best
+        for value, _quality in accept:  # "en-GB", "sv-FI": by the language alone
+            if value[:2].lower() in LABEL_LANGUAGES:
+                return value[:2].lower()
+    return DEFAULT_LABEL_LANGUAGE
+
+
+def _translations(lang: str) -> Any:
+    from babel.support import NullTranslations, Translations
+
+    from api.web.setup import TRANSLATIONS
+
+    if lang not in _CATALOGUES:
+        _CATALOGUES[lang] = (NullTranslations() if lang == "en" else
+                             Translations.load(str(TRANSLATIONS), [lang]))
+    return _CATALOGUES[lang]
+
+
+_CATALOGUES: dict[str, Any] = {}
+
+
+def translate(text: Any, lang: str, **params: Any) -> str:
+    """``text`` (a string or a lazy string of this module) in ``lang``, with or without a
+    request (``framdrift export`` has none)."""
+    msgid = text._args[0] if hasattr(text, "_args") and text._args else str(text)
+    found = _translations(lang).gettext(msgid)
+    return found % params if params else found
+
+
+# The English summaries of domain.describe, as templates (most specific first): a
+# summary is written in another language by matching it and translating the template.
+SUMMARIES = (
+    _l("took part of material %(material)s"),
+    _l("attended meeting %(meeting)s"),
+    _l("absent from meeting %(meeting)s"),
+    _l("reflection %(id)s logged for week %(week)s on material %(material)s (%(areas)s)"),
+    _l("reflection %(id)s logged for week %(week)s on material %(material)s"),
+    _l("reflection %(id)s logged for week %(week)s (%(areas)s)"),
+    _l("reflection %(id)s logged for week %(week)s"),
+    _l("programme '%(title)s' planned for %(organisation)s [synthetic]: %(weeks)s weeks "
+       "(%(themes)s), %(unit_count)s units"),
+    _l("programme '%(title)s' planned for %(organisation)s: %(weeks)s weeks (%(themes)s), "
+       "%(unit_count)s units"),
+    _l("unit %(name)s registered"),
+    _l("%(material_kind)s '%(title)s' published for week %(week)s"),
+    _l("check-in %(meeting)s held on %(day)s (week %(week)s)"),
+    _l("session %(meeting)s held on %(day)s (week %(week)s)"),
+    _l("development area %(area)s '%(name)s' identified"),
+    _l("development area %(area)s renamed '%(name)s'"),
+    _l("development area %(area)s merged into %(target)s"),
+    _l("recommendation %(recommendation)s adopted (%(areas)s)"),
+    _l("maturity assessed %(phase)s (%(instrument)s): %(scores)s"),
+    _l("programme closed"),
+    _l("participant enrolled as %(role)s in unit %(unit)s"),
+    _l("consent to research use given"),
+    _l("consent to research use withdrawn"),
+    _l("participant erased (personal data made unreadable)"),
+    _l("reflection %(id)s amended"),
+    _l("reflection %(id)s withdrawn"),
+    _l("decision %(id)s made for week %(week)s, based on %(links)s; units %(units)s"),
+    _l("decision %(id)s revised, based on %(links)s"),
+    _l("decision %(id)s reversed"),
+    _l("experiment %(id)s (cycle %(cycle)s) planned for week %(week)s, based on %(links)s; "
+       "units %(units)s"),
+    _l("experiment %(id)s planned for week %(week)s, based on %(links)s; units %(units)s"),
+    _l("experiment %(id)s started in week %(week)s"),
+    _l("observation recorded on experiment %(id)s"),
+    _l("experiment %(id)s evaluated"),
+    _l("experiment %(id)s concluded: %(outcome)s"),
+    _l("experiment %(id)s continues in %(next)s"),
+    _l("capability %(id)s established for week %(week)s from experiments %(links)s; "
+       "units %(units)s"),
+    _l("capability %(id)s refined"),
+    _l("capability %(id)s applied in %(unit)s"),
+    _l("%(kind)s %(id)s shared with the course group"),
+    _l("%(kind)s %(id)s for the researchers only"),
+    _l("%(kind)s %(id)s: a team member added"),
+    _l("%(kind)s %(id)s: a team member removed"),
+    _l("%(kind)s %(id)s: a participant joined the team"),
+)
+LEFT_OUT = _l("(left out)")  # projections.asof.scrub's word for a record left out
+_SHORT_ID = r"(?:[0-9a-f]{8}|\(left out\))"
+_PLACES = {"week": r"[0-9]+", "weeks": r"[0-9]+", "unit_count": r"[0-9]+", "cycle": r"[0-9]+",
+           "id": _SHORT_ID, "next": _SHORT_ID, "target": r"\S+", "area": r"\S+",
+           "meeting": r"\S+", "material": r"\S+", "recommendation": r"\S+",
+           "day": r"[0-9-]+", "material_kind": r"\w+", "role": r"\w+", "outcome": r"\w+",
+           "phase": r"\w+", "kind": r"\w+"}
+
+
+def _pattern(msgid: str) -> Any:
+    import re
+
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>{_PLACES.get(p, '.+?')})"
+                    for i, p in enumerate(parts))
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+_SUMMARY_PATTERNS: list[tuple[Any, Any]] = []
+
+
+def _summary_patterns() -> list[tuple[Any, Any]]:
+    if not _SUMMARY_PATTERNS:
+        _SUMMARY_PATTERNS.extend((_pattern(m._args[0]), m) for m in SUMMARIES)
+    return _SUMMARY_PATTERNS
+
+
+class Labeller:
+    """Names of keys in one language, for one programme (its units and areas)."""
+
+    def __init__(self, lang: str = DEFAULT_LABEL_LANGUAGE,
+                 units: dict[str, str] | None = None, areas: dict[str, str] | None = None):
+        self.lang = lang if lang in LABEL_LANGUAGES else DEFAULT_LABEL_LANGUAGE
+        self.units = units or {}
+        self.areas = areas or {}
+
+    def name(self, field: str, key: Any) -> Any:
+        """The name of ``key`` of ``field`` (a list of names for a list); None for None;
+        the key itself when it has no name."""
+        if key is None:
+            return None
+        if isinstance(key, (list, tuple)):
+            return [self.name(field, k) for k in key]
+        table = LABELLED_FIELDS.get(field)
+        if table == "themes":
+            names = THEME_NAMES.get(key)
+            return names.get(self.lang, names["en"]) if names else str(key)
+        if table == "units":
+            return self.units.get(key, str(key))
+        if table == "areas":
+            return self.areas.get(key, str(key))
+        if isinstance(table, dict) and key in table:
+            return translate(table[key], self.lang)
+        return str(key)
+
+    def summary(self, text: str | None, event_type: str | None = None) -> str | None:
+        """An English summary (domain.describe) in this language; a summary it does not
+        know is named by its event type."""
+        if not text or self.lang == "en":
+            return text
+        for pattern, msgid in _summary_patterns():
+            found = pattern.match(text)
+            if found:
+                params = {k: self._part(k, v) for k, v in found.groupdict().items()}
+                return translate(msgid, self.lang, **params)
+        if event_type in EVENT_TYPES:
+            return translate(EVENT_TYPES[event_type], self.lang)
+        return text
+
+    def _part(self, name: str, value: str) -> str:
+        left_out = translate(LEFT_OUT, self.lang)
+        value = value.replace("(left out)", left_out)
+        if name == "material_kind" and value in MATERIAL_KINDS:
+            return translate(MATERIAL_KINDS[value], self.lang)
+        if name == "kind" and value in KINDS:
+            return translate(KINDS[value], self.lang).lower()
+        if name == "role" and value in ROLES:
+            return translate(ROLES[value], self.lang).lower()
+        if name == "outcome" and value in OUTCOMES:
+            return translate(OUTCOMES[value], self.lang)
+        if name == "phase" and value in PHASES:
+            return translate(PHASES[value], self.lang)
+        if name == "unit":
+            return self.units.get(value, value)
+        if name == "units":
+            return ", ".join(self.units.get(u, u) for u in value.split(", "))
+        if name == "themes":
+            return ", ".join(str(self.name("theme", t)) for t in value.split(", "))
+        return value
+
+    def add(self, data: Any) -> Any:
+        """``data`` (rows, answers: dicts and lists, nested) with ``<field>_label`` after
+        every key field and summaries in this language. Only names of keys are added
+        (themes, units, kinds, ...): never anything a participant wrote."""
+        if isinstance(data, list):
+            return [self.add(v) for v in data]
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "summary" and isinstance(value, str):
+                out[key] = self.summary(value, data.get("event_type") or data.get("type"))
+            else:
+                out[key] = self.add(value)
+            if key in LABELLED_FIELDS and label_field(key) not in data and _keys(value):
+                out[label_field(key)] = self.name(key, value)
+        return out
+
+
+def _keys(value: Any) -> bool:
+    """A key, a list of keys or None (not a count, nor a list of rows)."""
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, str) for v in value)
+    return value is None or isinstance(value, str)
+
+
+def unit_names(programme: dict[str, Any] | None) -> dict[str, str]:
+    """key -> name of a programme's units (``programme_to_dict`` or an as-of state)."""
+    return {u["key"]: u.get("name") or u["key"] for u in (programme or {}).get("units", [])}

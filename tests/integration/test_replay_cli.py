@@ -99,7 +99,7 @@ def test_export_programme_for_analysis_and_backup_unchanged(demo, tmp_path):
     result = invoke(url, "export", "--programme", pid, "--what", "timeline", "--format", "csv",
                     "--out", str(out))
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0]["type"] == "Programme.Planned"
     records = invoke(url, "export", "--programme", pid, "--what", "records", "--format",
                      "ndjson", "--until", "2026-09-25").output.splitlines()
