@@ -81,6 +81,43 @@
     }
   }
 
+  // The "based on" picker: search by text and filter by week, unit, kind and development
+  // area (without script every record is listed; a ticked record is always shown).
+  function picker(filters) {
+    var list = filters.parentNode.querySelector(".picker-list");
+    if (!list) { return; }
+    var items = list.querySelectorAll("li");
+    var count = filters.querySelector("[data-picker-count]");
+    var en = document.documentElement.lang === "en";
+    function value(name) {
+      var el = filters.querySelector("[data-filter=" + name + "]");
+      return el ? el.value.trim().toLowerCase() : "";
+    }
+    function apply() {
+      var text = value("text"), week = value("week"), unit = value("unit"),
+        kind = value("kind"), area = value("area"), shown = 0;
+      Array.prototype.forEach.call(items, function (li) {
+        var box = li.querySelector("input");
+        var ok = (box && box.checked) || (
+          (!text || li.getAttribute("data-text").indexOf(text) !== -1) &&
+          (!week || li.getAttribute("data-week") === week) &&
+          (!unit || li.getAttribute("data-unit") === unit) &&
+          (!kind || li.getAttribute("data-kind") === kind) &&
+          (!area || li.getAttribute("data-area").indexOf(" " + area + " ") !== -1));
+        li.hidden = !ok;
+        if (ok) { shown++; }
+      });
+      if (count) {
+        count.textContent = en ? shown + " of " + items.length + " shown"
+          : shown + " av " + items.length + " visas";
+      }
+    }
+    filters.hidden = false;
+    filters.addEventListener("input", apply);
+    filters.addEventListener("change", apply);
+    apply();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-clear-drafts]"), function (el) {
       clearDraftsOf(el.getAttribute("data-clear-drafts"));  // after a sign-out
@@ -115,6 +152,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-select-on-focus]"), function (el) {
       el.addEventListener("focus", function () { el.select(); });
     });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-picker-filters]"), picker);
     var summary = document.querySelector(".errorsummary");
     if (summary) {
       var first = document.querySelector("[aria-invalid=true]");

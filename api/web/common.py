@@ -58,7 +58,7 @@ def _guard(role: str) -> Principal:
             login_url = url_for("web.login", next=request.full_path.rstrip("?")) \
                 if role == "researcher" else url_for("web.index")
             abort(redirect(login_url))
-        abort(401)
+        abort(session_ended_page())
     if principal.role != role:
         abort(403)
     g.no_store = True
@@ -85,6 +85,39 @@ def participant_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def resume_path() -> str | None:
+    """The page to come back to after signing in again: the page a form was sent from
+    (a form posts to its own address; a record's step to the record's page)."""
+    path = request.path
+    if not path.startswith(("/p/", "/r/")):
+        return None
+    parts = path.rstrip("/").split("/")
+    if len(parts) == 5 and parts[1:3] == ["p", "records"]:  # /p/records/<id>/<step>
+        return "/".join(parts[:4])
+    if path.startswith("/p/materials"):
+        return "/p/"
+    full = request.full_path.rstrip("?")
+    return safe_next(full, "") or None
+
+
+def session_ended_page() -> Any:
+    """What a form sent after its session ended shows (expired, signed out elsewhere, a new
+    link): not an error but a way back. What was typed stays in this browser (framdrift.js
+    keeps drafts per person), the language is kept (a cookie of its own), and after signing
+    in again the person comes back to the page they were on."""
+    from flask import make_response, session
+
+    back = resume_path()
+    role = "researcher" if request.path.startswith("/r/") else "participant"
+    if back and role == "participant":
+        session["resume"] = back
+    login_url = url_for("web.login", next=back) if back else url_for("web.login")
+    response = make_response(render_template(
+        "p_session_ended.html", role=role, login_url=login_url, synthetic=False), 401)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def erased_page() -> Any:
@@ -213,6 +246,20 @@ def participant_ids_of(app: Framdrift, programme_id: str) -> list[str]:
 def programme_ids(app: Framdrift) -> list[str]:
     return _ids(app, f"SELECT programme_id AS id FROM {app.sql.table('pj_programmes')}", (),
                 (Programme.Planned,), lambda e: True)
+
+
+def programme_record_ids(app: Framdrift, programme_id: str,
+                         week: int | None = None) -> list[str]:
+    """Every record id of a programme (of one course week), from the read model and the
+    log after it."""
+    query = f"SELECT record_id AS id FROM {app.sql.table('pj_records')} WHERE programme_id = ?"
+    params: tuple[Any, ...] = (programme_id,)
+    if week is not None:
+        query += " AND week = ?"
+        params = (programme_id, week)
+    return _ids(app, query, params, RECORD_CREATED,
+                lambda e: str(e.programme_id) == programme_id
+                and (week is None or int(e.week) == week))
 
 
 def records_of(app: Framdrift, participant_id: str) -> list[dict[str, Any]]:

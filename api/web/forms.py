@@ -153,6 +153,14 @@ class VersionedSchema(RequestSchema):
 # ------------------------------------------------------------------- participants
 
 
+VISIBILITIES = ("shared", "researchers")
+
+
+def Visibility() -> Choice:  # noqa: N802 - a field factory
+    """Shared with the course group or only for the researchers (the default, ADR 0007)."""
+    return Choice(VISIBILITIES, load_default="researchers")
+
+
 class ReflectionForm(RequestSchema):
     week = Whole(low=1, high=60, required=True)
     material_id = Id(load_default=None)
@@ -160,6 +168,7 @@ class ReflectionForm(RequestSchema):
     deficiency = Text(load_default="")
     solutions = Text(load_default="")
     development_areas = IdList()
+    visibility = Visibility()
 
 
 class DecisionForm(RequestSchema):
@@ -167,7 +176,10 @@ class DecisionForm(RequestSchema):
     statement = Text(required=True)
     rationale = Text(load_default="")
     based_on = IdList()
+    units = IdList()
+    participants = IdList()
     development_areas = IdList()
+    visibility = Visibility()
 
 
 class ExperimentForm(RequestSchema):
@@ -178,7 +190,9 @@ class ExperimentForm(RequestSchema):
     measure = Text(required=True)
     based_on = IdList()
     units = IdList()
+    team = IdList()
     development_areas = IdList()
+    visibility = Visibility()
 
 
 class NextCycleForm(ExperimentForm):
@@ -186,7 +200,21 @@ class NextCycleForm(ExperimentForm):
 
 
 class StartForm(VersionedSchema):
-    week = Whole(low=1, high=60, required=True)
+    # the course week defaults to the current one: starting asks for nothing else
+    week = Whole(low=1, high=60, load_default=None)
+
+
+class ShareForm(VersionedSchema):
+    visibility = Choice(VISIBILITIES, required=True)
+
+
+class TeamForm(VersionedSchema):
+    member = Id(required=True)
+    action = Choice(("add", "remove"), required=True)
+
+
+class JoinForm(VersionedSchema):
+    pass
 
 
 class ObservationForm(VersionedSchema):
@@ -207,7 +235,10 @@ class CapabilityForm(RequestSchema):
     name = Line(required=True)
     description = Text(required=True)
     experiments = IdList()
+    units = IdList()
+    team = IdList()
     development_areas = IdList()
+    visibility = Visibility()
 
 
 class RefineForm(VersionedSchema):
@@ -428,12 +459,18 @@ def domain_message(error: domain_errors.DomainError) -> str:
                      "\"adopt\".")
         if "at least one" in e.message:
             return _("Pick at least one experiment.")
+        if "not shared" in e.message or "you may build on" in e.message:
+            return _("Pick your own records or records shared with the course group.")
         return _("Pick records of your programme that can be built on.")
     if isinstance(e, domain_errors.LifecycleError):
         return _("This step does not fit the experiment's stage (planned, started, "
                  "evaluated, concluded).")
     if isinstance(e, domain_errors.ProgrammeClosedError):
         return _("The programme is closed.")
+    if type(e).__name__ == "NotTeamMemberError":
+        return _("Only the author or a member of the team may take this forward.")
+    if type(e).__name__ == "NotSharedError":
+        return _("Only an experiment shared with the course group can be joined.")
     if isinstance(e, domain_errors.NotAuthorError):
         return _("Only the participant who wrote this record may change it.")
     if isinstance(e, domain_errors.ParticipantErasedError):

@@ -28,6 +28,8 @@ from api.web.common import (
     new_request_id,
     own_record,
     participant_required,
+    participants_of,
+    programme_record_ids,
     record_history,
     records_of,
     render,
@@ -42,6 +44,7 @@ from api.web.forms import (
     DecisionForm,
     EvaluationForm,
     ExperimentForm,
+    JoinForm,
     MaterialForm,
     NextCycleForm,
     ObservationForm,
@@ -49,7 +52,9 @@ from api.web.forms import (
     ReflectionForm,
     ReverseForm,
     ReviseForm,
+    ShareForm,
     StartForm,
+    TeamForm,
     WithdrawForm,
     domain_errors_for,
     load,
@@ -110,6 +115,7 @@ def _form_context(records: list[dict[str, Any]] | None = None) -> dict[str, Any]
         "programme": programme, "me": g.me, "weeks": _week_choices(),
         "areas": live_areas(programme), "materials": programme["materials"],
         "units": programme["units"], "records": records or [],
+        "current": current_week(programme),
     }
 
 
@@ -119,40 +125,264 @@ def _title(record: dict[str, Any]) -> str:
     return text if len(text) <= 90 else text[:87] + "…"
 
 
-def changes(record: dict[str, Any]) -> int:
-    """How often a reflection was amended or a decision revised (each one more event:
-    the version counts Logged/Made, every amendment or revision, and a withdrawal or
-    reversal)."""
+def changes(record: dict[str, Any], history: list[dict[str, Any]] | None = None) -> int:
+    """How often a reflection was amended or a decision revised (each one more event in
+    the record's history; sharing choices and withdrawals are not counted)."""
     if record["kind"] not in ("reflection", "decision"):
         return 0
-    return max(0, int(record["version"]) - 1 - (1 if record["void"] else 0))
+    if history is None:
+        history = record_history(framdrift_app(), record["id"])
+    return sum(1 for h in history if h["type"] in ("Amended", "Revised"))
 
 
-def _my_records(*kinds: str) -> list[dict[str, Any]]:
-    app = framdrift_app()
-    return [dict(r, title=_title(r)) for r in records_of(app, g.me["id"])
-            if r["kind"] in kinds and not r["void"]]
+# ---------------------------------------------------------------- who sees what
+
+
+def members(record: dict[str, Any]) -> list[str]:
+    """The author and the team of a record (experiments and capabilities have teams)."""
+    return [record["participant_id"], *[str(m) for m in record.get("team") or []]]
+
+
+def is_member(record: dict[str, Any]) -> bool:
+    return g.me["id"] in members(record)
+
+
+def visible(record: dict[str, Any]) -> bool:
+    """The participant's own or their team's records, and records of their programme
+    shared with the course group."""
+    if record["programme_id"] != g.me["programme_id"]:
+        return False
+    return is_member(record) or bool(record.get("shared"))
+
+
+def visible_record(app: Any, record_id: str, kind: str | None = None) -> dict[str, Any]:
+    """A record the signed-in participant may see, else 404 (unshared records of others
+    are not found)."""
+    from flask import abort
+
+    try:
+        record = app.get_record(record_id)
+    except domain_errors.NotFoundError:
+        abort(404)
+    if not visible(record) or (kind and record["kind"] != kind):
+        abort(404)
+    return record
+
+
+def member_record(app: Any, record_id: str, kind: str | None = None) -> dict[str, Any]:
+    """A record the participant may take forward: their own or their team's, else 404."""
+    from flask import abort
+
+    record = visible_record(app, record_id, kind)
+    if not is_member(record):
+        abort(404)
+    return record
+
+
+def person(app: Any, participant_id: str) -> dict[str, Any]:
+    """A participant's name and unit (cached for this request)."""
+    cache = g.setdefault("people", {})
+    if participant_id not in cache:
+        try:
+            p = app.get_participant(participant_id)
+        except domain_errors.NotFoundError:
+            p = {"id": participant_id, "name": None, "unit": "", "erased": True}
+        cache[participant_id] = {"id": participant_id, "unit": p["unit"],
+                                 "name": None if p.get("erased") else p.get("name")}
+    return cache[participant_id]
+
+
+def _accepts(method: Callable[..., Any], name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _extra(method: Callable[..., Any], **values: Any) -> dict[str, Any]:
+    """Keyword arguments the application's command takes (sharing, teams, participants)."""
+    return {k: v for k, v in values.items() if _accepts(method, k)}
+
+
+def shared_records(app: Any, *, week: int | None = None,
+                   kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Records of the participant's programme they may build on: shared with the course
+    group by anyone, and their own (newest first), each with its author and unit."""
+    out = []
+    for rid in programme_record_ids(app, g.me["programme_id"], week):
+        try:
+            r = app.get_record(rid)
+        except domain_errors.NotFoundError:
+            continue
+        if r["void"] or not visible(r) or (kinds and r["kind"] not in kinds):
+            continue
+        author = person(app, r["participant_id"])
+        if author["name"] is None and r["participant_id"] != g.me["id"]:
+            continue  # an erased author: nothing of theirs is readable
+        out.append(dict(r, title=_title(r), author=author["name"], mine=is_member(r)))
+    out.sort(key=lambda r: (r["week"], r["created_on"]), reverse=True)
+    return out
+
+
+def _buildable(app: Any, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """What the participant may build on, from the query of the read models
+    (``projections.queries.shared_records``) when it is there, else from the records."""
+    try:
+        from projections.queries import shared_records as query
+    except ImportError:
+        return shared_records(app, kinds=kinds)
+    rows = [r for r in query(app, g.me["programme_id"], viewer_id=g.me["id"], limit=500)
+            if r["kind"] in kinds]
+    return [dict(r, participant_id=str(r["author_id"]), mine=bool(r.get("own")) or g.me[
+        "id"] in [str(m) for m in r.get("team") or []], void=False) for r in rows]
+
+
+def _picker(app: Any, kinds: tuple[str, ...], chosen: list[str]) -> dict[str, Any]:
+    """The "based on" picker: every record the participant may build on, with what the
+    filters need (weeks, units, kinds, development areas)."""
+    records = _buildable(app, kinds)
+    ids = {r["id"] for r in records}
+    for rid in chosen:  # a record chosen before (a prefilled link) is always offered
+        if rid not in ids:
+            try:
+                r = app.get_record(rid)
+            except domain_errors.NotFoundError:
+                continue
+            if visible(r):
+                records.insert(0, dict(r, title=_title(r), author=person(
+                    app, r["participant_id"])["name"], mine=is_member(r)))
+    return {"picker_records": records, "picker_kinds": kinds}
+
+
+def _sharing_default() -> str:
+    """For the researchers only unless the author shares it (ADR 0007)."""
+    return "researchers"
+
+
+def _team_candidates(app: Any, suggested: list[str]) -> list[dict[str, Any]]:
+    """The programme's other participants for a team: the authors of what it builds on
+    first (suggested), then everyone else by unit."""
+    people = [p for p in participants_of(app, g.me["programme_id"])
+              if p["id"] != g.me["id"] and not p["erased"]]
+    order = {pid: i for i, pid in enumerate(suggested)}
+    people.sort(key=lambda p: (order.get(p["id"], len(order)), p["unit"], p["name"] or ""))
+    return [{"id": p["id"], "name": p["name"], "unit": p["unit"],
+             "suggested": p["id"] in order} for p in people]
+
+
+def _lineage_authors(app: Any, based_on: list[str]) -> list[str]:
+    """Other participants whose records (and their own bases) this builds on."""
+    found: list[str] = []
+    stack, seen = list(based_on), set()
+    while stack and len(seen) < 50:
+        rid = stack.pop(0)
+        if rid in seen:
+            continue
+        seen.add(rid)
+        try:
+            r = app.get_record(rid)
+        except domain_errors.NotFoundError:
+            continue
+        for pid in members(r):
+            if pid != g.me["id"] and pid not in found:
+                found.append(pid)
+        stack.extend(r["based_on"])
+    return found
+
+
+def _requested(name: str) -> list[str]:
+    return [v[:80] for v in request.args.getlist(name)[:20] if v]
 
 
 # --------------------------------------------------------------------------- pages
 
 
+def next_step(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The natural next step from a record (label and address), for guidance."""
+    kind, rid = record["kind"], record["id"]
+    if record["void"]:
+        return None
+    if kind == "reflection":
+        return {"label": _("Make a decision from this"),
+                "url": url_for("web.new_decision", based_on=rid)}
+    if kind == "decision":
+        return {"label": _("Plan an experiment from this"),
+                "url": url_for("web.new_experiment", based_on=rid)}
+    if kind == "experiment":
+        stage = record.get("stage")
+        if stage == "planned":
+            return {"label": _("Start the experiment"), "url": url_for(
+                "web.record", record_id=rid, _anchor="next-step")}
+        if stage == "started":
+            if record.get("observations"):
+                return {"label": _("Evaluate the result"), "url": url_for(
+                    "web.record", record_id=rid, _anchor="next-step")}
+            return {"label": _("Record what you observe"), "url": url_for(
+                "web.record", record_id=rid, _anchor="next-step")}
+        if stage == "evaluated":
+            return {"label": _("Decide: adopt, adapt or abandon"), "url": url_for(
+                "web.record", record_id=rid, _anchor="next-step")}
+        if record.get("outcome") == "adopt":
+            return {"label": _("Establish a capability"),
+                    "url": url_for("web.new_capability", experiment=rid)}
+        if not record.get("next_cycle_id"):
+            return {"label": _("Plan the next cycle"),
+                    "url": url_for("web.next_cycle", record_id=rid)}
+    return None
+
+
+def _open_experiments(app: Any, mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Experiments the participant carries (alone or in a team) that have a next step:
+    not concluded, or adopted with no capability established from them yet."""
+    from_capabilities = {b for r in mine if r["kind"] == "capability" for b in r["based_on"]}
+    team = [r for r in shared_records(app, kinds=("experiment",))
+            if is_member(r) and r["participant_id"] != g.me["id"]]
+    out = []
+    for r in [x for x in mine if x["kind"] == "experiment"] + team:
+        if r["void"] or r.get("next_cycle_id"):
+            continue
+        if r.get("stage") == "concluded" and (r.get("outcome") != "adopt"
+                                              or r["id"] in from_capabilities):
+            continue
+        out.append(dict(r, title=_title(r), next=next_step(r)))
+    return out
+
+
 @bp.get("/p/")
 @participant_required
 def my_log() -> Any:
+    """Home: this week first (theme, material to mark in one tap, meetings, open
+    experiments with their next step, what colleagues shared), then the other weeks
+    collapsed."""
     app = framdrift_app()
     programme = g.programme
+    current = current_week(programme)
     records = [dict(r, title=_title(r), changes=changes(r))
                for r in records_of(app, g.me["id"])]
     by_week: dict[int, list[dict[str, Any]]] = {}
     for r in records:
         by_week.setdefault(r["week"], []).append(r)
     weeks = [dict(w, records=by_week.get(w["number"], [])) for w in programme["weeks"]]
-    materials_done = set(g.me["materials"])
+    this_week = next((w for w in weeks if w["number"] == current), None)
+    done = set(g.me["materials"])
+    materials = [dict(m, done=m["material_id"] in done) for m in programme["materials"]
+                 if m["week"] == current]
+    meetings = sorted((m for m in programme["meetings"] if m["week"] == current),
+                      key=lambda m: str(m["held_on"]))
+    colleagues = [r for r in shared_records(app, week=current)
+                  if r["participant_id"] != g.me["id"]]
     return render("p_log.html", programme=programme, me=g.me, weeks=weeks,
-                  current=current_week(programme), total=len(records),
-                  materials_done=materials_done, areas=area_names(programme),
+                  this_week=this_week, current=current, total=len(records),
+                  materials=materials, meetings=meetings, colleagues=colleagues,
+                  open_experiments=_open_experiments(app, records),
+                  areas=area_names(programme), request_id=new_request_id(), next_for=next_step,
                   clear_draft=request.args.get("saved", "")[:40])
+
+
+def _visibility(d: dict[str, Any]) -> bool:
+    return d.get("visibility") == "shared"
 
 
 @bp.route("/p/reflections/new", methods=["GET", "POST"])
@@ -166,15 +396,33 @@ def new_reflection() -> Any:
             me["id"], programme_id=me["programme_id"], week=d["week"],
             material_id=d["material_id"] or None, example=d["example"],
             deficiency=d["deficiency"] or None, solutions=d["solutions"] or None,
-            development_areas=d["development_areas"], request_id=d["request_id"])
+            development_areas=d["development_areas"], request_id=d["request_id"],
+            **_extra(app.log_reflection, shared=_visibility(d)))
 
+    material = request.args.get("material", "")[:40]
+    week = next((m["week"] for m in g.programme["materials"] if m["material_id"] == material),
+                current_week(g.programme))
     return handle_form(
         template="p_reflection.html", schema=ReflectionForm(),
-        defaults={"week": current_week(g.programme), "material_id": request.args.get(
-            "material", "")[:40], "development_areas": []},
+        defaults={"week": week, "material_id": material, "development_areas": [],
+                  "visibility": _sharing_default()},
         context=_form_context(), submit=submit,
         done=lambda rid: url_for("web.my_log", saved="reflection"),
         saved=_("Your reflection is saved."))
+
+
+def _units_of(app: Any, record_ids: list[str]) -> list[str]:
+    units = [g.me["unit"]]
+    for rid in record_ids:
+        try:
+            r = app.get_record(rid)
+        except domain_errors.NotFoundError:
+            continue
+        if visible(r):
+            for u in [r["unit"], *(r.get("units") or [])]:
+                if u not in units:
+                    units.append(u)
+    return units
 
 
 @bp.route("/p/decisions/new", methods=["GET", "POST"])
@@ -184,18 +432,56 @@ def new_decision() -> Any:
     me = g.me
 
     def submit(d: dict[str, Any]) -> Any:
+        _check_bases(app, d["based_on"])
         return app.make_decision(
             me["id"], programme_id=me["programme_id"], week=d["week"],
             statement=d["statement"], rationale=d["rationale"] or None,
-            based_on=d["based_on"], development_areas=d["development_areas"],
-            request_id=d["request_id"])
+            based_on=d["based_on"], units=d["units"] or [me["unit"]],
+            development_areas=d["development_areas"], request_id=d["request_id"],
+            **_extra(app.make_decision, shared=_visibility(d),
+                     participants=d["participants"]))
 
+    def done(rid: Any) -> str:
+        if request.form.get("then") == "experiment":
+            return url_for("web.new_experiment", based_on=str(rid))
+        return url_for("web.record", record_id=rid, saved="decision")
+
+    based_on = _requested("based_on")
     return handle_form(
         template="p_decision.html", schema=DecisionForm(),
-        defaults={"week": current_week(g.programme), "based_on": [], "development_areas": []},
-        context=_form_context(_my_records("reflection", "decision")), submit=submit,
-        done=lambda rid: url_for("web.my_log", saved="decision"),
-        saved=_("Your decision is saved."))
+        defaults={"week": current_week(g.programme), "based_on": based_on,
+                  "units": _units_of(app, based_on), "participants": [],
+                  "development_areas": _areas_of(app, based_on),
+                  "visibility": _sharing_default()},
+        context={**_form_context(), **_picker(app, ("reflection", "decision"),
+                                              based_on + request.form.getlist("based_on")),
+                 "people": _team_candidates(app, _lineage_authors(app, based_on))},
+        submit=submit, done=done, saved=_("Your decision is saved."))
+
+
+def _areas_of(app: Any, record_ids: list[str]) -> list[str]:
+    live = {a["area_id"] for a in live_areas(g.programme)}
+    areas: list[str] = []
+    for rid in record_ids:
+        try:
+            r = app.get_record(rid)
+        except domain_errors.NotFoundError:
+            continue
+        if visible(r):
+            areas += [a for a in r["development_areas"] if a in live and a not in areas]
+    return areas
+
+
+def _check_bases(app: Any, based_on: list[str]) -> None:
+    """Links only to records the participant may see (their own, their team's, shared)."""
+    for rid in based_on:
+        try:
+            r = app.get_record(rid)
+        except domain_errors.NotFoundError:
+            r = None
+        if r is None or not visible(r):
+            raise domain_errors.BasedOnError("pick records you may build on",
+                                             field="based_on")
 
 
 @bp.route("/p/experiments/new", methods=["GET", "POST"])
@@ -205,18 +491,37 @@ def new_experiment() -> Any:
     me = g.me
 
     def submit(d: dict[str, Any]) -> Any:
+        _check_bases(app, d["based_on"])
         return app.plan_experiment(
             me["id"], programme_id=me["programme_id"], week=d["week"], aim=d["aim"],
             change=d["change"], prediction=d["prediction"], measure=d["measure"],
             based_on=d["based_on"], units=d["units"] or [me["unit"]],
-            development_areas=d["development_areas"], request_id=d["request_id"])
+            development_areas=d["development_areas"], request_id=d["request_id"],
+            **_extra(app.plan_experiment, shared=_visibility(d), team=d["team"]))
 
+    based_on = _requested("based_on")
+    aim = ""
+    decisions = []
+    for rid in based_on:
+        try:
+            decisions.append(app.get_record(rid))
+        except domain_errors.NotFoundError:
+            continue
+    decisions = [r for r in decisions if r["kind"] == "decision" and visible(r)]
+    if len(decisions) == 1:
+        aim = decisions[0].get("statement") or ""
+    suggested = _lineage_authors(app, based_on)
     return handle_form(
         template="p_experiment.html", schema=ExperimentForm(),
-        defaults={"week": current_week(g.programme), "based_on": [], "units": [me["unit"]],
-                  "development_areas": []},
-        context=_form_context(_my_records("reflection", "decision", "experiment")),
-        submit=submit, done=lambda rid: url_for("web.record", record_id=rid),
+        defaults={"week": current_week(g.programme), "based_on": based_on, "aim": aim,
+                  "units": _units_of(app, based_on), "team": [],
+                  "development_areas": _areas_of(app, based_on),
+                  "visibility": _sharing_default()},
+        context={**_form_context(), **_picker(
+            app, ("reflection", "decision", "experiment"),
+            based_on + request.form.getlist("based_on")),
+            "people": _team_candidates(app, suggested)},
+        submit=submit, done=lambda rid: url_for("web.record", record_id=rid, saved="experiment"),
         saved=_("Your experiment is planned."))
 
 
@@ -224,7 +529,7 @@ def new_experiment() -> Any:
 @participant_required
 def next_cycle(record_id: str) -> Any:
     app = framdrift_app()
-    previous = own_record(app, record_id, "experiment")
+    previous = member_record(app, record_id, "experiment")
     me = g.me
 
     def submit(d: dict[str, Any]) -> Any:
@@ -252,19 +557,28 @@ def new_capability() -> Any:
     me = g.me
 
     def submit(d: dict[str, Any]) -> Any:
+        _check_bases(app, d["experiments"])
         return app.establish_capability(
             me["id"], programme_id=me["programme_id"], week=d["week"], name=d["name"],
             description=d["description"], experiments=d["experiments"],
-            development_areas=d["development_areas"], request_id=d["request_id"])
+            units=d["units"] or None, development_areas=d["development_areas"],
+            request_id=d["request_id"],
+            **_extra(app.establish_capability, shared=_visibility(d), team=d["team"]))
 
-    experiments = [r for r in _my_records("experiment")
-                   if r.get("stage") == "concluded" and r.get("outcome") == "adopt"]
+    adopted = [dict(r, title=_title(r)) for r in shared_records(app, kinds=("experiment",))
+               if r.get("stage") == "concluded" and r.get("outcome") == "adopt"]
+    chosen = [rid for rid in _requested("experiment") if rid in {r["id"] for r in adopted}]
+    first = next((r for r in adopted if chosen and r["id"] == chosen[0]), None)
+    team = [m for m in members(first) if m != me["id"]] if first else []
     return handle_form(
         template="p_capability.html", schema=CapabilityForm(),
-        defaults={"week": current_week(g.programme), "experiments": [],
-                  "development_areas": []},
-        context=_form_context(experiments), submit=submit,
-        done=lambda rid: url_for("web.record", record_id=rid),
+        defaults={"week": current_week(g.programme), "experiments": chosen,
+                  "description": (first or {}).get("learning") or "",
+                  "units": (first or {}).get("units") or [me["unit"]], "team": team,
+                  "development_areas": (first or {}).get("development_areas") or [],
+                  "visibility": _sharing_default()},
+        context={**_form_context(adopted), "people": _team_candidates(app, team)},
+        submit=submit, done=lambda rid: url_for("web.record", record_id=rid, saved="capability"),
         saved=_("The capability is saved."), aliases={"based_on": "experiments"})
 
 
@@ -274,26 +588,76 @@ def new_capability() -> Any:
 STEP_SCHEMAS: dict[str, type[ma.Schema]] = {
     "start": StartForm, "observe": ObservationForm, "evaluate": EvaluationForm,
     "conclude": ConclusionForm, "refine": RefineForm, "withdraw": WithdrawForm,
-    "reverse": ReverseForm, "apply": ApplyForm,
+    "reverse": ReverseForm, "apply": ApplyForm, "share": ShareForm, "team": TeamForm,
+    "join": JoinForm,
 }
 STEP_KINDS = {"start": "experiment", "observe": "experiment", "evaluate": "experiment",
               "conclude": "experiment", "refine": "capability", "apply": "capability",
-              "withdraw": "reflection", "reverse": "decision"}
+              "withdraw": "reflection", "reverse": "decision", "share": None, "team": None,
+              "join": "experiment"}
+AUTHOR_STEPS = ("withdraw", "reverse", "share", "team")  # only the author
+PDSA = (("plan", _l("Plan")), ("do", _l("Do")), ("study", _l("Study")), ("act", _l("Act")))
+
+
+def pdsa_step(record: dict[str, Any], wanted: str | None = None) -> str:
+    """The experiment's current Plan–Do–Study–Act step. Planned or started: Do (start,
+    then record observations); once something is observed the participant may move on to
+    Study (evaluate); evaluated: Act (adopt, adapt or abandon); concluded: done."""
+    stage = record.get("stage")
+    if stage == "planned":
+        return "do"
+    if stage == "started":
+        if wanted in ("do", "study"):
+            return wanted
+        return "study" if record.get("observations") else "do"
+    if stage == "evaluated":
+        return "act"
+    return "done"
+
+
+def _stepper(record: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    order = [k for k, _label in PDSA]
+    at = order.index(current) if current in order else len(order)
+    return [{"key": k, "label": str(label),
+             "state": "done" if i < at else "current" if i == at else "todo"}
+            for i, (k, label) in enumerate(PDSA)]
+
+
+def _origins(app: Any, record: dict[str, Any], limit: int = 40) -> list[dict[str, Any]]:
+    """Where a record comes from: what it builds on, and what that builds on, back to the
+    reflections (depth first, each once). A colleague's record that is not shared is
+    named only by its kind."""
+    out: list[dict[str, Any]] = []
+    seen_ids: set[str] = set()
+
+    def walk(ids: list[str], depth: int) -> None:
+        for base_id in ids:
+            if base_id in seen_ids or len(out) >= limit:
+                continue
+            seen_ids.add(base_id)
+            try:
+                base = app.get_record(base_id)
+            except domain_errors.NotFoundError:
+                continue
+            seen = visible(base)
+            author = person(app, base["participant_id"]) if seen else None
+            out.append({"id": base_id, "kind": base["kind"], "week": base["week"],
+                        "title": _title(base) if seen else "", "seen": seen,
+                        "depth": depth, "mine": base["participant_id"] == g.me["id"],
+                        "author": author["name"] if author else None,
+                        "unit": base["unit"]})
+            if seen:
+                walk(base["based_on"], depth + 1)
+
+    walk(record["based_on"], 0)
+    return out
 
 
 def _record_page(record: dict[str, Any], *, step: str | None = None,
                  values: dict[str, Any] | None = None,
                  errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
     app = framdrift_app()
-    bases = []
-    for base_id in record["based_on"]:
-        try:
-            base = app.get_record(base_id)
-        except domain_errors.NotFoundError:
-            continue
-        mine = base["participant_id"] == g.me["id"]
-        bases.append({"id": base_id, "kind": base["kind"],
-                      "title": _title(base) if mine else "", "mine": mine})
+    bases = _origins(app, record)
     step_values = {name: {"request_id": new_request_id(), "expected_version": record["version"],
                           "week": current_week(g.programme), "unit": g.me["unit"]}
                    for name in STEP_SCHEMAS}
@@ -301,18 +665,45 @@ def _record_page(record: dict[str, Any], *, step: str | None = None,
         step_values[step] = values
     material = next((m for m in g.programme["materials"]
                      if m["material_id"] == record.get("material_id")), None)
+    wanted = request.args.get("step") if request.method == "GET" else {
+        "observe": "do", "evaluate": "study"}.get(step or "")
+    current = pdsa_step(record, wanted) if record["kind"] == "experiment" else None
+    history = record_history(app, record["id"])
+    author = person(app, record["participant_id"])
+    team = [person(app, m) for m in members(record)[1:]]
+    mine = record["participant_id"] == g.me["id"]
+    people = _team_candidates(app, []) if mine and record["kind"] in (
+        "experiment", "capability") else []
     return render("p_record.html", programme=g.programme, me=g.me, record=record,
                   bases=bases, step=step, step_values=step_values, errors=errors or {},
                   weeks=_week_choices(), material=material, areas=area_names(g.programme),
-                  theme=week_theme(g.programme, record["week"]), changes=changes(record),
-                  history=record_history(app, record["id"]), units=g.programme["units"],
+                  theme=week_theme(g.programme, record["week"]),
+                  changes=changes(record, history), history=history,
+                  units=g.programme["units"], author=author, team=team, mine=mine,
+                  member=is_member(record), people=[p for p in people if p["id"] not in
+                                                    members(record)],
+                  pdsa=_stepper(record, current) if current else None, pdsa_current=current,
+                  next=next_step(record),
+                  can_share=hasattr(app, "share_record"),
+                  can_team=hasattr(app, "add_team_member"),
+                  can_join=hasattr(app, "join_team") and not is_member(record),
                   unit_names={u["key"]: u["name"] for u in g.programme["units"]}), status
 
 
 @bp.get("/p/records/<record_id>")
 @participant_required
 def record(record_id: str) -> Any:
-    return _record_page(own_record(framdrift_app(), record_id))
+    return _record_page(visible_record(framdrift_app(), record_id))
+
+
+def _form_with_outcome() -> tuple[MultiDict[str, str], str | None]:
+    """The conclusion is one tap: a button per outcome (``adopt+capability`` adopts and
+    goes on to establish a capability)."""
+    form = MultiDict(request.form)
+    then = None
+    if form.get("outcome") == "adopt+capability":
+        form["outcome"], then = "adopt", "capability"
+    return form, then
 
 
 @bp.post("/p/records/<record_id>/<step>")
@@ -321,48 +712,81 @@ def record_step(record_id: str, step: str) -> Any:
     app = framdrift_app()
     if step not in STEP_SCHEMAS:
         return render("error.html", code=404, title=_("Page not found"), message=None), 404
-    current = own_record(app, record_id, STEP_KINDS[step])
+    if step in AUTHOR_STEPS:
+        current = own_record(app, record_id, STEP_KINDS[step])
+    elif step == "join":
+        current = visible_record(app, record_id, STEP_KINDS[step])
+    else:
+        current = member_record(app, record_id, STEP_KINDS[step])
     schema = STEP_SCHEMAS[step]()
-    data, errors = load(schema, request.form)
-    values = typed(request.form, schema)
+    form, then = _form_with_outcome()
+    data, errors = load(schema, form)
+    values = typed(form, schema)
     status = 422
     if not errors:
         common = {"participant_id": g.me["id"], "expected_version": data["expected_version"],
                   "request_id": data["request_id"]}
         try:
             with acting_as(actor()):
-                if step == "start":
-                    app.start_experiment(current["id"], week=data["week"], **common)
-                elif step == "observe":
-                    app.record_observation(current["id"], text=data["text"], **common)
-                elif step == "evaluate":
-                    app.evaluate_experiment(current["id"], result=data["result"],
-                                            learning=data["learning"], **common)
-                elif step == "conclude":
-                    app.conclude_experiment(current["id"], outcome=data["outcome"], **common)
-                elif step == "refine":
-                    app.refine_capability(current["id"], description=data["description"],
-                                          **common)
-                elif step == "apply":
-                    app.apply_capability(current["id"], unit=data["unit"], note=data["note"],
-                                         **common)
-                elif step == "withdraw":
-                    app.withdraw_reflection(current["id"], reason=data["reason"] or None,
-                                            **common)
-                else:
-                    app.reverse_decision(current["id"], reason=data["reason"], **common)
+                _run_step(app, step, current, data, common)
         except domain_errors.DomainError as e:
             status = 409 if isinstance(e, domain_errors.ConcurrentChangeError) else 422
             errors = domain_errors_for(e, schema.fields, {"stage": "_form"})
         else:
             flash(str(STEP_SAVED[step]) if step in STEP_SAVED else _("Saved."), "ok")
-            return redirect(url_for("web.record", record_id=current["id"], saved=step))
+            if then == "capability":
+                return redirect(url_for("web.new_capability", experiment=current["id"]))
+            return redirect(url_for("web.record", record_id=current["id"], saved=step,
+                                    _anchor="next-step" if step in (
+                                        "start", "observe", "evaluate", "conclude") else None))
     return _record_page(current, step=step, values=values, errors=errors, status=status)
+
+
+def _run_step(app: Any, step: str, current: dict[str, Any], data: dict[str, Any],
+              common: dict[str, Any]) -> None:
+    rid = current["id"]
+    if step == "start":
+        app.start_experiment(rid, week=data["week"] or current_week(g.programme), **common)
+    elif step == "observe":
+        app.record_observation(rid, text=data["text"], **common)
+    elif step == "evaluate":
+        app.evaluate_experiment(rid, result=data["result"], learning=data["learning"],
+                                **common)
+    elif step == "conclude":
+        app.conclude_experiment(rid, outcome=data["outcome"], **common)
+    elif step == "refine":
+        app.refine_capability(rid, description=data["description"], **common)
+    elif step == "apply":
+        app.apply_capability(rid, unit=data["unit"], note=data["note"], **common)
+    elif step == "withdraw":
+        app.withdraw_reflection(rid, reason=data["reason"] or None, **common)
+    elif step == "reverse":
+        app.reverse_decision(rid, reason=data["reason"], **common)
+    elif step == "share":
+        if data["visibility"] == "shared":
+            app.share_record(rid, **common)
+        else:
+            app.unshare_record(rid, **common)
+    elif step == "team":
+        if data["action"] == "add":
+            app.add_team_member(rid, member_id=data["member"], **common)
+        else:
+            app.remove_team_member(rid, member_id=data["member"], **common)
+    elif step == "join":
+        app.join_team(rid, **common)
 
 
 STEP_SAVED = {"withdraw": _l("The reflection is withdrawn; it stays in your log's history."),
               "reverse": _l("The decision is reversed; it stays in your log's history."),
-              "apply": _l("The application of the capability is recorded.")}
+              "apply": _l("The application of the capability is recorded."),
+              "start": _l("The experiment is started."),
+              "observe": _l("Your observation is saved."),
+              "evaluate": _l("Your evaluation is saved."),
+              "conclude": _l("The experiment is concluded."),
+              "refine": _l("The capability is refined."),
+              "share": _l("Who can read the record is changed."),
+              "team": _l("The team is changed."),
+              "join": _l("You have joined the experiment.")}
 
 
 @bp.route("/p/reflections/<record_id>/amend", methods=["GET", "POST"])
@@ -399,6 +823,7 @@ def revise_decision(record_id: str) -> Any:
     current = own_record(app, record_id, "decision")
 
     def submit(d: dict[str, Any]) -> Any:
+        _check_bases(app, [b for b in d["based_on"] if b not in current["based_on"]])
         app.revise_decision(
             current["id"], participant_id=g.me["id"], statement=d["statement"],
             rationale=d["rationale"] or None, based_on=d["based_on"],
@@ -406,14 +831,16 @@ def revise_decision(record_id: str) -> Any:
             request_id=d["request_id"])
         return current["id"]
 
-    candidates = [r for r in _my_records("reflection", "decision") if r["id"] != current["id"]]
+    picker = _picker(app, ("reflection", "decision"),
+                     current["based_on"] + request.form.getlist("based_on"))
+    picker["picker_records"] = [r for r in picker["picker_records"] if r["id"] != current["id"]]
     return handle_form(
         template="p_revise.html", schema=ReviseForm(),
         defaults={"statement": current.get("statement") or "",
                   "rationale": current.get("rationale") or "",
                   "based_on": current["based_on"], "units": current.get("units") or [],
                   "expected_version": current["version"]},
-        context={**_form_context(candidates), "record": current}, submit=submit,
+        context={**_form_context(), **picker, "record": current}, submit=submit,
         done=lambda rid: url_for("web.record", record_id=rid, saved="revise"),
         saved=_("The decision is revised; the earlier version stays in its history."),
         aliases={"reversed": "_form"})
@@ -463,6 +890,8 @@ def materials() -> Any:
                 errors = domain_errors_for(e, ("material_id",))
             else:
                 flash(_("Noted: you have taken part of the material."), "ok")
+                if request.form.get("back") == "home":  # the one tap on "This week"
+                    return redirect(url_for("web.my_log", _anchor="this-week"))
                 return redirect(url_for("web.materials"))
         status = 422
     done = set(g.me["materials"])

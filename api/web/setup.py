@@ -77,8 +77,13 @@ def limiter_storage(config: Any) -> dict[str, Any]:
     return settings
 
 
+LANG_COOKIE = "framdrift_lang"
+
+
 def select_locale() -> str:
-    lang = session.get("lang") if _has_request() else None
+    # the session's choice, else the long-lived language cookie (it outlives a session)
+    lang = (session.get("lang") or request.cookies.get(LANG_COOKIE)) if _has_request() \
+        else None
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
@@ -190,6 +195,12 @@ def _rate_limited(error: HTTPException) -> Any:
 
 
 def _csrf_failed(error: CSRFError) -> Any:
+    from api.auth import current_principal
+
+    if request.path.startswith(("/p/", "/r/")) and current_principal() is None:
+        from api.web.common import session_ended_page
+
+        return session_ended_page()  # the session (and its form token) has ended
     return error_page(400, _("The form had expired or did not come from this site. Go back, "
                              "reload the page and send it again - what you typed is kept on "
                              "this device."), _("The form could not be sent"))

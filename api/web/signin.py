@@ -27,7 +27,7 @@ from api.auth import (
 from api.web import bp
 from api.web.common import safe_next
 from api.web.forms import LoginForm, load
-from api.web.setup import LANGUAGES
+from api.web.setup import LANG_COOKIE, LANGUAGES
 from domain.accounts import verify_link, verify_password
 from domain.application import Framdrift
 from domain.context import acting_as
@@ -66,9 +66,9 @@ def _limit(setting: str = "SIGNIN_RATE_LIMIT") -> Any:
 
 
 def _start_session(role: str, subject: str, link_id: str | None = None) -> None:
-    lang = session.get("lang")
+    lang = session.get("lang") or request.cookies.get(LANG_COOKIE)
     session.clear()  # a fresh session on sign-in (no fixation)
-    if lang:
+    if lang in LANGUAGES:
         session["lang"] = lang
     login(role, subject, link_id)
     session.permanent = True
@@ -126,10 +126,14 @@ def sign_in_link(secret: str) -> Any:
         try:
             if info is None:
                 raise ValueError("not a valid link")
+            resume = session.get("resume")
             _start_session(info.role, info.subject, str(info.id))
         except ValueError:  # unknown, expired or revoked (perhaps a moment ago)
             return render_template("link_invalid.html"), 404
         flash(_("You are signed in."), "ok")
+        back = safe_next(resume, "") if isinstance(resume, str) else ""
+        if info.role == "participant" and back.startswith("/p/"):
+            return redirect(back)  # back to the page whose form was sent after the end
         return redirect(home_for(info.role))
 
 
@@ -154,6 +158,11 @@ def logout_page() -> Any:
 
 @bp.get("/lang/<code>")
 def set_language(code: str) -> Any:
+    response = redirect(safe_next(request.args.get("next"), url_for("web.index")))
     if code in LANGUAGES:
         session["lang"] = code
-    return redirect(safe_next(request.args.get("next"), url_for("web.index")))
+        # a cookie of its own, so the language outlives the session (an expired session
+        # still answers in the person's language)
+        response.set_cookie(LANG_COOKIE, code, max_age=400 * 24 * 3600, samesite="Lax",
+                            httponly=True, secure=request.is_secure)
+    return response

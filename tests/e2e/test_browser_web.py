@@ -68,6 +68,7 @@ def test_participant_logs_a_reflection_in_swedish(site, page, phone, screenshot)
     assert page.get_by_role("status").first.inner_text() == "Din reflektion är sparad."
     week2 = page.locator("section", has=page.get_by_role("heading", name=re.compile(
         "Vecka 2 · Styrning")))
+    week2.locator("summary").click()  # earlier weeks are collapsed under "this week"
     assert "gemensam dataplattform <script>x</script>" in week2.inner_text()
     screenshot(page, "my-log-after")
     assert _reflections(world, "Vi tolkade regeln som ett förbud mot en gemensam "

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from web_support import World, form_fields
 
-WITHDRAWN_SV = "Posten har återkallats eller upphävts."
+WITHDRAWN_SV = "Anteckningen har återkallats eller upphävts."
 
 
 def _types(world: World, after: int) -> list[str]:
@@ -52,7 +52,7 @@ def test_amend_from_an_old_page_is_a_conflict_with_text_kept(world: World) -> No
     response = client.post(path, data={**old, "example": "Min text som inte får försvinna"})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
-    assert "Någon annan ändrade posten" in html
+    assert "Någon annan ändrade anteckningen" in html
     assert "Min text som inte får försvinna</textarea>" in html
     assert world.app.max_position() == before
 
@@ -68,7 +68,7 @@ def test_withdraw_reflection_marks_it_in_my_log(world: World) -> None:
     assert response.status_code == 302
     assert client.post(f"/p/records/{rid}/withdraw", data=data).status_code == 302
     assert _types(world, before) == ["Reflection.Withdrawn"]
-    assert "Reflektionen är tillbakadragen" in client.get(response.location).get_data(
+    assert "Reflektionen är återkallad" in client.get(response.location).get_data(
         as_text=True)
     assert "Reflektion · återkallad" in client.get("/p/").get_data(as_text=True)
     again = client.post(f"/p/records/{rid}/withdraw", data={

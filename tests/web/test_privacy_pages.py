@@ -58,7 +58,7 @@ def test_stale_consent_form_is_a_conflict_explained(world: World) -> None:
         world.app.withdraw_consent(world.me)
     response = client.post("/p/consent", data={**fields, "consent": "withdraw"})
     assert response.status_code == 409
-    assert "Någon annan ändrade posten" in response.get_data(as_text=True)
+    assert "Någon annan ändrade anteckningen" in response.get_data(as_text=True)
 
 
 def test_invalid_consent_choice_is_refused(world: World) -> None:

@@ -76,7 +76,7 @@ def test_concurrent_change_is_explained_and_text_kept(world: World) -> None:
                            data={**fields, "text": "Min observation"})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
-    assert "Någon annan ändrade posten" in html
+    assert "Någon annan ändrade anteckningen" in html
     assert "Min observation</textarea>" in html
     assert world.app.max_position() == before
 
@@ -264,7 +264,7 @@ def test_serve_issues_no_demo_link_for_an_erased_participant(sqlite_app, sqlite_
     monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *args, **kwargs: None)
 
     def serve() -> str:
-        result = CliRunner().invoke(cli, ["serve", "--port", "0"], env={
+        result = CliRunner().invoke(cli, ["serve", "--dev", "--port", "0"], env={
             "FRAMDRIFT_DATABASE_URL": sqlite_url, "FRAMDRIFT_SECRET_KEY": "tests"})
         assert result.exit_code == 0, result.output
         return result.output

@@ -1,0 +1,164 @@
+"""Participants' guided flow (issue 11): this week first, the guided cycle with its
+Plan–Do–Study–Act stepper, building on colleagues' shared records, teams, decisions that
+name units, and an ended session that is not a dead end. One body on SQLite and PostgreSQL
+(the ``world`` fixture)."""
+
+from __future__ import annotations
+
+import re
+
+from web_support import World, form_fields
+
+from domain.accounts import end_sessions
+from domain.context import acting_as
+
+
+def _shared_reflection(world: World, text: str = "Kollegans delade insikt") -> str:
+    with acting_as(f"participant:{world.colleague}"):
+        return str(world.app.log_reflection(world.colleague, week=3, example=text,
+                                            shared=True))
+
+
+def test_home_starts_with_this_week_and_marks_material_in_one_tap(world: World) -> None:
+    """The first thing on "My log" is the current week (theme, material with a one-tap
+    mark, meetings, open experiments with their next step, what colleagues shared); the
+    other weeks follow collapsed."""
+    with acting_as("researcher:test"):
+        world.app.publish_material(world.programme, week=3, kind="podcast",
+                                   title="Organisering över gränser")
+        world.app.hold_session(world.programme, week=3, held_on=__import__(
+            "web_support").FIRST_DAY + __import__("datetime").timedelta(days=18))
+    _shared_reflection(world)
+    client = world.client("participant")
+    html = client.get("/p/").get_data(as_text=True)
+    this_week = html[html.index('id="this-week"'):html.index("</section>",
+                                                              html.index('id="this-week"'))]
+    assert "Vecka 3 · Organisering" in this_week
+    assert "Organisering över gränser" in this_week and "Träff" in this_week
+    assert "Kollegans delade insikt" in this_week and "Kim Kollega" in this_week
+    assert "Fatta ett beslut utifrån det här" in this_week
+    assert "Starta experimentet" in this_week  # the planned experiment's next step
+    assert html.index('id="this-week"') < html.index("Vecka 1 · Digitalisering")
+    assert re.search(r'<h3 id="week-1">.*?<details class="disclosure">', html, re.S)
+    # one tap: a small form per item, back to this week
+    fields = dict(re.findall(r'name="(csrf_token|request_id|material_id|back)" value="([^"]*)"',
+                             this_week))
+    response = client.post("/p/materials", data=fields)
+    assert response.status_code == 302 and response.location.endswith("/p/#this-week")
+    html = client.get("/p/").get_data(as_text=True)
+    assert "✓ tagit del av" in html[html.index('id="this-week"'):]
+
+
+def test_a_decision_builds_on_a_colleagues_shared_reflection(world: World) -> None:
+    """The reflection's page offers "make a decision from this"; the form comes with the
+    link, the units of both authors ticked, and the picker lists shared records of any
+    author and unit; saving can go straight on to planning an experiment."""
+    shared = _shared_reflection(world)
+    client = world.client("participant")
+    page = client.get(f"/p/records/{shared}").get_data(as_text=True)
+    assert f'href="/p/decisions/new?based_on={shared}"' in page
+    assert "Kim Kollega" in page and "IT-avdelningen" in page
+    assert "Ändra reflektionen" not in page  # only the author changes it
+    form = client.get(f"/p/decisions/new?based_on={shared}").get_data(as_text=True)
+    assert re.search(rf'value="{shared}" checked', form)
+    assert re.search(r'name="units" value="social" checked', form)
+    assert re.search(r'name="units" value="it" checked', form)
+    assert world.ids["colleague_reflection"] not in form  # not shared: not offered
+    assert world.ids["stranger_reflection"] not in form  # another programme
+    fields = form_fields(client, "/p/decisions/new")
+    response = client.post("/p/decisions/new", data={
+        **fields, "week": "3", "statement": "Vi delar plattformen", "based_on": [shared],
+        "units": ["social", "it"], "then": "experiment"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert "/p/experiments/new?based_on=" in response.location
+    decision = response.location.rsplit("=", 1)[1]
+    made = world.app.get_record(decision)
+    assert made["based_on"] == [shared] and made["units"] == ["social", "it"]
+    assert made["shared"] is False  # for the researchers only unless shared (ADR 0007)
+    plan = client.get(response.location).get_data(as_text=True)
+    assert "Vi delar plattformen</textarea>" in plan  # the aim starts from the decision
+    assert "skrev det som detta bygger på" in plan  # the colleague is suggested for the team
+    # a colleague's record that is not shared cannot be linked
+    fields = form_fields(client, "/p/decisions/new")
+    refused = client.post("/p/decisions/new", data={
+        **fields, "week": "3", "statement": "Smygläsning",
+        "based_on": [world.ids["colleague_reflection"]]})
+    assert refused.status_code == 422
+    assert 'id="based_on-error"' in refused.get_data(as_text=True)
+
+
+def test_experiment_steps_one_at_a_time_and_team_members_take_part(world: World) -> None:
+    """The stepper shows the current step and asks only for it: starting asks for no
+    week, observation and evaluation never show together; a team member records steps;
+    "adopt and establish a capability" leads to the capability form with the experiment
+    ticked and what was learnt filled in."""
+    client = world.client("participant")
+    fields = form_fields(client, "/p/experiments/new")
+    response = client.post("/p/experiments/new", data={
+        **fields, "week": "3", "aim": "Gemensam data", "change": "Dela", "prediction": "Bättre",
+        "measure": "Enkät", "team": [world.colleague], "units": ["social", "it"]})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    eid = response.location.split("/p/records/")[1].split("?")[0]
+    assert world.app.get_record(eid)["team"] == [world.colleague]
+    page = client.get(f"/p/records/{eid}").get_data(as_text=True)
+    assert 'class="step current" aria-current="step"><span class="step-name">Göra' in page
+    start = page[page.index('/start"'):page.index("</form>", page.index('/start"'))]
+    assert 'name="week"' not in start
+    fields = form_fields(client, f"/p/records/{eid}")
+    assert client.post(f"/p/records/{eid}/start", data=fields).status_code == 302
+    assert world.app.get_record(eid)["started_week"] == 3
+    # the colleague, a team member, records an observation
+    kim = world.client("colleague")
+    page = kim.get(f"/p/records/{eid}").get_data(as_text=True)
+    assert 'name="text"' in page and 'name="result"' not in page
+    fields = form_fields(kim, f"/p/records/{eid}")
+    assert kim.post(f"/p/records/{eid}/observe", data={
+        **fields, "text": "Det fungerade"}).status_code == 302
+    page = client.get(f"/p/records/{eid}").get_data(as_text=True)
+    assert 'name="result"' in page and 'name="text"' not in page  # Study now
+    fields = form_fields(client, f"/p/records/{eid}")
+    assert client.post(f"/p/records/{eid}/evaluate", data={
+        **fields, "result": "Som väntat", "learning": "Dela tidigt"}).status_code == 302
+    fields = form_fields(client, f"/p/records/{eid}")
+    response = client.post(f"/p/records/{eid}/conclude",
+                           data={**fields, "outcome": "adopt+capability"})
+    assert response.status_code == 302
+    assert response.location.endswith(f"/p/capabilities/new?experiment={eid}")
+    assert world.app.get_record(eid)["outcome"] == "adopt"
+    form = client.get(response.location).get_data(as_text=True)
+    assert re.search(rf'name="experiments" value="{eid}" checked', form)
+    assert "Dela tidigt</textarea>" in form
+
+
+def test_an_ended_session_is_not_a_dead_end(world: World) -> None:
+    """A form sent after the session ended (on the server, or the cookie expired) shows
+    a plain page in the person's language with the way back, no status code; signing in
+    again with the link returns to the page of the form."""
+    client = world.client("participant")
+    assert client.get("/lang/en?next=/p/").status_code == 302
+    fields = form_fields(client, "/p/reflections/new")
+    with acting_as(f"participant:{world.me}"):  # e.g. signed out on another device
+        end_sessions(world.app, _link_id(client), seen=None)
+    response = client.post("/p/reflections/new", data={**fields, "week": "3",
+                                                       "example": "Lost?"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert '<html lang="en">' in html and "You are no longer signed in" in html
+    assert "kept on this device" in html and "personal sign-in link" in html
+    assert "401" not in html and "Error code" not in html
+    # an expired cookie: only the language cookie is left, the form token is gone
+    expired = world.flask.test_client()
+    expired.set_cookie("framdrift_lang", "en")
+    response = expired.post("/p/reflections/new", data={**fields, "example": "Lost?"})
+    html = response.get_data(as_text=True)
+    assert "You are no longer signed in" in html and '<html lang="en">' in html
+    assert "400" not in html and "reload" not in html
+    # back with the link: to the form that was sent, in English
+    back = expired.get(f"/in/{world.link}")
+    assert back.status_code == 302 and back.location.endswith("/p/reflections/new")
+    assert '<html lang="en">' in expired.get(back.location).get_data(as_text=True)
+
+
+def _link_id(client) -> str:
+    with client.session_transaction() as session:
+        return session["principal"]["link"]
