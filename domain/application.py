@@ -342,8 +342,11 @@ class Framdrift(Application[UUID]):
         kind: Any,
         based_on: list[UUID | str],
         self_id: UUID | None = None,
+        viewer: UUID | None = None,
     ) -> list[UUID]:
-        """Check "based on" links: existing, same programme, allowed kind, acyclic."""
+        """Check "based on" links: existing, same programme, allowed kind, not void, acyclic,
+        and, for ``viewer`` (who links), their own or their team's records or records their
+        authors shared with the course group (docs/adr/0007-sharing-and-teams.md)."""
         ids = [_uuid(b, errors.RecordNotFoundError) for b in based_on]
         allowed = ALLOWED_BASES[kind]
         for base_id in ids:
@@ -360,9 +363,38 @@ class Framdrift(Application[UUID]):
                 )
             if base.is_void:
                 raise errors.BasedOnError(f"record {base_id} is withdrawn or reversed")
+            if viewer is not None and not base.visible_to(viewer):
+                raise errors.BasedOnError(
+                    f"record {base_id} is a colleague's that is not shared with the course group")
         if self_id is not None:
             self._require_acyclic(self_id, ids)
         return list(dict.fromkeys(ids))
+
+    def _colleagues(
+        self, programme: Programme, ids: list[UUID | str] | None, field_name: str,
+        author: Participant | None = None, *, drop_erased: bool = False,
+    ) -> list[UUID]:
+        """Participants named by a record (a decision's participants, a team): enrolled in
+        the same programme and not erased (``drop_erased``: left out instead); the author
+        is left out (always involved)."""
+        found: list[UUID] = []
+        for value in ids or []:
+            try:
+                person = self._get(Participant, value, errors.ParticipantNotFoundError)
+            except errors.ParticipantNotFoundError as e:
+                raise errors.InvalidValueError(e.message, field=field_name) from None
+            if person.programme_id != programme.id:
+                raise errors.NotEnrolledError(
+                    f"participant {person.id} is not enrolled in this programme",
+                    field=field_name)
+            if person.erased and drop_erased:
+                continue
+            if person.erased:
+                raise errors.ParticipantErasedError(
+                    f"participant {person.id} has been erased", field=field_name)
+            if (author is None or person.id != author.id) and person.id not in found:
+                found.append(person.id)
+        return found
 
     def _require_acyclic(self, self_id: UUID, ids: list[UUID]) -> None:
         stack, seen = list(ids), set()
@@ -634,8 +666,11 @@ class Framdrift(Application[UUID]):
         self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
         week: int | None = None, material_id: str | None = None, example: str,
         deficiency: str | None = None, solutions: str | None = None,
-        development_areas: list[str] | None = None, request_id: str | None = None,
+        development_areas: list[str] | None = None, shared: bool = False,
+        request_id: str | None = None,
     ) -> UUID:
+        """``shared``: with the course group; False (the default) is for the researchers
+        only (docs/adr/0007-sharing-and-teams.md)."""
         if (existing := self._already("reflection", request_id)) is not None:
             return existing
         participant, programme = self._author(programme_id, participant_id)
@@ -647,20 +682,28 @@ class Framdrift(Application[UUID]):
             reflection = Reflection.log(
                 programme_id=programme.id, author=participant, week=week_no,
                 material_id=material_id or None, example=example, deficiency=deficiency,
-                solutions=solutions, development_areas=areas, request_id=request_id,
+                solutions=solutions, development_areas=areas, shared=shared,
+                request_id=request_id,
             )
         return self._create(reflection, request_id)
 
     def _record_command(
         self, cls: type[A], record_id: UUID | str, participant_id: UUID | str | None,
         request_id: str | None, expected_version: int | None, command: Any,
+        *, who: str = "author",
     ) -> None:
+        """Change a record as ``participant_id`` (default: its author), who must be its
+        ``who``: "author", "member" (the author or a member of its team) or "anyone" in its
+        programme (the command checks the rest). ``command(record, programme, participant)``."""
         def change(record: Any) -> None:
             author_id = participant_id if participant_id is not None else record.participant_id
             participant, programme = self._author(record.programme_id, author_id)
-            record.require_author(participant.id)
+            if who == "author":
+                record.require_author(participant.id)
+            elif who == "member":
+                record.require_member(participant.id)
             with self._as_author(participant, request_id):
-                command(record, programme)
+                command(record, programme, participant)
 
         self._change(
             cls, record_id, errors.RecordNotFoundError, request_id=request_id,
@@ -673,7 +716,7 @@ class Framdrift(Application[UUID]):
         development_areas: list[str] | None = None, expected_version: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        def amend(r: Reflection, p: Programme) -> None:
+        def amend(r: Reflection, p: Programme, _who: Participant) -> None:
             r.amend(
                 example=example, deficiency=deficiency, solutions=solutions,
                 development_areas=p.require_areas(development_areas or []),
@@ -690,7 +733,7 @@ class Framdrift(Application[UUID]):
     ) -> None:
         self._record_command(
             Reflection, reflection_id, participant_id, request_id, expected_version,
-            lambda r, p: r.withdraw(reason),
+            lambda r, p, _who: r.withdraw(reason),
         )
 
     # decisions ------------------------------------------------------------------
@@ -699,21 +742,27 @@ class Framdrift(Application[UUID]):
         self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
         week: int | None = None, statement: str, rationale: str | None = None,
         based_on: list[UUID | str] | None = None, units: list[str] | None = None,
-        development_areas: list[str] | None = None, request_id: str | None = None,
+        development_areas: list[str] | None = None, participants: list[UUID | str] | None = None,
+        shared: bool = False, request_id: str | None = None,
     ) -> UUID:
+        """``based_on``: own records, or colleagues' shared ones; ``units`` (keys of the
+        programme's units; default the author's) and ``participants`` (colleagues of the
+        programme) the decision involves."""
         if (existing := self._already("decision", request_id)) is not None:
             return existing
         participant, programme = self._author(programme_id, participant_id)
         week_no = self._week(programme, week)
         new_id = record_id_for("decision", request_id) if request_id else None
-        bases = self._bases(programme, Decision.KIND, based_on or [], new_id)
+        bases = self._bases(programme, Decision.KIND, based_on or [], new_id,
+                            viewer=participant.id)
+        named = self._colleagues(programme, participants, "participants", participant)
         with self._as_author(participant, request_id):
             decision = Decision.make(
                 programme_id=programme.id, author=participant, week=week_no,
                 statement=statement, rationale=rationale, based_on=bases,
                 units=self._units(programme, units),
                 development_areas=programme.require_areas(development_areas or []),
-                request_id=request_id,
+                shared=shared, participants=named, request_id=request_id,
             )
         return self._create(decision, request_id)
 
@@ -721,13 +770,18 @@ class Framdrift(Application[UUID]):
         self, decision_id: UUID | str, *, participant_id: UUID | str | None = None,
         statement: str, rationale: str | None = None,
         based_on: list[UUID | str] | None = None, units: list[str] | None = None,
+        participants: list[UUID | str] | None = None,
         expected_version: int | None = None, request_id: str | None = None,
     ) -> None:
-        def revise(d: Decision, p: Programme) -> None:
-            bases = self._bases(p, Decision.KIND, based_on or [], d.id)
+        """``participants``: None keeps those named so far; a list replaces them."""
+
+        def revise(d: Decision, p: Programme, who: Participant) -> None:
+            bases = self._bases(p, Decision.KIND, based_on or [], d.id, viewer=who.id)
             d.revise(
                 statement=statement, rationale=rationale, based_on=bases,
                 units=self._units(p, units),
+                participants=None if participants is None else self._colleagues(
+                    p, participants, "participants", who),
             )
 
         self._record_command(
@@ -740,7 +794,7 @@ class Framdrift(Application[UUID]):
     ) -> None:
         self._record_command(
             Decision, decision_id, participant_id, request_id, expected_version,
-            lambda d, p: d.reverse(reason),
+            lambda d, p, _who: d.reverse(reason),
         )
 
     # experiments ----------------------------------------------------------------
@@ -749,21 +803,26 @@ class Framdrift(Application[UUID]):
         self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
         week: int | None = None, aim: str, change: str, prediction: str, measure: str,
         based_on: list[UUID | str] | None = None, units: list[str] | None = None,
-        development_areas: list[str] | None = None, request_id: str | None = None,
+        development_areas: list[str] | None = None, team: list[UUID | str] | None = None,
+        shared: bool = False, request_id: str | None = None,
     ) -> UUID:
+        """``team``: colleagues of the programme who carry the experiment with its author
+        (any of them may take it through its cycle)."""
         if (existing := self._already("experiment", request_id)) is not None:
             return existing
         participant, programme = self._author(programme_id, participant_id)
         week_no = self._week(programme, week)
         new_id = record_id_for("experiment", request_id) if request_id else None
-        bases = self._bases(programme, Experiment.KIND, based_on or [], new_id)
+        bases = self._bases(programme, Experiment.KIND, based_on or [], new_id,
+                            viewer=participant.id)
+        members = self._colleagues(programme, team, "team", participant)
         with self._as_author(participant, request_id):
             experiment = Experiment.plan(
                 programme_id=programme.id, author=participant, week=week_no, aim=aim,
                 change=change, prediction=prediction, measure=measure, based_on=bases,
                 units=self._units(programme, units),
                 development_areas=programme.require_areas(development_areas or []),
-                request_id=request_id,
+                shared=shared, team=members, request_id=request_id,
             )
         return self._create(experiment, request_id)
 
@@ -774,7 +833,7 @@ class Framdrift(Application[UUID]):
     ) -> None:
         self._record_command(
             Experiment, experiment_id, participant_id, request_id, expected_version,
-            lambda e, p: e.start(self._week(p, week)),
+            lambda e, p, _who: e.start(self._week(p, week)), who="member",
         )
 
     def record_observation(
@@ -783,7 +842,7 @@ class Framdrift(Application[UUID]):
     ) -> None:
         self._record_command(
             Experiment, experiment_id, participant_id, request_id, expected_version,
-            lambda e, p: e.record_observation(text),
+            lambda e, p, who: e.record_observation(text, by=who.id), who="member",
         )
 
     def evaluate_experiment(
@@ -793,7 +852,8 @@ class Framdrift(Application[UUID]):
     ) -> None:
         self._record_command(
             Experiment, experiment_id, participant_id, request_id, expected_version,
-            lambda e, p: e.evaluate(result=result, learning=learning),
+            lambda e, p, who: e.evaluate(result=result, learning=learning, by=who.id),
+            who="member",
         )
 
     def conclude_experiment(
@@ -803,23 +863,26 @@ class Framdrift(Application[UUID]):
         outcome_enum = _enum(Outcome, outcome, "outcome")
         self._record_command(
             Experiment, experiment_id, participant_id, request_id, expected_version,
-            lambda e, p: e.conclude(outcome_enum),
+            lambda e, p, _who: e.conclude(outcome_enum), who="member",
         )
 
     def plan_next_cycle(
         self, experiment_id: UUID | str, *, participant_id: UUID | str | None = None,
         week: int | None = None, aim: str, change: str, prediction: str, measure: str,
         units: list[str] | None = None, development_areas: list[str] | None = None,
-        request_id: str | None = None,
+        shared: bool | None = None, request_id: str | None = None,
     ) -> UUID:
-        """Plan the next cycle of a concluded experiment; both are saved together."""
+        """Plan the next cycle of a concluded experiment; both are saved together. Any team
+        member may: they author the next cycle, whose team is the previous one's team and
+        author; ``shared`` defaults to the previous cycle's."""
         if (existing := self._already("experiment", request_id)) is not None:
             return existing
         previous = self._get(Experiment, experiment_id, errors.RecordNotFoundError)
         author_id = participant_id if participant_id is not None else previous.participant_id
         participant, programme = self._author(previous.programme_id, author_id)
-        previous.require_author(participant.id)
+        previous.require_member(participant.id)
         previous.require_can_continue()
+        team = [m for m in previous.members if m != participant.id]
         week_no = self._week(programme, week)
         with self._as_author(participant, request_id):
             nxt = Experiment.plan(
@@ -830,14 +893,19 @@ class Framdrift(Application[UUID]):
                     development_areas if development_areas is not None
                     else previous.development_areas
                 ),
-                previous=previous, request_id=request_id,
+                previous=previous,
+                shared=previous.shared if shared is None else shared,
+                team=self._colleagues(programme, team, "team", participant, drop_erased=True),
+                request_id=request_id,
             )
             previous.link_next_cycle(nxt.id)
+        # the new cycle first: a log reader meets it before the link that names it (its
+        # author may be a team member whose records are left out of what it shows)
         if self._batch is not None:
-            self._save(previous, nxt)
+            self._save(nxt, previous)
             return nxt.id
         try:
-            self.save(previous, nxt)
+            self.save(nxt, previous)
         except IntegrityError:
             if request_id and nxt.id in self.repository:
                 return nxt.id
@@ -852,13 +920,17 @@ class Framdrift(Application[UUID]):
         self, participant_id: UUID | str, *, programme_id: UUID | str | None = None,
         week: int | None = None, name: str, description: str,
         experiments: list[UUID | str], units: list[str] | None = None,
-        development_areas: list[str] | None = None, request_id: str | None = None,
+        development_areas: list[str] | None = None, team: list[UUID | str] | None = None,
+        shared: bool = False, request_id: str | None = None,
     ) -> UUID:
+        """From adopted experiments: the participant's own, their team's, or colleagues'
+        shared ones; ``team`` as for experiments."""
         if (existing := self._already("capability", request_id)) is not None:
             return existing
         participant, programme = self._author(programme_id, participant_id)
         week_no = self._week(programme, week)
-        bases = self._bases(programme, Capability.KIND, experiments)
+        bases = self._bases(programme, Capability.KIND, experiments, viewer=participant.id)
+        members = self._colleagues(programme, team, "team", participant)
         with self._as_author(participant, request_id):
             capability = Capability.establish(
                 programme_id=programme.id, author=participant, week=week_no, name=name,
@@ -866,7 +938,7 @@ class Framdrift(Application[UUID]):
                 experiments=[self._get(Experiment, b, errors.RecordNotFoundError) for b in bases],
                 units=self._units(programme, units),
                 development_areas=programme.require_areas(development_areas or []),
-                request_id=request_id,
+                shared=shared, team=members, request_id=request_id,
             )
         return self._create(capability, request_id)
 
@@ -876,7 +948,7 @@ class Framdrift(Application[UUID]):
     ) -> None:
         self._record_command(
             Capability, capability_id, participant_id, request_id, expected_version,
-            lambda c, p: c.refine(description),
+            lambda c, p, who: c.refine(description, by=who.id), who="member",
         )
 
     def apply_capability(
@@ -884,12 +956,84 @@ class Framdrift(Application[UUID]):
         unit: str, note: str, expected_version: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        def apply(c: Capability, p: Programme) -> None:
+        def apply(c: Capability, p: Programme, who: Participant) -> None:
             p.require_unit(unit)
-            c.apply_in(unit, note)
+            c.apply_in(unit, note, by=who.id)
 
         self._record_command(
-            Capability, capability_id, participant_id, request_id, expected_version, apply
+            Capability, capability_id, participant_id, request_id, expected_version, apply,
+            who="member",
+        )
+
+    # sharing and teams (docs/adr/0007-sharing-and-teams.md) ----------------------------
+
+    def share_record(
+        self, record_id: UUID | str, *, participant_id: UUID | str | None = None,
+        expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        """The author shares a record with the course group (``<Kind>.Shared``)."""
+        self._record_command(
+            Record, record_id, participant_id, request_id, expected_version,
+            lambda r, p, _who: r.share(),
+        )
+
+    def unshare_record(
+        self, record_id: UUID | str, *, participant_id: UUID | str | None = None,
+        expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        """For the researchers only again (``<Kind>.Unshared``); links made stay."""
+        self._record_command(
+            Record, record_id, participant_id, request_id, expected_version,
+            lambda r, p, _who: r.unshare(),
+        )
+
+    @staticmethod
+    def _teamed(record: Record) -> Experiment | Capability:
+        if not isinstance(record, (Experiment, Capability)):
+            raise errors.InvalidValueError(
+                "only experiments and capabilities have a team", field="record_id")
+        return record
+
+    def add_team_member(
+        self, record_id: UUID | str, member_id: UUID | str, *,
+        participant_id: UUID | str | None = None, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """The author adds a colleague of the programme to an experiment's or a
+        capability's team (``TeamMemberAdded``)."""
+        def add(r: Record, p: Programme, who: Participant) -> None:
+            for member in self._colleagues(p, [member_id], "team"):
+                self._teamed(r).add_team_member(member)
+
+        self._record_command(Record, record_id, participant_id, request_id,
+                             expected_version, add)
+
+    def remove_team_member(
+        self, record_id: UUID | str, member_id: UUID | str, *,
+        participant_id: UUID | str | None = None, expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """The author removes a member, or a member leaves (``TeamMemberRemoved``)."""
+        member = _uuid(member_id, errors.ParticipantNotFoundError)
+
+        def remove(r: Record, p: Programme, who: Participant) -> None:
+            if who.id != r.participant_id and who.id != member:
+                raise errors.NotAuthorError(
+                    "only the author removes others from the team; members may leave")
+            self._teamed(r).remove_team_member(member)
+
+        self._record_command(Record, record_id, participant_id, request_id,
+                             expected_version, remove, who="anyone")
+
+    def join_team(
+        self, record_id: UUID | str, *, participant_id: UUID | str,
+        expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        """A participant joins a colleague's shared experiment or capability
+        (``TeamMemberJoined``)."""
+        self._record_command(
+            Record, record_id, participant_id, request_id, expected_version,
+            lambda r, p, who: self._teamed(r).join(who.id), who="anyone",
         )
 
     # queries (simple types out) -------------------------------------------------
@@ -1014,6 +1158,11 @@ def record_to_dict(r: Record) -> dict[str, Any]:
     for name in _RECORD_FIELDS:
         if name in r.__dict__:
             data[name] = _value(r.__dict__[name])
+    data["shared"] = bool(r.shared)
+    if isinstance(r, Decision):
+        data["participants"] = [str(p) for p in r.participants]
+    if isinstance(r, (Experiment, Capability)):
+        data["team"] = [str(m) for m in r.team]
     if isinstance(r, Experiment):
         data["observations"] = [reveal(o) for o in r.observations]
     if isinstance(r, Capability):

@@ -114,8 +114,11 @@ class _Plan:
             self.at(consent_at, participant_actor(part_id),
                     lambda part_id=part_id: app.give_consent(part_id))
 
-        reflections: list[tuple[UUID, datetime]] = []  # id, when logged
-        decisions: list[tuple[UUID, int, UUID, list[str]]] = []
+        # id, when logged, author, shared with the course group from (None: never)
+        reflections: list[tuple[UUID, datetime, UUID, datetime | None]] = []
+        # id, week, author, units, shared
+        decisions: list[tuple[UUID, int, UUID, list[str], bool]] = []
+        self.unit_of = dict(people)
         r_count = d_count = 0
         for week, theme in enumerate(content.THEMES, start=1):
             monday = self.day(week, 0)
@@ -165,14 +168,25 @@ class _Plan:
                     ref_id = record_id_for("reflection", request_id)
                     r_count += 1
                     areas = [self._area_id(a) for a in text["areas"]] if areas_known else []
+                    # most reflections are shared with the course group at once, some a day
+                    # later, some stay with the researchers (no draw: the seed's sequence
+                    # stays as it was)
+                    sharing = r_count % 8
+                    shared = sharing not in (3, 7)
                     self.at(when, participant_actor(part_id),
                             lambda part_id=part_id, week=week, text=text, request_id=request_id,
-                            material_id=material_id, areas=areas: app.log_reflection(
+                            material_id=material_id, areas=areas, shared=shared:
+                            app.log_reflection(
                                 part_id, programme_id=pid, week=week, material_id=material_id,
                                 example=text["example"], deficiency=text["deficiency"],
                                 solutions=text["solutions"], development_areas=areas,
-                                request_id=request_id))
-                    reflections.append((ref_id, when))
+                                shared=shared, request_id=request_id))
+                    shared_from = when if shared else None
+                    if sharing == 7:
+                        shared_from = when + timedelta(days=1)
+                        self.at(shared_from, participant_actor(part_id),
+                                lambda ref_id=ref_id: app.share_record(ref_id))
+                    reflections.append((ref_id, when, part_id, shared_from))
                     roll = rng.random()
                     if roll < 0.08:
                         self.at(when + timedelta(hours=20), participant_actor(part_id),
@@ -192,21 +206,28 @@ class _Plan:
                     d = content.DECISIONS[d_count % len(content.DECISIONS)]
                     author, author_unit = people[rng.randrange(len(people))]
                     when = _at(self.day(week, 4), 17, rng.randint(0, 59))
-                    candidates = [r for r in reflections if r[1] < when]
-                    bases = [r[0] for r in rng.sample(candidates, k=min(len(candidates),
-                                                                      rng.randint(1, 3)))]
-                    d_units = list(dict.fromkeys([author_unit, *d.get("units", [])]))[:3]
+                    # own reflections, and colleagues' shared with the course group
+                    candidates = [r for r in reflections if r[1] < when and (
+                        r[2] == author or (r[3] is not None and r[3] < when))]
+                    chosen = rng.sample(candidates, k=min(len(candidates), rng.randint(1, 3)))
+                    bases = [r[0] for r in chosen]
+                    named = list(dict.fromkeys(r[2] for r in chosen if r[2] != author))
+                    d_units = list(dict.fromkeys([author_unit, *d.get("units", []),
+                                                  *(self.unit_of[p] for p in named)]))[:3]
                     request_id = self.rid("decision", d_count)
                     dec_id = record_id_for("decision", request_id)
+                    d_shared = d_count % 3 != 2
                     d_count += 1
                     areas = [self._area_id(a) for a in d["areas"]]
                     self.at(when, participant_actor(author),
                             lambda author=author, week=week, d=d, bases=bases, d_units=d_units,
-                            request_id=request_id, areas=areas: app.make_decision(
+                            request_id=request_id, areas=areas, named=named,
+                            d_shared=d_shared: app.make_decision(
                                 author, programme_id=pid, week=week, statement=d["statement"],
                                 rationale=d["rationale"], based_on=self._live(bases),
-                                units=d_units, development_areas=areas, request_id=request_id))
-                    decisions.append((dec_id, week, author, d_units))
+                                units=d_units, development_areas=areas, participants=named,
+                                shared=d_shared, request_id=request_id))
+                    decisions.append((dec_id, week, author, d_units, d_shared))
                     if d_count == 4:
                         self.at(when + timedelta(days=3), participant_actor(author),
                                 lambda dec_id=dec_id, d=d, bases=bases, d_units=d_units:
@@ -219,6 +240,12 @@ class _Plan:
                                 lambda dec_id=dec_id: app.reverse_decision(
                                     dec_id, reason="Ersatt av ett gemensamt beslut i sessionen."))
         self._experiments(pid, decisions, people)
+        # one author takes a reflection back to the researchers once the course is over
+        # (links colleagues made stay)
+        first_shared = next((r for r in reflections if r[3] is not None), None)
+        if first_shared is not None:
+            self.at(_at(self.day(5, 5), 10), participant_actor(first_shared[2]),
+                    lambda rid=first_shared[0]: app.unshare_record(rid))
         self._recommendations(pid)
         after_day = self.day(5, 4)
         self._maturity(pid, "after", after_day, content.MATURITY_AFTER, units)
@@ -260,49 +287,86 @@ class _Plan:
                 lambda: self.app.merge_development_areas(
                     pid, "a5", into="a4", request_id=self.rid("area-merge")))
 
+    def _colleague(self, people: list, author: UUID, units: list[str], n: int) -> UUID:
+        """A colleague from another unit, preferably one of ``units`` (no draw)."""
+        mine = self.unit_of[author]
+        found = [p for p, u in people if u in units and u != mine] or \
+            [p for p, u in people if u != mine]
+        return found[n % len(found)]
+
     def _experiments(self, pid: UUID, decisions: list, people: list) -> None:
+        """Joint experiments across units: on a shared decision, every other one is planned
+        by a colleague of another unit with the decision's author in the team; otherwise
+        the decision's author plans it with a colleague of another unit. Team members record
+        steps, one joins on their own, and capabilities come from the team's work."""
         app, rng = self.app, self.rng
         usable = [d for d in decisions if d[1] <= 3]
+        meta: dict[int, tuple[UUID, list[UUID], bool]] = {}  # n -> author, team, shared
         for n, e in enumerate(content.EXPERIMENTS):
             if not usable:
                 break
-            dec_id, dec_week, author, d_units = usable[n % len(usable)]
+            dec_id, dec_week, dec_author, d_units, dec_shared = usable[n % len(usable)]
             week = dec_week + 1
             planned = _at(self.day(week, 0), 9, rng.randint(0, 59))
             units = list(dict.fromkeys([*d_units, *e.get("units", [])]))[:3]
             units = [u for u in units if u in {x["key"] for x in content.UNITS}]
+            if dec_shared and n % 2 == 1:  # a colleague builds on the shared decision
+                author = self._colleague(people, dec_author, units, n)
+                team = [dec_author]
+            else:
+                author = dec_author
+                team = [self._colleague(people, dec_author, units, n)]
+            units = list(dict.fromkeys([self.unit_of[author], *units,
+                                        *(self.unit_of[m] for m in team)]))[:4]
+            shared = n % 5 != 4
+            meta[n] = (author, team, shared)
             request_id = self.rid("experiment", n)
             exp_id = record_id_for("experiment", request_id)
             actor = participant_actor(author)
+            member = team[0]
             areas = [self._area_id(a) for a in e["areas"]]
             self.at(planned, actor, lambda author=author, week=week, e=e, dec_id=dec_id,
-                    units=units, areas=areas, request_id=request_id: app.plan_experiment(
+                    units=units, areas=areas, request_id=request_id, team=team,
+                    shared=shared: app.plan_experiment(
                         author, programme_id=pid, week=week, aim=e["aim"], change=e["change"],
                         prediction=e["prediction"], measure=e["measure"],
                         based_on=self._live([dec_id]), units=units, development_areas=areas,
-                        request_id=request_id))
+                        team=team, shared=shared, request_id=request_id))
             self.at(planned + timedelta(days=1), actor,
                     lambda exp_id=exp_id, week=week: app.start_experiment(exp_id, week=week))
+            if shared and n % 3 == 1:  # someone of a third unit joins on their own
+                joiner = self._colleague(people, author, [], n + 3)
+                if joiner not in team:
+                    self.at(planned + timedelta(days=1, hours=3), participant_actor(joiner),
+                            lambda exp_id=exp_id, joiner=joiner: app.join_team(
+                                exp_id, participant_id=joiner))
             for k, obs in enumerate(e["observations"]):
-                self.at(planned + timedelta(days=2 + k, hours=2), actor,
-                        lambda exp_id=exp_id, obs=obs: app.record_observation(exp_id, text=obs))
+                who = member if k % 2 else author  # the team takes turns
+                self.at(planned + timedelta(days=2 + k, hours=2), participant_actor(who),
+                        lambda exp_id=exp_id, obs=obs, who=who: app.record_observation(
+                            exp_id, participant_id=who, text=obs))
             end_day = self.day(5, 2)
-            self.at(_at(end_day, 10, n), actor, lambda exp_id=exp_id, e=e: app.evaluate_experiment(
-                exp_id, result=e["result"], learning=e["learning"]))
+            self.at(_at(end_day, 10, n), participant_actor(member),
+                    lambda exp_id=exp_id, e=e, member=member: app.evaluate_experiment(
+                        exp_id, participant_id=member, result=e["result"],
+                        learning=e["learning"]))
             self.at(_at(end_day, 14, n), actor, lambda exp_id=exp_id, e=e: app.conclude_experiment(
                 exp_id, outcome=e["outcome"]))
             if e["outcome"] == "adapt":
                 nxt_request = self.rid("experiment-next", n)
                 nxt_id = record_id_for("experiment", nxt_request)
-                self.at(_at(self.day(5, 3), 9, n), actor,
-                        lambda exp_id=exp_id, e=e, nxt_request=nxt_request:
+                # the team member from the other unit carries the next cycle
+                self.at(_at(self.day(5, 3), 9, n), participant_actor(member),
+                        lambda exp_id=exp_id, e=e, nxt_request=nxt_request, member=member:
                         app.plan_next_cycle(
-                            exp_id, week=5, aim=e["aim"], change=e["change"] + " (justerad)",
-                            prediction=e["prediction"], measure=e["measure"],
-                            request_id=nxt_request))
-                self.at(_at(self.day(5, 3), 15, n), actor,
-                        lambda nxt_id=nxt_id: app.start_experiment(nxt_id, week=5))
-        # capabilities from adopted experiments
+                            exp_id, participant_id=member, week=5, aim=e["aim"],
+                            change=e["change"] + " (justerad)", prediction=e["prediction"],
+                            measure=e["measure"], request_id=nxt_request))
+                self.at(_at(self.day(5, 3), 15, n), participant_actor(member),
+                        lambda nxt_id=nxt_id, member=member: app.start_experiment(
+                            nxt_id, participant_id=member, week=5))
+        # capabilities from adopted experiments, established by the decision's author (the
+        # experiment's author or a member of its team), with the rest of the team
         adopted = [(n, e) for n, e in enumerate(content.EXPERIMENTS) if e["outcome"] == "adopt"
                    and usable]
         for k, cap in enumerate(content.CAPABILITIES):
@@ -311,22 +375,30 @@ class _Plan:
             chosen = [adopted[k % len(adopted)]]
             if k % 3 == 0 and len(adopted) > 1:
                 chosen.append(adopted[(k + 1) % len(adopted)])
-            exp_ids = [record_id_for("experiment", self.rid("experiment", n)) for n, _ in chosen]
             dec = usable[chosen[0][0] % len(usable)]
             author = dec[2]
+            # only experiments the author may build on: their team's, or shared ones
+            chosen = [c for c in chosen if meta[c[0]][2]
+                      or author in (meta[c[0]][0], *meta[c[0]][1])]
+            exp_ids = [record_id_for("experiment", self.rid("experiment", n)) for n, _ in chosen]
+            first_author, first_team, _ = meta[chosen[0][0]]
+            team = [p for p in (first_author, *first_team) if p != author]
             actor = participant_actor(author)
-            units = list(dict.fromkeys(dec[3]))
+            units = list(dict.fromkeys([*dec[3], *(self.unit_of[m] for m in team)]))
             request_id = self.rid("capability", k)
             cap_id = record_id_for("capability", request_id)
             areas = [self._area_id(a) for a in cap["areas"]]
             when = _at(self.day(5, 3), 11, k)
             self.at(when, actor, lambda author=author, cap=cap, exp_ids=exp_ids, units=units,
-                    areas=areas, request_id=request_id: app.establish_capability(
+                    areas=areas, request_id=request_id, team=team: app.establish_capability(
                         author, programme_id=pid, week=5, name=cap["name"],
                         description=cap["description"], experiments=exp_ids, units=units,
-                        development_areas=areas, request_id=request_id))
-            self.at(when + timedelta(hours=5), actor, lambda cap_id=cap_id, cap=cap:
-                    app.refine_capability(cap_id, description=cap["refinement"]))
+                        development_areas=areas, team=team, shared=True,
+                        request_id=request_id))
+            refiner = team[0] if team else author
+            self.at(when + timedelta(hours=5), participant_actor(refiner),
+                    lambda cap_id=cap_id, cap=cap, refiner=refiner: app.refine_capability(
+                        cap_id, participant_id=refiner, description=cap["refinement"]))
             other = rng.choice([u["key"] for u in content.UNITS])
             self.at(when + timedelta(days=1), actor, lambda cap_id=cap_id, cap=cap, other=other:
                     app.apply_capability(cap_id, unit=other, note=cap["application_note"]))

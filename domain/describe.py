@@ -180,6 +180,18 @@ def _summarise(event: Any) -> str:
             return f"capability {rid} refined"
         case "Capability.Applied":
             return f"capability {rid} applied in {d['unit']}"
+        case "Reflection.Shared" | "Decision.Shared" | "Experiment.Shared" \
+                | "Capability.Shared":
+            return f"{aggregate_kind(event)} {rid} shared with the course group"
+        case "Reflection.Unshared" | "Decision.Unshared" | "Experiment.Unshared" \
+                | "Capability.Unshared":
+            return f"{aggregate_kind(event)} {rid} for the researchers only"
+        case "Experiment.TeamMemberAdded" | "Capability.TeamMemberAdded":
+            return f"{aggregate_kind(event)} {rid}: a team member added"
+        case "Experiment.TeamMemberRemoved" | "Capability.TeamMemberRemoved":
+            return f"{aggregate_kind(event)} {rid}: a team member removed"
+        case "Experiment.TeamMemberJoined" | "Capability.TeamMemberJoined":
+            return f"{aggregate_kind(event)} {rid}: a participant joined the team"
     return name
 
 

@@ -85,6 +85,17 @@ class NotAuthorError(DomainError):
     field = "participant_id"
 
 
+class NotTeamMemberError(NotAuthorError):
+    """Only the author of a joint experiment or capability, or a member of its team, may
+    take it forward (record its steps, plan its next cycle, refine or apply it)."""
+
+
+class NotSharedError(NotAuthorError):
+    """A colleague's record that is not shared with the course group cannot be joined."""
+
+    field = "record_id"
+
+
 class RecordWithdrawnError(DomainError):
     """A withdrawn reflection cannot be amended or built upon."""
 

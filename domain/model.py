@@ -561,10 +561,44 @@ class Record(FramdriftAggregate):
     """What participants write: reflections, decisions, experiments, capabilities."""
 
     KIND = RecordKind.REFLECTION  # overridden by each kind
+    # Records of stores from before sharing existed were for the researchers only.
+    shared = False
 
     def require_author(self, participant_id: UUID) -> None:
         if participant_id != self.participant_id:
             raise errors.NotAuthorError("only the participant who wrote this record may change it")
+
+    @property
+    def members(self) -> list[UUID]:
+        """The author and the team (only experiments and capabilities have a team)."""
+        return [self.participant_id, *self.__dict__.get("team", [])]
+
+    def require_member(self, participant_id: UUID) -> None:
+        """The author or a member of the record's team (docs/adr/0007-sharing-and-teams.md)."""
+        if participant_id not in self.members:
+            raise errors.NotTeamMemberError(
+                "only the author or a member of the team may take this record forward")
+
+    def visible_to(self, participant_id: UUID | None) -> bool:
+        """May ``participant_id`` see and build on this record? Their own or their team's,
+        or one its author shared with the course group."""
+        return self.shared or participant_id in self.members
+
+    def share(self) -> None:
+        """Share with the course group (the programme's participants and researchers)."""
+        if not self.shared:
+            self._share()
+
+    def unshare(self) -> None:
+        """For the researchers only again; links colleagues already made stay (history)."""
+        if self.shared:
+            self._unshare()
+
+    def _share(self) -> None:  # an event of each kind (Reflection.Shared, ...)
+        raise NotImplementedError
+
+    def _unshare(self) -> None:
+        raise NotImplementedError
 
     @property
     def is_void(self) -> bool:
@@ -599,7 +633,9 @@ class Reflection(Record):
         deficiency: PersonalData | None,
         solutions: PersonalData | None,
         development_areas: list[str],
+        shared: bool = False,
     ):
+        self.shared = shared
         self.programme_id = programme_id
         self.participant_id = participant_id
         self.unit = unit
@@ -626,6 +662,7 @@ class Reflection(Record):
         deficiency: str | None,
         solutions: str | None,
         development_areas: list[str],
+        shared: bool = False,
         request_id: str | None = None,
     ) -> Reflection:
         return cls._create(  # type: ignore[attr-defined]
@@ -639,6 +676,7 @@ class Reflection(Record):
             deficiency=_optional_personal(author.id, deficiency, "deficiency"),
             solutions=_optional_personal(author.id, solutions, "solutions"),
             development_areas=list(development_areas),
+            shared=bool(shared),
             id=record_id_for("reflection", request_id),
         )
 
@@ -689,6 +727,14 @@ class Reflection(Record):
         self.withdrawn = True
         self.withdrawal_reason = reason
 
+    @event("Shared")
+    def _share(self) -> None:
+        self.shared = True
+
+    @event("Unshared")
+    def _unshare(self) -> None:
+        self.shared = False
+
 
 class Decision(Record):
     """A commitment to act, based on reflections (beslut)."""
@@ -707,7 +753,11 @@ class Decision(Record):
         based_on: list[UUID],
         units: list[str],
         development_areas: list[str],
+        shared: bool = False,
+        participants: list[UUID] | None = None,
     ):
+        self.shared = shared
+        self.participants = list(participants or [])
         self.programme_id = programme_id
         self.participant_id = participant_id
         self.unit = unit
@@ -733,6 +783,8 @@ class Decision(Record):
         based_on: list[UUID],
         units: list[str],
         development_areas: list[str],
+        shared: bool = False,
+        participants: list[UUID] | None = None,
         request_id: str | None = None,
     ) -> Decision:
         return cls._create(  # type: ignore[attr-defined]
@@ -746,6 +798,8 @@ class Decision(Record):
             based_on=list(dict.fromkeys(based_on)),
             units=list(dict.fromkeys(units or [author.unit])),
             development_areas=list(development_areas),
+            shared=bool(shared),
+            participants=list(dict.fromkeys(participants or [])),
             id=record_id_for("decision", request_id),
         )
 
@@ -758,14 +812,18 @@ class Decision(Record):
             raise errors.DecisionReversedError("this decision has been reversed")
 
     def revise(
-        self, *, statement: str, rationale: str | None, based_on: list[UUID], units: list[str]
+        self, *, statement: str, rationale: str | None, based_on: list[UUID], units: list[str],
+        participants: list[UUID] | None = None,
     ) -> None:
+        """``participants``: None keeps the participants named so far."""
         self.require_not_reversed()
         self._revise(
             statement=_personal(self.participant_id, statement, "statement"),
             rationale=_optional_personal(self.participant_id, rationale, "rationale"),
             based_on=list(dict.fromkeys(based_on)),
             units=list(dict.fromkeys(units or [self.unit])),
+            participants=list(dict.fromkeys(
+                self.participants if participants is None else participants)),
         )
 
     @event("Revised")
@@ -775,11 +833,14 @@ class Decision(Record):
         rationale: PersonalData | None,
         based_on: list[UUID],
         units: list[str],
+        participants: list[UUID] | None = None,
     ) -> None:
         self.statement = statement
         self.rationale = rationale
         self.based_on = list(based_on)
         self.units = list(units)
+        if participants is not None:  # (a revision of a store from before they were named)
+            self.participants = list(participants)
         self.revisions += 1
 
     def reverse(self, reason: str) -> None:
@@ -790,6 +851,14 @@ class Decision(Record):
     def _reverse(self, reason: PersonalData) -> None:
         self.reversed = True
         self.reversal_reason = reason
+
+    @event("Shared")
+    def _share(self) -> None:
+        self.shared = True
+
+    @event("Unshared")
+    def _unshare(self) -> None:
+        self.shared = False
 
 
 class Experiment(Record):
@@ -813,7 +882,11 @@ class Experiment(Record):
         development_areas: list[str],
         previous_cycle_id: UUID | None,
         cycle: int,
+        shared: bool = False,
+        team: list[UUID] | None = None,
     ):
+        self.shared = shared
+        self.team: list[UUID] = list(team or [])
         self.programme_id = programme_id
         self.participant_id = participant_id
         self.unit = unit
@@ -850,6 +923,8 @@ class Experiment(Record):
         units: list[str],
         development_areas: list[str],
         previous: Experiment | None = None,
+        shared: bool = False,
+        team: list[UUID] | None = None,
         request_id: str | None = None,
     ) -> Experiment:
         links = list(dict.fromkeys(based_on))
@@ -870,6 +945,8 @@ class Experiment(Record):
             development_areas=list(development_areas),
             previous_cycle_id=previous.id if previous else None,
             cycle=previous.cycle + 1 if previous else 1,
+            shared=bool(shared),
+            team=[m for m in dict.fromkeys(team or []) if m != author.id],
             id=record_id_for("experiment", request_id),
         )
 
@@ -889,19 +966,20 @@ class Experiment(Record):
         self.stage = Stage.STARTED
         self.started_week = week
 
-    def record_observation(self, text: str) -> None:
+    def record_observation(self, text: str, by: UUID | None = None) -> None:
+        """``by``: the team member who observed (their words, sealed with their key)."""
         self._require_stage(Stage.STARTED, "record an observation on")
-        self._observe(observation=_personal(self.participant_id, text, "observation"))
+        self._observe(observation=_personal(by or self.participant_id, text, "observation"))
 
     @event("ObservationRecorded")
     def _observe(self, observation: PersonalData) -> None:
         self.observations.append(observation)
 
-    def evaluate(self, *, result: str, learning: str) -> None:
+    def evaluate(self, *, result: str, learning: str, by: UUID | None = None) -> None:
         self._require_stage(Stage.STARTED, "evaluate")
         self._evaluate(
-            result=_personal(self.participant_id, result, "result"),
-            learning=_personal(self.participant_id, learning, "learning"),
+            result=_personal(by or self.participant_id, result, "result"),
+            learning=_personal(by or self.participant_id, learning, "learning"),
         )
 
     @event("Evaluated")
@@ -939,6 +1017,50 @@ class Experiment(Record):
     def is_void(self) -> bool:
         return False
 
+    @event("Shared")
+    def _share(self) -> None:
+        self.shared = True
+
+    @event("Unshared")
+    def _unshare(self) -> None:
+        self.shared = False
+
+    # the team (docs/adr/0007-sharing-and-teams.md) ------------------------------
+
+    def add_team_member(self, member_id: UUID) -> None:
+        """The author adds a colleague (the application checks who acts and who is added)."""
+        if member_id == self.participant_id:
+            raise errors.InvalidValueError("the author is in the team already", field="team")
+        if member_id not in self.team:
+            self._add_member(member_id=member_id)
+
+    def remove_team_member(self, member_id: UUID) -> None:
+        if member_id == self.participant_id:
+            raise errors.InvalidValueError("the author cannot leave the team", field="team")
+        if member_id in self.team:
+            self._remove_member(member_id=member_id)
+
+    def join(self, member_id: UUID) -> None:
+        """A colleague joins on their own: only a record shared with the course group."""
+        if member_id in self.members:
+            return
+        if not self.shared:
+            raise errors.NotSharedError(
+                "only a record shared with the course group can be joined")
+        self._join(member_id=member_id)
+
+    @event("TeamMemberAdded")
+    def _add_member(self, member_id: UUID) -> None:
+        self.team.append(member_id)
+
+    @event("TeamMemberRemoved")
+    def _remove_member(self, member_id: UUID) -> None:
+        self.team.remove(member_id)
+
+    @event("TeamMemberJoined")
+    def _join(self, member_id: UUID) -> None:
+        self.team.append(member_id)
+
 
 class Capability(Record):
     """Organisational capability resulting from adopted experiments (förmåga)."""
@@ -957,7 +1079,11 @@ class Capability(Record):
         based_on: list[UUID],
         units: list[str],
         development_areas: list[str],
+        shared: bool = False,
+        team: list[UUID] | None = None,
     ):
+        self.shared = shared
+        self.team: list[UUID] = list(team or [])
         self.programme_id = programme_id
         self.participant_id = participant_id
         self.unit = unit
@@ -982,6 +1108,8 @@ class Capability(Record):
         experiments: list[Experiment],
         units: list[str],
         development_areas: list[str],
+        shared: bool = False,
+        team: list[UUID] | None = None,
         request_id: str | None = None,
     ) -> Capability:
         if not experiments:
@@ -1002,23 +1130,70 @@ class Capability(Record):
             based_on=[e.id for e in experiments],
             units=list(dict.fromkeys(units or [author.unit])),
             development_areas=list(development_areas),
+            shared=bool(shared),
+            team=[m for m in dict.fromkeys(team or []) if m != author.id],
             id=record_id_for("capability", request_id),
         )
 
-    def refine(self, description: str) -> None:
-        self._refine(description=_personal(self.participant_id, description, "description"))
+    def refine(self, description: str, by: UUID | None = None) -> None:
+        self._refine(description=_personal(by or self.participant_id, description,
+                                           "description"))
 
     @event("Refined")
     def _refine(self, description: PersonalData) -> None:
         self.description = description
         self.refinements += 1
 
-    def apply_in(self, unit: str, note: str) -> None:
-        self._apply(unit=unit, note=_personal(self.participant_id, note, "note"))
+    def apply_in(self, unit: str, note: str, by: UUID | None = None) -> None:
+        self._apply(unit=unit, note=_personal(by or self.participant_id, note, "note"))
 
     @event("Applied")
     def _apply(self, unit: str, note: PersonalData) -> None:
         self.applications.append({"unit": unit, "note": note})
+
+    @event("Shared")
+    def _share(self) -> None:
+        self.shared = True
+
+    @event("Unshared")
+    def _unshare(self) -> None:
+        self.shared = False
+
+    # the team (docs/adr/0007-sharing-and-teams.md) ------------------------------
+
+    def add_team_member(self, member_id: UUID) -> None:
+        """The author adds a colleague (the application checks who acts and who is added)."""
+        if member_id == self.participant_id:
+            raise errors.InvalidValueError("the author is in the team already", field="team")
+        if member_id not in self.team:
+            self._add_member(member_id=member_id)
+
+    def remove_team_member(self, member_id: UUID) -> None:
+        if member_id == self.participant_id:
+            raise errors.InvalidValueError("the author cannot leave the team", field="team")
+        if member_id in self.team:
+            self._remove_member(member_id=member_id)
+
+    def join(self, member_id: UUID) -> None:
+        """A colleague joins on their own: only a record shared with the course group."""
+        if member_id in self.members:
+            return
+        if not self.shared:
+            raise errors.NotSharedError(
+                "only a record shared with the course group can be joined")
+        self._join(member_id=member_id)
+
+    @event("TeamMemberAdded")
+    def _add_member(self, member_id: UUID) -> None:
+        self.team.append(member_id)
+
+    @event("TeamMemberRemoved")
+    def _remove_member(self, member_id: UUID) -> None:
+        self.team.remove(member_id)
+
+    @event("TeamMemberJoined")
+    def _join(self, member_id: UUID) -> None:
+        self.team.append(member_id)
 
 
 RECORD_CLASSES: dict[RecordKind, type[Record]] = {

@@ -68,6 +68,8 @@ def _record(d: dict[str, Any]) -> dict[str, Any]:
         "based_on": _ids(d.get("based_on")),
         "units": list(d.get("units") or [d["unit"]]),
         "areas": list(d.get("development_areas") or []),
+        "shared": bool(d.get("shared")),
+        "team": _ids(d.get("team")),
     }
 
 
@@ -113,6 +115,14 @@ _KEEP: dict[str, Any] = {
     "Experiment.NextCyclePlanned": lambda d: {"next_cycle_id": sid(d["next_cycle_id"])},
     "Capability.Applied": lambda d: {"unit": d["unit"]},
 }
+# sharing and teams (docs/adr/0007-sharing-and-teams.md)
+for _kind in ("Reflection", "Decision", "Experiment", "Capability"):
+    _KEEP[f"{_kind}.Shared"] = lambda d: {"shared": True}
+    _KEEP[f"{_kind}.Unshared"] = lambda d: {"shared": False}
+for _kind in ("Experiment", "Capability"):
+    for _change in ("TeamMemberAdded", "TeamMemberJoined", "TeamMemberRemoved"):
+        _KEEP[f"{_kind}.{_change}"] = lambda d: {"member_id": sid(d["member_id"])}
+TEAM_JOINED = ("TeamMemberAdded", "TeamMemberJoined")
 
 
 def change_extras(event: Any) -> dict[str, Any]:
@@ -236,6 +246,8 @@ class ProgrammeState:
                 "outcome": None,
                 "previous_cycle_id": change.get("previous_cycle_id"),
                 "cycle": change.get("cycle"),
+                "shared": bool(change.get("shared")),
+                "team": list(change.get("team") or []),
             }
         elif rid in self.records:
             r = self.records[rid]
@@ -255,6 +267,14 @@ class ProgrammeState:
                 r["stage"], r["outcome"] = "concluded", change["outcome"]
             elif t == "Experiment.NextCyclePlanned":
                 r["next_cycle_id"] = change["next_cycle_id"]
+            elif "shared" in change:
+                r["shared"] = change["shared"]
+            elif "member_id" in change:
+                team = r.setdefault("team", [])
+                if t.endswith(TEAM_JOINED) and change["member_id"] not in team:
+                    team.append(change["member_id"])
+                elif t.endswith("TeamMemberRemoved") and change["member_id"] in team:
+                    team.remove(change["member_id"])
 
     # views ---------------------------------------------------------------------
 
@@ -301,7 +321,9 @@ class ProgrammeState:
             for r in self.records.values()
         ]
         edges = [
-            {"from": r["id"], "to": b, "type": "based_on"}
+            {"from": r["id"], "to": b, "type": "based_on",
+             "cross_participant": r["participant_id"] != self.records[b]["participant_id"],
+             "cross_unit": r["unit"] != self.records[b]["unit"]}
             for r in self.records.values() for b in r["based_on"] if b in self.records
         ]
         return {"nodes": nodes, "edges": edges}
@@ -320,6 +342,27 @@ class ProgrammeState:
                          "experiments": 0},
                     )
                     row["decisions" if r["kind"] == "decision" else "experiments"] += 1
+
+        def row(week: int, a: str, b: str) -> dict[str, Any]:
+            a, b = min(a, b), max(a, b)
+            return pairs.setdefault((week, a, b), {"week": week, "unit_a": a, "unit_b": b,
+                                                   "decisions": 0, "experiments": 0})
+
+        for r in self.records.values():  # links across units, in the later record's week
+            for b in r["based_on"]:
+                base = self.records.get(b)
+                if base is not None and base["unit"] != r["unit"]:
+                    found = row(r["week"], r["unit"], base["unit"])
+                    found["links"] = found.get("links", 0) + 1
+            units = sorted({self.participants.get(m, {}).get("unit") or r["unit"]
+                            for m in r.get("team") or []} | {r["unit"]})
+            for i, a in enumerate(units):  # teams spanning units
+                for b in units[i + 1:]:
+                    found = row(r["week"], a, b)
+                    found["teams"] = found.get("teams", 0) + 1
+        for found in pairs.values():
+            found.setdefault("links", 0)
+            found.setdefault("teams", 0)
         return [pairs[k] for k in sorted(pairs)]
 
     def development_areas(self) -> list[dict[str, Any]]:

@@ -498,6 +498,8 @@ def with_consent(state: ProgrammeState, flags: dict[str, dict[str, Any]]) -> Sho
         if f and f["consent"] and not f["erased"]:
             participants[pid] = {**p, "pseudonym": f["pseudonym"], "consent": True,
                                  "erased": False}
+    for r in records.values():  # team members are named only while they consent
+        r["team"] = [m for m in r.get("team") or [] if m in participants]
     out.records = records
     out.participants = participants
     out.flags = flags

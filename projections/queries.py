@@ -305,13 +305,15 @@ def progress(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
 
 def lineage(sql: Sql, programme_id: Any, record_id: Any = None) -> dict[str, Any]:
     """Nodes and edges (``from`` builds on ``to``); with ``record_id`` only what that
-    record came from (backwards) and what came of it (forwards)."""
+    record came from (backwards) and what came of it (forwards). Each edge says whether it
+    crosses participants (its two ends have different authors) and units; the answer
+    counts both (``cross_participant_links``, ``cross_unit_links``)."""
     with _reading(sql) as cur:
         pid = _programme_id(cur, sql, programme_id)
         authors = _authors(cur, sql, pid)
         nodes = cur.query(
             f"SELECT record_id, kind, week, unit, participant_id, participant, void, stage, "
-            f"outcome, cycle, created_at FROM {sql.table('pj_lineage_nodes')} "
+            f"outcome, cycle, created_at, shared FROM {sql.table('pj_lineage_nodes')} "
             "WHERE programme_id = ? ORDER BY position", (pid,))
         edges = cur.query(
             f"SELECT from_id, to_id, relation FROM {sql.table('pj_lineage_edges')} "
@@ -320,15 +322,18 @@ def lineage(sql: Sql, programme_id: Any, record_id: Any = None) -> dict[str, Any
         {"id": n["record_id"], "kind": n["kind"], "week": int(n["week"]), "unit": n["unit"],
          "participant": authors[n["participant_id"]].label, "void": bool(n["void"]),
          "stage": n["stage"], "outcome": n["outcome"], "cycle": n["cycle"],
-         "created_at": n["created_at"]}
+         "created_at": n["created_at"], "shared": bool(n["shared"])}
         for n in nodes if _shown(authors, n["participant_id"])
     ]
+    ends = {n["record_id"]: (n["participant_id"], n["unit"]) for n in nodes}
     shown = {n["id"] for n in node_list}
     # a link to a record that is left out is left out with it
-    edge_list = [{"from": e["from_id"], "to": e["to_id"], "relation": e["relation"]}
+    edge_list = [{"from": e["from_id"], "to": e["to_id"], "relation": e["relation"],
+                  "cross_participant": ends[e["from_id"]][0] != ends[e["to_id"]][0],
+                  "cross_unit": ends[e["from_id"]][1] != ends[e["to_id"]][1]}
                  for e in edges if e["from_id"] in shown and e["to_id"] in shown]
     if record_id is None:
-        return {"nodes": node_list, "edges": edge_list}
+        return {"nodes": node_list, "edges": edge_list, **_crossing(edge_list)}
     rid = str(record_id)
     if rid not in shown:
         raise UnknownRecordError(f"record {rid} not found in programme {pid}")
@@ -345,11 +350,18 @@ def lineage(sql: Sql, programme_id: Any, record_id: Any = None) -> dict[str, Any
                 if nxt not in keep:
                     keep.add(nxt)
                     stack.append(nxt)
+    kept = [e for e in edge_list if e["from"] in keep and e["to"] in keep]
     return {
         "record_id": rid,
         "nodes": [n for n in node_list if n["id"] in keep],
-        "edges": [e for e in edge_list if e["from"] in keep and e["to"] in keep],
+        "edges": kept,
+        **_crossing(kept),
     }
+
+
+def _crossing(edges: list[dict[str, Any]]) -> dict[str, int]:
+    return {"cross_participant_links": sum(1 for e in edges if e["cross_participant"]),
+            "cross_unit_links": sum(1 for e in edges if e["cross_unit"])}
 
 
 # -------------------------------------------------------------------- development areas
@@ -471,7 +483,10 @@ def engagement(sql: Sql, programme_id: Any) -> dict[str, Any]:
 
 
 def collaborations(sql: Sql, programme_id: Any, week: int | None = None) -> list[dict[str, Any]]:
-    """Pairs of units (a < b) sharing live decisions or experiments, per week."""
+    """Pairs of units (a < b) working together, per week: live decisions and experiments
+    naming both units, ``links`` ("based on" and next-cycle links from a record of one unit
+    to a record of the other, in the week of the later record) and ``teams`` (experiments
+    and capabilities whose team has members of both)."""
     where, params = f"p.programme_id = ? AND {SHOWN}", []
     if week is not None:
         where += " AND p.week = ?"
@@ -485,9 +500,80 @@ def collaborations(sql: Sql, programme_id: Any, week: int | None = None) -> list
             f"WHERE {where} GROUP BY p.week, p.unit_a, p.unit_b "
             "HAVING SUM(p.decisions) > 0 OR SUM(p.experiments) > 0 "
             "ORDER BY p.week, p.unit_a, p.unit_b", [pid, *params])
-    return [{"week": int(r["week"]), "unit_a": r["unit_a"], "unit_b": r["unit_b"],
-             "decisions": int(r["decisions"]), "experiments": int(r["experiments"])}
-            for r in rows]
+        links = _links(cur, sql, pid)
+        teams = _teams(cur, sql, pid)
+    found: dict[tuple[int, str, str], dict[str, Any]] = {
+        (int(r["week"]), r["unit_a"], r["unit_b"]): {
+            "week": int(r["week"]), "unit_a": r["unit_a"], "unit_b": r["unit_b"],
+            "decisions": int(r["decisions"]), "experiments": int(r["experiments"]),
+            "links": 0, "teams": 0}
+        for r in rows}
+
+    def row(w: int, a: str, b: str) -> dict[str, Any]:
+        a, b = min(a, b), max(a, b)
+        return found.setdefault((w, a, b), {"week": w, "unit_a": a, "unit_b": b,
+                                             "decisions": 0, "experiments": 0,
+                                             "links": 0, "teams": 0})
+
+    for link in links:
+        if link["cross_unit"] and (week is None or link["week"] == week):
+            row(link["week"], link["from_unit"], link["to_unit"])["links"] += 1
+    for (w, _rid), units in teams.items():
+        if week is None or w == week:
+            ordered = sorted(units)
+            for i, a in enumerate(ordered):
+                for b in ordered[i + 1:]:
+                    row(w, a, b)["teams"] += 1
+    return [found[k] for k in sorted(found)]
+
+
+def _links(cur: Cursor, sql: Sql, pid: str) -> list[dict[str, Any]]:
+    """Every lineage link of the programme whose two ends may be shown, with both ends'
+    authors and units (the week is the later record's)."""
+    authors = _authors(cur, sql, pid)
+    nodes = {n["record_id"]: n for n in cur.query(
+        f"SELECT record_id, week, unit, participant_id FROM {sql.table('pj_lineage_nodes')} "
+        "WHERE programme_id = ?", (pid,)) if _shown(authors, n["participant_id"])}
+    out = []
+    for e in cur.query(f"SELECT from_id, to_id FROM {sql.table('pj_lineage_edges')} "
+                       "WHERE programme_id = ?", (pid,)):
+        a, b = nodes.get(e["from_id"]), nodes.get(e["to_id"])
+        if a is None or b is None:
+            continue
+        out.append({"week": int(a["week"]), "from_unit": a["unit"], "to_unit": b["unit"],
+                    "cross_participant": a["participant_id"] != b["participant_id"],
+                    "cross_unit": a["unit"] != b["unit"]})
+    return out
+
+
+def _teams(cur: Cursor, sql: Sql, pid: str) -> dict[tuple[int, str], set[str]]:
+    """(week, record) -> the units of its team's shown members (author included)."""
+    authors = _authors(cur, sql, pid)
+    teams: dict[tuple[int, str], set[str]] = defaultdict(set)
+    rows = cur.query(
+        f"SELECT record_id, member_id, week, unit, author FROM {sql.table('pj_collab_teams')} "
+        "WHERE programme_id = ?", (pid,))
+    leaders = {r["record_id"]: r["member_id"] for r in rows if r["author"]}
+    for r in rows:
+        # a record left out (its author does not consent) takes its team with it
+        if _shown(authors, r["member_id"]) and _shown(authors, leaders.get(r["record_id"])):
+            teams[(int(r["week"]), r["record_id"])].add(r["unit"])
+    return {k: v for k, v in teams.items() if len(v) > 1}
+
+
+def collaboration_links(sql: Sql, programme_id: Any, week: int | None = None) -> dict[str, Any]:
+    """How much the programme built across people and units: lineage links whose two ends
+    have different authors (``cross_participant_links``) or units (``cross_unit_links``),
+    of ``links`` in all, and ``joint_records`` (experiments and capabilities whose team
+    spans units); after consent, optionally for one week (the later record's)."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        links = [x for x in _links(cur, sql, pid) if week is None or x["week"] == week]
+        teams = [k for k in _teams(cur, sql, pid) if week is None or k[0] == week]
+    return {"links": len(links),
+            "cross_participant_links": sum(1 for x in links if x["cross_participant"]),
+            "cross_unit_links": sum(1 for x in links if x["cross_unit"]),
+            "joint_records": len(teams)}
 
 
 # ----------------------------------------------------------------------------- maturity
@@ -515,4 +601,145 @@ def maturity(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
                        if g["before"] is not None and g["after"] is not None else None)
         out.append(g)
     out.sort(key=lambda g: (g["unit"] is not None, g["unit"] or "", g["dimension"]))
+    return out
+
+
+# ------------------------------------------------------------ building on colleagues' work
+
+RECORD_KINDS = ("reflection", "decision", "experiment", "capability")
+# A record's texts, the first one its title (what the participant pages show).
+RECORD_TEXTS: dict[str, tuple[str, ...]] = {
+    "reflection": ("example", "deficiency", "solutions"),
+    "decision": ("statement", "rationale"),
+    "experiment": ("aim", "change", "prediction", "measure"),
+    "capability": ("name", "description"),
+}
+
+
+def _created_and_shared_topics() -> list[str]:
+    from eventsourcing.utils import get_topic
+
+    from domain.model import Capability, Decision, Experiment, Reflection
+
+    return [get_topic(getattr(cls, name)) for cls in (Reflection, Decision, Experiment,
+                                                      Capability)
+            for name in ("Logged", "Made", "Planned", "Established", "Shared",
+                         "TeamMemberAdded", "TeamMemberJoined") if hasattr(cls, name)]
+
+
+def shared_records(
+    app: Any,
+    programme_id: Any,
+    *,
+    viewer_id: Any = None,
+    text: str | None = None,
+    week: int | None = None,
+    unit: str | None = None,
+    kind: str | None = None,
+    area: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """What a participant may build on ("based on" picker), newest first: every record of
+    the programme its author shared with the course group, any author and unit, and the
+    viewer's own and team's records whether shared or not; never withdrawn or reversed ones.
+
+    ``app`` is the :class:`domain.application.Framdrift` (texts are personal data, sealed
+    per author: they are read from the records themselves, as the participant pages do;
+    the lineage read model, which has no text, narrows the candidates first, and the log
+    after the read model's position adds what was just written). ``text``: a
+    case-insensitive search in the record's texts; ``week``, ``unit`` (the author's),
+    ``kind``, ``area`` (a development area id; merged areas count for their target)
+    filter. Each row: ``id, kind, week, unit, unit_name, author_id, author`` (the
+    author's name; ``"erased participant"`` once erased), ``own, shared, team, title,
+    texts`` (field -> text), ``development_areas, created_on, version``.
+    """
+    from domain import errors as domain_errors
+
+    if kind is not None and kind not in RECORD_KINDS:
+        raise InvalidQueryError(f"kind must be one of: {', '.join(RECORD_KINDS)}", field="kind")
+    if week is not None and (isinstance(week, bool) or not isinstance(week, int)):
+        raise InvalidQueryError("week must be a whole number", field="week")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 500:
+        raise InvalidQueryError("limit must be 1..500", field="limit")
+    try:
+        programme = app.get_programme(programme_id)
+    except domain_errors.NotFoundError:
+        raise UnknownProgrammeError(f"programme {programme_id} not found") from None
+    pid = programme["id"]
+    viewer = str(viewer_id) if viewer_id is not None else None
+    needle = (text or "").strip().casefold()
+    merged = {a["area_id"]: a.get("merged_into") for a in programme["development_areas"]}
+
+    def live(area_id: str) -> str:
+        seen: set[str] = set()
+        while merged.get(area_id) and area_id not in seen:
+            seen.add(area_id)
+            area_id = merged[area_id]  # type: ignore[assignment]
+        return area_id
+
+    # candidates, newest first: the log after the read model's position, then the model
+    sql = app.sql
+    rows: list[dict[str, Any]] = []
+    try:
+        reached = position(sql)
+        if reached:
+            where, params = ["programme_id = ?", "void = 0"], [pid]
+            mine = "participant_id = ?" if viewer else "0 = 1"
+            where.append(f"(shared = 1 OR {mine} OR record_id IN (SELECT record_id FROM "
+                         f"{sql.table('pj_collab_teams')} WHERE member_id = ?))")
+            params += [viewer, viewer] if viewer else [""]
+            for column, value in (("week", week), ("unit", unit), ("kind", kind)):
+                if value is not None and value != "":
+                    where.append(f"{column} = ?")
+                    params.append(value)
+            rows = sql.query(
+                f"SELECT record_id FROM {sql.table('pj_lineage_nodes')} "
+                f"WHERE {' AND '.join(where)} ORDER BY position DESC", tuple(params))
+    except Exception:  # noqa: BLE001 - no read models (yet), or of another shape: the log
+        reached, rows = 0, []
+    tail: list[str] = []
+    start = reached + 1
+    while page := app.recorder.select_notifications(start=start, limit=500,
+                                                    topics=_created_and_shared_topics()):
+        tail.extend(str(n.originator_id) for n in page)
+        start = page[-1].id + 1
+    candidates = [*reversed(tail), *(r["record_id"] for r in rows)]
+    authors: dict[str, dict[str, Any]] = {}
+    units = {u["key"]: u["name"] for u in programme["units"]}
+    out: list[dict[str, Any]] = []
+    for rid in dict.fromkeys(candidates):
+        try:
+            r = app.get_record(rid)
+        except domain_errors.NotFoundError:
+            continue
+        own = viewer is not None and (r["participant_id"] == viewer
+                                      or viewer in r.get("team", []))
+        if r["programme_id"] != pid or r["void"] or not (r["shared"] or own):
+            continue
+        if (week is not None and r["week"] != week) or (unit and r["unit"] != unit) \
+                or (kind and r["kind"] != kind):
+            continue
+        if area and live(area) not in {live(a) for a in r["development_areas"]}:
+            continue
+        texts = {f: r[f] for f in RECORD_TEXTS[r["kind"]] if r.get(f)}
+        if needle and not any(needle in str(t).casefold() for t in texts.values()):
+            continue
+        author = authors.get(r["participant_id"])
+        if author is None:
+            try:
+                author = authors[r["participant_id"]] = app.get_participant(r["participant_id"])
+            except domain_errors.NotFoundError:
+                continue
+        out.append({
+            "id": r["id"], "kind": r["kind"], "week": r["week"], "unit": r["unit"],
+            "unit_name": units.get(r["unit"], r["unit"]), "author_id": r["participant_id"],
+            "author": ERASED_LABEL if author["erased"] else author["name"],
+            "own": r["participant_id"] == viewer, "shared": r["shared"],
+            "team": list(r.get("team", [])),
+            "title": texts.get(RECORD_TEXTS[r["kind"]][0], ""), "texts": texts,
+            "development_areas": list(r["development_areas"]),
+            "created_on": r["created_on"], "version": r["version"],
+        })
+        if len(out) >= limit:
+            break
     return out

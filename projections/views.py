@@ -554,14 +554,15 @@ class LineageView(View, Reader):
               "record_id TEXT NOT NULL, programme_id TEXT NOT NULL, kind TEXT NOT NULL, "
               "week INTEGER NOT NULL, unit TEXT NOT NULL, participant_id TEXT NOT NULL, "
               "participant TEXT, void INTEGER NOT NULL, stage TEXT, outcome TEXT, "
-              "cycle INTEGER, created_at TEXT NOT NULL, position BIGINT NOT NULL",
+              "cycle INTEGER, created_at TEXT NOT NULL, position BIGINT NOT NULL, "
+              "shared INTEGER NOT NULL",
               "record_id", (("pj_lineage_nodes_programme", "programme_id"),)),
         Table("pj_lineage_edges",
               "from_id TEXT NOT NULL, to_id TEXT NOT NULL, programme_id TEXT NOT NULL, "
               "relation TEXT NOT NULL",
               "from_id, to_id", (("pj_lineage_edges_programme", "programme_id"),)),
     )
-    NODE_COLUMNS = 13
+    NODE_COLUMNS = 14
 
     def __init__(self, sql: Sql, name: str, suffix: str = ""):
         super().__init__(sql, name, suffix)
@@ -571,6 +572,7 @@ class LineageView(View, Reader):
         self.nodes: dict[str, list[Any]] = {}
         self.void: list[tuple[str]] = []
         self.stages: dict[str, tuple[str, str | None]] = {}
+        self.shares: dict[str, int] = {}
         self.edges: dict[str, list[tuple[str, str, str, str]]] = {}
         self.reset: set[str] = set()
 
@@ -582,6 +584,9 @@ class LineageView(View, Reader):
         cur.executemany(
             f"UPDATE {self.t('pj_lineage_nodes')} SET stage = ?, outcome = ? WHERE record_id = ?",
             [(s, o, rid) for rid, (s, o) in self.stages.items()])
+        cur.executemany(
+            f"UPDATE {self.t('pj_lineage_nodes')} SET shared = ? WHERE record_id = ?",
+            [(shared, rid) for rid, shared in self.shares.items()])
         cur.executemany(f"DELETE FROM {self.t('pj_lineage_edges')} WHERE from_id = ?",
                         [(rid,) for rid in self.reset])
         bulk_insert(cur, self.sql, self.t("pj_lineage_edges"), 4,
@@ -613,7 +618,7 @@ class LineageProjection(ReadModel[LineageView]):
             rid, programme_id, kind, d["week"], d["unit"], sid(d["participant_id"]),
             rec[3] if rec else None, 0, "planned" if experiment else None, None,
             d.get("cycle", 1) if experiment else None, event_time(event),
-            tracking.notification_id,
+            tracking.notification_id, int(bool(d.get("shared"))),
         ]
         v.edges[rid] = self._edges(rid, programme_id, d.get("based_on") or [],
                                    d.get("previous_cycle_id"))
@@ -664,6 +669,27 @@ class LineageProjection(ReadModel[LineageView]):
     @process_event.register
     def _(self, event: Experiment.Concluded, tracking: Tracking) -> None:
         self._stage(event, "concluded", event.outcome.value)
+
+    def _share(self, event: Any, shared: int) -> None:
+        rid = sid(event.originator_id)
+        if rid in self.view.nodes:
+            self.view.nodes[rid][13] = shared
+        else:
+            self.view.shares[rid] = shared
+
+    @process_event.register(Reflection.Shared)
+    @process_event.register(Decision.Shared)
+    @process_event.register(Experiment.Shared)
+    @process_event.register(Capability.Shared)
+    def _shared(self, event: Any, tracking: Tracking) -> None:
+        self._share(event, 1)
+
+    @process_event.register(Reflection.Unshared)
+    @process_event.register(Decision.Unshared)
+    @process_event.register(Experiment.Unshared)
+    @process_event.register(Capability.Unshared)
+    def _unshared(self, event: Any, tracking: Tracking) -> None:
+        self._share(event, 0)
 
 
 # --------------------------------------------------------------------- development areas
@@ -913,7 +939,9 @@ class EngagementProjection(ReadModel[EngagementView]):
 
 
 class CollaborationsView(View, Reader):
-    """Unit pairs counted per author, summed at query time over consenting authors."""
+    """Unit pairs counted per author, summed at query time over consenting authors; the
+    teams of experiments and capabilities (author and members, each with their unit), so
+    joint work across units counts too (docs/adr/0007-sharing-and-teams.md)."""
 
     tables = (
         Table("pj_collab_pairs",
@@ -925,6 +953,12 @@ class CollaborationsView(View, Reader):
               "record_id TEXT NOT NULL, programme_id TEXT NOT NULL, week INTEGER NOT NULL, "
               "units TEXT NOT NULL, void INTEGER NOT NULL, participant_id TEXT NOT NULL",
               "record_id"),
+        Table("pj_collab_teams",
+              "record_id TEXT NOT NULL, member_id TEXT NOT NULL, programme_id TEXT NOT NULL, "
+              "kind TEXT NOT NULL, week INTEGER NOT NULL, unit TEXT NOT NULL, "
+              "author INTEGER NOT NULL",
+              "record_id, member_id", (("pj_collab_teams_programme", "programme_id"),
+                                       ("pj_collab_teams_member", "member_id"))),
     )
 
     def __init__(self, sql: Sql, name: str, suffix: str = ""):
@@ -935,6 +969,7 @@ class CollaborationsView(View, Reader):
     def clear(self) -> None:
         self.pairs: dict[tuple[str, int, str, str, str], list[int]] = {}
         self.dirty: set[str] = set()
+        self.members: dict[tuple[str, str], tuple[Any, ...] | None] = {}  # None: removed
 
     def forget(self) -> None:
         self.clear()
@@ -972,6 +1007,13 @@ class CollaborationsView(View, Reader):
             "ON CONFLICT (record_id) DO UPDATE SET units = excluded.units, void = excluded.void",
             [(rid, d[0], d[1], json.dumps(d[2]), d[3], d[4])
              for rid in self.dirty if (d := self.decisions[rid])])
+        cur.executemany(
+            f"DELETE FROM {self.t('pj_collab_teams')} WHERE record_id = ? AND member_id = ?",
+            [key for key, row in self.members.items() if row is None])
+        cur.executemany(
+            f"INSERT INTO {self.t('pj_collab_teams')} VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (record_id, member_id) DO NOTHING",
+            [row for row in self.members.values() if row is not None])
         if len(self.decisions) > 200_000:
             self.decisions.clear()
 
@@ -1023,6 +1065,42 @@ class CollaborationsProjection(ReadModel[CollaborationsView]):
     def _(self, event: Experiment.Planned, tracking: Tracking) -> None:
         self.view.count(sid(event.programme_id), event.week, sid(event.participant_id),
                         event.units, 1, 1)
+        self._team(event)
+
+    @process_event.register
+    def _(self, event: Capability.Established, tracking: Tracking) -> None:
+        self._team(event)
+
+    def _team(self, event: Any) -> None:
+        d = event.__dict__
+        rid = sid(d["originator_id"])
+        kind = EVENT_KINDS[type(event).__qualname__.split(".")[0]]
+        self.view.members[(rid, sid(d["participant_id"]))] = (
+            rid, sid(d["participant_id"]), sid(d["programme_id"]), kind, d["week"],
+            d["unit"], 1)
+        for member in d.get("team") or []:
+            self._member(d["originator_id"], member)
+
+    def _member(self, record: UUID, member: UUID) -> None:
+        v = self.view
+        rec = v.directory.record(record)
+        person = v.directory.participant(member)
+        if rec is None or person is None:
+            return
+        v.members[(sid(record), sid(member))] = (
+            sid(record), sid(member), rec[0], rec[1], rec[5], person[2], 0)
+
+    @process_event.register(Experiment.TeamMemberAdded)
+    @process_event.register(Experiment.TeamMemberJoined)
+    @process_event.register(Capability.TeamMemberAdded)
+    @process_event.register(Capability.TeamMemberJoined)
+    def _added(self, event: Any, tracking: Tracking) -> None:
+        self._member(event.originator_id, event.member_id)
+
+    @process_event.register(Experiment.TeamMemberRemoved)
+    @process_event.register(Capability.TeamMemberRemoved)
+    def _removed(self, event: Any, tracking: Tracking) -> None:
+        self.view.members[(sid(event.originator_id), sid(event.member_id))] = None
 
 
 # ----------------------------------------------------------------------------- maturity

@@ -65,6 +65,13 @@ def has_logged(world, name, text):
     world["reflection"] = rid
 
 
+@given(parsers.parse('"{name}" has logged a reflection "{text}" shared with the course group'))
+def has_logged_shared(world, name, text):
+    rid = world["app"].log_reflection(world["people"][name], week=2, example=text, shared=True)
+    world["reflections"][text] = rid
+    world["reflection"] = rid
+
+
 @given(parsers.parse('"{name}" has made a decision "{text}" based on that reflection'))
 def has_decided(world, name, text):
     world["decision"] = world["app"].make_decision(

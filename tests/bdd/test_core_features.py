@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from pytest_bdd import parsers, scenarios, then, when
+from pytest_bdd import given, parsers, scenarios, then, when
 
 from domain import errors
 from domain.context import clock
@@ -258,3 +258,123 @@ def amend_again(world, error):
 def no_reflection(world):
     names = [type(e).__qualname__ for _, e in world["app"].iter_log()]
     assert "Reflection.Logged" not in names
+
+
+# Building on a colleague's insight across units (features/building_across_units.feature)
+
+scenarios("building_across_units.feature")
+
+
+@given(parsers.parse('"{name}" has planned a joint experiment "{aim}" with "{member}"'))
+def has_planned_joint(world, name, aim, member):
+    world["experiment"] = world["app"].plan_experiment(
+        world["people"][name], week=3, aim=aim, change="Use one platform",
+        prediction="Shorter lead times", measure="Lead time in days",
+        team=[world["people"][member]])
+
+
+@when(parsers.parse('"{name}" decides "{text}" based on Ada\'s reflection, involving "{who}" '
+                    'and the units "{units}"'))
+def decide_on_colleagues(world, name, text, who, units):
+    world["decision"] = attempt(world, lambda: world["app"].make_decision(
+        world["people"][name], week=3, statement=text, based_on=[world["reflection"]],
+        participants=[world["people"][who]], units=units.split(", ")))
+
+
+@when(parsers.parse('"{name}" plans a joint experiment "{aim}" with "{member}" based on the '
+                    'decision'))
+def plan_joint(world, name, aim, member):
+    world["experiment"] = attempt(ok(world), lambda: world["app"].plan_experiment(
+        world["people"][name], week=3, aim=aim, change="Use one platform",
+        prediction="Shorter lead times", measure="Lead time in days",
+        based_on=[world["decision"]], team=[world["people"][member]], shared=True))
+
+
+@when(parsers.parse('"{name}" starts the experiment and records the observation "{text}"'))
+def member_steps(world, name, text):
+    who = world["people"][name]
+    attempt(ok(world), lambda: world["app"].start_experiment(
+        world["experiment"], participant_id=who, week=3))
+    attempt(ok(world), lambda: world["app"].record_observation(
+        world["experiment"], participant_id=who, text=text))
+
+
+@when(parsers.parse('"{name}" evaluates the experiment and concludes it with "{outcome}"'))
+def member_concludes(world, name, outcome):
+    who = world["people"][name]
+    attempt(ok(world), lambda: world["app"].evaluate_experiment(
+        world["experiment"], participant_id=who, result="It held", learning="Ask IT early"))
+    attempt(ok(world), lambda: world["app"].conclude_experiment(
+        world["experiment"], participant_id=who, outcome=outcome))
+
+
+@when(parsers.parse('"{name}" establishes the capability "{cap}" from the experiment with '
+                    '"{member}" in the team'))
+def establish_joint(world, name, cap, member):
+    world["capability"] = attempt(ok(world), lambda: world["app"].establish_capability(
+        world["people"][name], week=5, name=cap, description="Units share case data",
+        experiments=[world["experiment"]], team=[world["people"][member]], shared=True))
+
+
+@when(parsers.parse('"{name}" shares the reflection with the course group'))
+def share_reflection(world, name):
+    attempt(world, lambda: world["app"].share_record(
+        world["reflection"], participant_id=world["people"][name]))
+
+
+@when(parsers.parse('"{name}" shares the experiment with the course group'))
+def share_experiment(world, name):
+    attempt(world, lambda: world["app"].share_record(
+        world["experiment"], participant_id=world["people"][name]))
+
+
+@when(parsers.parse('"{name}" starts the experiment'))
+def someone_starts(world, name):
+    attempt(world, lambda: world["app"].start_experiment(
+        world["experiment"], participant_id=world["people"][name], week=3))
+
+
+@when(parsers.parse('"{name}" joins the experiment'))
+def joins(world, name):
+    attempt(ok(world), lambda: world["app"].join_team(
+        world["experiment"], participant_id=world["people"][name]))
+
+
+@then("the capability's lineage leads back to Ada's reflection")
+def lineage_back_to_ada(world):
+    from projections import queries
+    from projections.runner import catch_up
+
+    app = ok(world)["app"]
+    catch_up(app)
+    graph = queries.lineage(app.sql, world["programme"], world["capability"])
+    ids = {n["id"]: n for n in graph["nodes"]}
+    assert str(world["reflection"]) in ids and ids[str(world["reflection"])]["unit"] == "soc"
+    assert {n["kind"] for n in graph["nodes"]} == {
+        "reflection", "decision", "experiment", "capability"}
+
+
+@then("the read models count the link from Bo's decision to Ada's reflection as across "
+      "participants and units")
+def counted_across(world):
+    from projections import queries
+
+    app = world["app"]
+    graph = queries.lineage(app.sql, world["programme"])
+    [edge] = [e for e in graph["edges"] if e["from"] == str(world["decision"])]
+    assert edge["cross_participant"] and edge["cross_unit"]
+    links = queries.collaboration_links(app.sql, world["programme"])
+    assert links["cross_unit_links"] >= 1 and links["cross_participant_links"] >= 1
+
+
+@then("the decision is based on Ada's reflection")
+def based_on_adas(world):
+    record = world["app"].get_record(ok(world)["decision"])
+    assert record["based_on"] == [str(world["reflection"])]
+    assert record["participants"] == [str(world["people"]["Ada"])]
+
+
+@then(parsers.parse('the experiment\'s team is "{names}"'))
+def team_is(world, names):
+    record = world["app"].get_record(ok(world)["experiment"])
+    assert record["team"] == [str(world["people"][n]) for n in names.split(", ")]

@@ -45,7 +45,7 @@ def small_log(app: Framdrift) -> dict[str, Any]:
                                  role="expert", unit="u1", consent=True)
     bo = app.enrol_participant(pid, name="Bo Berg", email=None, role="manager", unit="u1",
                                consent=True)
-    reflection = app.log_reflection(anna, week=1, example="En reflektion")
+    reflection = app.log_reflection(anna, week=1, example="En reflektion", shared=True)
     app.make_decision(bo, week=2, statement="Ett beslut", based_on=[reflection])
     return {"programme": pid, "anna": anna, "bo": bo}
 

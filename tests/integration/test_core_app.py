@@ -62,7 +62,7 @@ def test_reflection_to_decision_to_experiment_to_capability(app):
             solutions="Read it again", development_areas=[w["area"]])
     d = app.make_decision(w["ada"], programme_id=w["pid"], week=3,
                           statement="Choose the other reading", based_on=[r],
-                          units=["soc", "it"])
+                          units=["soc", "it"], shared=True)  # Bo builds on it
     e = finished_experiment(app, w["bo"], [d])
     c = app.establish_capability(w["bo"], programme_id=w["pid"], week=5,
                                  name="Shared data platform", description="Units share data",
@@ -229,7 +229,7 @@ CREATED = {
 
 def test_every_create_retried_with_its_request_id_creates_once(app):
     w = setup_programme(app)
-    r = log(app, w["ada"])
+    r = log(app, w["ada"], shared=True)  # Bo builds on it below
     adopted = finished_experiment(app, w["ada"], [])
     adapted = finished_experiment(app, w["ada"], [], outcome="adapt")
     creates = {

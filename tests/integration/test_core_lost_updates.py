@@ -69,6 +69,10 @@ def seed(app: Framdrift) -> dict[str, Any]:
     ids["planned"], ids["started"], ids["evaluated"] = experiment(0), experiment(1), experiment(2)
     ids["capability"] = app.establish_capability(ada, week=1, name="C", description="d",
                                                  experiments=[experiment(3)])
+    ids["open"] = app.plan_experiment(ada, week=1, aim="a", change="c", prediction="p",
+                                      measure="m", shared=True)
+    ids["teamed"] = app.plan_experiment(ada, week=1, aim="a", change="c", prediction="p",
+                                        measure="m", shared=True, team=[bo])
     return ids
 
 
@@ -112,6 +116,16 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     "apply_capability": ("capability", lambda a, ids, v, i: a.apply_capability(
         ids["capability"], unit="it", note=f"Note {i}", expected_version=v,
         request_id=f"race-{i}")),
+    "share_record": ("reflection", lambda a, ids, v, i: a.share_record(
+        ids["reflection"], expected_version=v, request_id=f"race-{i}")),
+    "unshare_record": ("open", lambda a, ids, v, i: a.unshare_record(
+        ids["open"], expected_version=v, request_id=f"race-{i}")),
+    "add_team_member": ("open", lambda a, ids, v, i: a.add_team_member(
+        ids["open"], ids["bo"], expected_version=v, request_id=f"race-{i}")),
+    "remove_team_member": ("teamed", lambda a, ids, v, i: a.remove_team_member(
+        ids["teamed"], ids["bo"], expected_version=v, request_id=f"race-{i}")),
+    "join_team": ("open", lambda a, ids, v, i: a.join_team(
+        ids["open"], participant_id=ids["bo"], expected_version=v, request_id=f"race-{i}")),
 }
 
 

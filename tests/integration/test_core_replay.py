@@ -163,7 +163,7 @@ class Run:
             self.pick(self.participants), week=self.week(),
             material_id=self.pick(self.materials) if self.draw(st.booleans()) else None,
             example=self.text(), deficiency=self.maybe_text(), solutions=self.maybe_text(),
-            development_areas=self.some(self.areas),
+            development_areas=self.some(self.areas), shared=self.draw(st.booleans()),
         ))
 
     def amend(self) -> None:
@@ -181,6 +181,7 @@ class Run:
             self.pick(self.participants), week=self.week(), statement=self.text(),
             rationale=self.maybe_text(), based_on=self.some(self.reflections + self.decisions),
             units=self.some(UNIT_KEYS), development_areas=self.some(self.areas),
+            participants=self.some(self.participants), shared=self.draw(st.booleans()),
         ))
 
     def revise_or_reverse(self) -> None:
@@ -199,7 +200,29 @@ class Run:
             change=self.text(), prediction=self.text(), measure=self.text(),
             based_on=self.some(self.reflections + self.decisions),
             units=self.some(UNIT_KEYS), development_areas=self.some(self.areas),
+            team=self.some(self.participants), shared=self.draw(st.booleans()),
         ))
+
+    def share(self) -> None:
+        records = self.reflections + self.decisions + self.experiments + self.capabilities
+        if records:
+            record = self.pick(records)
+            if self.draw(st.booleans()):
+                self.app.share_record(record)
+            else:
+                self.app.unshare_record(record)
+
+    def team(self) -> None:
+        records = self.experiments + self.capabilities
+        if records and self.participants:
+            record, who = self.pick(records), self.pick(self.participants)
+            match self.draw(st.sampled_from(["add", "remove", "join"])):
+                case "add":
+                    self.app.add_team_member(record, who)
+                case "remove":
+                    self.app.remove_team_member(record, who)
+                case "join":
+                    self.app.join_team(record, participant_id=who)
 
     def step(self) -> None:
         if not self.experiments:
@@ -207,9 +230,11 @@ class Run:
         e = self.pick(self.experiments)
         match self.draw(st.sampled_from(["start", "observe", "evaluate", "conclude", "next"])):
             case "start":
-                self.app.start_experiment(e, week=self.week())
-            case "observe":
-                self.app.record_observation(e, text=self.text())
+                self.app.start_experiment(e, week=self.week(),
+                                          participant_id=self.pick(self.participants))
+            case "observe":  # the author, or anyone (refused unless in the team)
+                self.app.record_observation(e, text=self.text(), participant_id=self.draw(
+                    st.none() | st.sampled_from(self.participants)))
             case "evaluate":
                 self.app.evaluate_experiment(e, result=self.text(), learning=self.text())
             case "conclude":
@@ -237,7 +262,7 @@ class Run:
 COMMANDS = [
     "enrol", "material", "meeting", "area", "rename_or_merge", "assess", "engagement",
     "reflect", "reflect", "amend", "withdraw", "decide", "revise_or_reverse", "experiment",
-    "step", "step", "step", "capability", "erase",
+    "step", "step", "step", "capability", "erase", "share", "team",
 ]
 
 

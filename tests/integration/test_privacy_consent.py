@@ -191,7 +191,7 @@ def test_never_given_consent_counts_as_not_consenting(app):
                                 consent=True)
     no = app.enrol_participant(pid, name="Nej", email=None, role="expert", unit="u2")
     r_yes = app.log_reflection(yes, week=1, example="x")
-    r_no = app.log_reflection(no, week=1, example="y")
+    r_no = app.log_reflection(no, week=1, example="y", shared=True)  # "yes" builds on it
     d = app.make_decision(yes, week=2, statement="s", based_on=[r_no], units=["u1", "u2"])
     app.make_decision(no, week=2, statement="s", units=["u1", "u2"])
     catch_up(app)

@@ -67,9 +67,10 @@ def load(app: Framdrift) -> dict[str, Any]:
     app.record_attendance(z, check_in)
     r = app.log_reflection(z, week=1, material_id=material, example=t["example"],
                            deficiency=t["deficiency"], solutions=t["solutions"],
-                           development_areas=[area])
+                           development_areas=[area], shared=True)  # O builds on it
     app.amend_reflection(r, example=t["amended"], development_areas=[area])
-    d = app.make_decision(o, week=2, statement=OTHER_TEXT, based_on=[r], units=["soc", "bo"])
+    d = app.make_decision(o, week=2, statement=OTHER_TEXT, based_on=[r], units=["soc", "bo"],
+                          shared=True)
     e = app.plan_experiment(z, week=2, aim=t["aim"], change=t["change"],
                             prediction=t["prediction"], measure=t["measure"], based_on=[d],
                             units=["soc", "bo"], development_areas=[area])

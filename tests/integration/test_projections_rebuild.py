@@ -41,7 +41,7 @@ def rebuilt(app: Any) -> dict[str, list[tuple]]:
 
 OPS = ("reflect", "amend", "withdraw", "decide", "revise", "reverse", "plan", "advance",
        "next_cycle", "capability", "material", "attend", "withdraw_consent", "erase",
-       "rename", "merge", "assess", "close")
+       "rename", "merge", "assess", "close", "share", "team")
 
 
 class Script:
@@ -78,6 +78,7 @@ class Script:
                 case "reflect":
                     self.reflections.append(app.log_reflection(
                         person, week=week, example="ex", development_areas=area,
+                        shared=a % 2 == 0,
                         material_id=pick(self.materials, b) if a % 2 else None))
                 case "amend" if self.reflections:
                     app.amend_reflection(pick(self.reflections, a), example="ex2",
@@ -88,7 +89,7 @@ class Script:
                     bases = [pick(self.reflections, b)] if self.reflections else []
                     self.decisions.append(app.make_decision(
                         person, week=week, statement="s", based_on=bases, units=units,
-                        development_areas=area))
+                        development_areas=area, shared=a % 2 == 0))
                 case "revise" if self.decisions:
                     bases = [pick(self.reflections, b)] if self.reflections and b % 2 else []
                     app.revise_decision(pick(self.decisions, a), statement="s2",
@@ -99,7 +100,8 @@ class Script:
                     bases = [pick(self.decisions, b)] if self.decisions else []
                     self.experiments.append(app.plan_experiment(
                         person, week=week, aim="a", change="c", prediction="p", measure="m",
-                        based_on=bases, units=units, development_areas=area))
+                        based_on=bases, units=units, development_areas=area,
+                        shared=a % 2 == 0, team=[pick(self.people, b)]))
                 case "advance" if self.experiments:
                     exp = pick(self.experiments, a)
                     stage = app.get_record(exp)["stage"]
@@ -136,6 +138,17 @@ class Script:
                     app.assess_maturity(self.pid, phase=("before", "after")[a % 2],
                                         instrument="I", scores={"digital_capability": b % 5},
                                         unit=units[0] if b % 2 else None)
+                case "share" if self.reflections + self.decisions + self.experiments:
+                    record = pick(self.reflections + self.decisions + self.experiments, a)
+                    (app.share_record if b % 2 else app.unshare_record)(record)
+                case "team" if self.experiments:
+                    exp = pick(self.experiments, a)
+                    if b % 3 == 0:
+                        app.add_team_member(exp, person)
+                    elif b % 3 == 1:
+                        app.join_team(exp, participant_id=person)
+                    else:
+                        app.remove_team_member(exp, person)
                 case "close" if a % 7 == 0 and b % 7 == 0:
                     app.close_programme(self.pid)
         except errors.DomainError:

@@ -56,16 +56,27 @@ def everything(tick):
     r = Reflection.log(programme_id=p.id, author=who, week=1, material_id=None, example="E",
                        deficiency=None, solutions=None, development_areas=[])
     r.amend(example="E2", deficiency=None, solutions=None, development_areas=[])
+    r.share()
+    r.unshare()
     r.withdraw()
     events += r.collect_events()
     d = Decision.make(programme_id=p.id, author=who, week=1, statement="S", rationale=None,
                       based_on=[], units=[], development_areas=[])
     d.revise(statement="S2", rationale=None, based_on=[], units=[])
+    d.share()
+    d.unshare()
     d.reverse("R")
     events += d.collect_events()
     e = Experiment.plan(programme_id=p.id, author=who, week=1, aim="A", change="C",
                         prediction="P", measure="M", based_on=[], units=[],
                         development_areas=[])
+    colleague = Participant.enrol(p, name="M", email=None, role=Role.MANAGER, unit="it")
+    events += colleague.collect_events()
+    e.share()
+    e.add_team_member(colleague.id)
+    e.remove_team_member(colleague.id)
+    e.join(colleague.id)
+    e.unshare()
     e.start(1)
     e.record_observation("O")
     e.evaluate(result="R", learning="L")
@@ -79,6 +90,11 @@ def everything(tick):
                              experiments=[e], units=[], development_areas=[])
     c.refine("D2")
     c.apply_in("it", "note")
+    c.share()
+    c.add_team_member(colleague.id)
+    c.remove_team_member(colleague.id)
+    c.join(colleague.id)
+    c.unshare()
     events += c.collect_events()
     return events
 
@@ -88,7 +104,7 @@ def test_every_event_carries_actor_and_event_time_from_the_context():
     ticks = iter(start + timedelta(minutes=i) for i in range(1000))
     with acting_as("researcher:r1"), clock(lambda: next(ticks)):
         events = everything(ticks)
-    assert len(events) == 34
+    assert len(events) == 49
     assert {describe.event_type(e) for e in events} == set(_event_classes())
     assert {e.actor for e in events} == {"researcher:r1"}
     stamps = [e.timestamp for e in events]
@@ -163,7 +179,8 @@ def _event_classes():
 
 
 def test_event_classes_are_exactly_those_described():
-    described = set(re.findall(r'case "(\w+\.\w+)"', inspect.getsource(describe)))
+    source = inspect.getsource(describe._summarise)
+    described = set(re.findall(r'"([A-Z]\w+\.[A-Z]\w+)"', source))
     assert set(_event_classes()) == described
 
 
