@@ -245,3 +245,55 @@ def test_every_xlsx_output_path_keeps_formulas_as_text(app, store_url, tmp_path)
     for name in ("web records text", "cli records text"):
         assert set(TYPED.values()) <= found[name], name
     assert formula("=", "area") in found["cli records deidentified"]
+
+
+def check_xlsx(name: str, data: bytes) -> set[str]:
+    """Every text cell of a workbook is a text cell (never a formula), and a text a
+    spreadsheet would evaluate carries the quote-prefix flag; the texts, as written."""
+    import openpyxl
+
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert ws.max_row > 1 and ws.freeze_panes == "A2", name
+    texts = set()
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type != "f", (name, c.coordinate, c.value)
+            if isinstance(c.value, str):
+                assert c.data_type == "s", (name, c.coordinate, c.value)
+                assert c.quotePrefix == spreadsheet.is_dangerous(c.value), (name, c.value)
+                texts.add(c.value)
+    return texts
+
+
+def test_every_xlsx_output_path_keeps_formulas_as_text(app, store_url, tmp_path):
+    """The same programme as .xlsx (API, downloads, framdrift export): the formulas are
+    there exactly as typed, as text cells, so no spreadsheet evaluates them."""
+    pid = build(app)
+    flask = flask_app(app)
+    evaluator, _ = issue_token(app, role="evaluator", label="xlsx test")
+    outputs: dict[str, bytes] = {}
+    response = flask.test_client().get(f"/api/v1/programmes/{pid}/timeline?format=xlsx",
+                                       headers={"Authorization": f"Bearer {evaluator}"})
+    assert response.status_code == 200 and response.mimetype == spreadsheet.XLSX_MEDIA_TYPE
+    outputs["api"] = response.get_data()
+    web = flask.test_client()
+    sign_in(web, "researcher")
+    for name, path in (("web timeline", f"/replay/{pid}/export/timeline.xlsx"),
+                       ("web records text", f"/replay/{pid}/export/records.xlsx?text=1")):
+        response = web.get(path)
+        assert response.status_code == 200, (name, response.get_data(as_text=True)[:300])
+        outputs[name] = response.get_data()
+    env = {"FRAMDRIFT_DATABASE_URL": store_url, "FRAMDRIFT_SECRET_KEY": "xlsx-test"}
+    for name, extra in (("cli records text", ["--what", "records", "--with-text"]),
+                        ("cli records deidentified", ["--what", "records", "--deidentified"])):
+        out = tmp_path / f"{name.replace(' ', '-')}.xlsx"
+        result = CliRunner().invoke(cli, ["export", "--programme", pid, "--format", "xlsx",
+                                          "--out", str(out), *extra], env=env)
+        assert result.exit_code == 0, (name, result.output)
+        outputs[name] = out.read_bytes()
+    found = {name: check_xlsx(name, data) for name, data in outputs.items()}
+    for name, texts in found.items():
+        assert {"=unitkey", formula("+", "theme1")} <= texts, name
+    for name in ("web records text", "cli records text"):
+        assert set(TYPED.values()) <= found[name], name
+    assert formula("=", "area") in found["cli records deidentified"]
