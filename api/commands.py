@@ -98,17 +98,19 @@ def _start_projections(framdrift: Any) -> Any:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-def serve(host: str, port: int) -> None:
-    """Serve the web app and API.
+@click.option("--threads", default=None, type=click.IntRange(1, 64),
+              help="Request threads of the production server (default 8).")
+@click.option("--dev", is_flag=True,
+              help="Werkzeug's development server instead of waitress (for development only).")
+def serve(host: str, port: int, threads: int | None, dev: bool) -> None:
+    """Serve the web app and API with a production WSGI server (waitress).
 
     On SQLite (the embedded default) this one process also keeps the read models
     current. On PostgreSQL it only serves: run 'framdrift projections run' beside it
-    (and prefer gunicorn: gunicorn -w 2 'api.wsgi:app').
+    (or use gunicorn, as docker-compose.yml does). '--dev' runs werkzeug's development
+    server instead.
     """
-    from werkzeug.serving import run_simple
-
     from api.app import close_framdrift, create_app, framdrift_app
-    from api.errors import ApiErrorRequestHandler  # its 414/431 under /api/v1 as JSON
 
     open_app().close()  # fail early and clearly when the store is not migrated
     flask_app = create_app()
@@ -116,21 +118,39 @@ def serve(host: str, port: int) -> None:
     background = None
     if not framdrift.config.is_postgres:
         background = _start_projections(framdrift)
+    server = None
+    if not dev:
+        from api import server as production
+
+        production.configure_logging()
+        overrides = {"threads": threads} if threads else {}
+        server = production.make_server(flask_app, host, port, **overrides)
+        port = int(getattr(server, "effective_port", port) or port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     site = os.environ.get("FRAMDRIFT_BASE_URL") or f"http://{shown}:{port}"
     click.echo(f"Framdrift is running at {site}/  (API docs: "
                f"{site}/api/v1/docs; stop with Ctrl+C)")
     _print_demo_links(framdrift, site)
+
     def _interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # stop like Ctrl+C: finish, stop the read-model thread
 
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        run_simple(host, port, flask_app, threaded=True, use_reloader=False,
-                   request_handler=ApiErrorRequestHandler)
+        if server is not None:
+            server.run()
+        else:
+            from werkzeug.serving import run_simple
+
+            from api.errors import ApiErrorRequestHandler  # 414/431 under /api/v1: problems
+
+            run_simple(host, port, flask_app, threaded=True, use_reloader=False,
+                       request_handler=ApiErrorRequestHandler)
     except KeyboardInterrupt:
         pass
     finally:
+        if server is not None:
+            server.close()
         stop = getattr(background, "stop", None)
         if callable(stop):
             stop()

@@ -15,7 +15,8 @@ Conventions (every endpoint):
   N; if they do not, 503 with ``Retry-After: 1``. A position beyond the end of the log
   is not waited for: 409 Conflict at once (the request is well formed, but the log has
   not got there; a position a write returned is never beyond it).
-- Errors: ``{"code", "status", "message", "errors": {field: [reasons]}}``.
+- Errors: ``application/problem+json`` (RFC 9457: ``type``, ``title``, ``status``,
+  ``detail``, ``instance``) plus ``errors``: ``{field: [reasons]}`` (``api.errors``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from api import readmodels, spreadsheet
 from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, require_role
-from api.errors import ErrorSchema
+from api.errors import PROBLEM_MEDIA_TYPE, ErrorSchema, ProblemResponses
 from api.web.labels import Labeller, pick_language, unit_names
 
 PREFIX = "/api/v1"
@@ -48,7 +49,7 @@ EXPORT_CHUNK = 1000
 DESCRIPTION = (__doc__ or "").split("\n", 1)[1].strip()
 
 
-class FramdriftApi(Api):
+class FramdriftApi(ProblemResponses, Api):
     ERROR_SCHEMA = ErrorSchema
 
 
@@ -145,14 +146,16 @@ def consistent(view: Callable[..., Any]) -> Callable[..., Any]:
                 abort(409, message=(f"The log has no position {wanted} yet (it ends at "
                                     f"{head}); ask again once it has, or with a position "
                                     "a write returned."),
-                      errors={"min_position": [f"beyond the end of the log ({head})"]})
+                      errors={"min_position": [f"beyond the end of the log ({head})"]},
+                      problem="position-beyond-log")
             timeout = float(current_app.config["MIN_POSITION_WAIT"])
             reached = readmodels.wait_for(wanted, timeout)
             if reached < wanted:
                 abort(503, message=(f"The read models are at position {reached}, not yet at "
                                     f"{wanted}; try again shortly."),
                       errors={"min_position": [f"not reached within {timeout:g} s"]},
-                      headers={"Retry-After": "1", POSITION_HEADER: str(reached)})
+                      headers={"Retry-After": "1", POSITION_HEADER: str(reached)},
+                      problem="position-not-reached")
         else:
             readmodels.position()
         return view(args, *a, **kw)
@@ -256,7 +259,7 @@ EXPORT_DOC = {
         "application/x-ndjson": {"schema": {"type": "string"}},
     }}}
 }
-_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_ERROR = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Error"}}}
 CONDITIONAL_DOC = {"responses": {
     "304": {"description": "Not modified (If-None-Match)."},
     "409": {"description": "min_position is beyond the end of the log.", "content": _ERROR},

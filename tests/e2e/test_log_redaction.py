@@ -66,8 +66,10 @@ def test_gunicorn_logs_hold_no_sign_in_secret(tmp_path: Path) -> None:
     _assert_clean(text, secret, token)
 
 
-def test_framdrift_serve_log_holds_no_sign_in_secret(tmp_path: Path) -> None:
-    """The development server (werkzeug) logs each request too."""
+@pytest.mark.parametrize("server", [[], ["--dev"]], ids=["waitress", "werkzeug"])
+def test_framdrift_serve_log_holds_no_sign_in_secret(tmp_path: Path, server) -> None:
+    """``framdrift serve`` (waitress, our access log) and ``--dev`` (werkzeug) log each
+    request too."""
     url = f"sqlite:///{tmp_path}/framdrift.sqlite3"
     secret, token = store_with_link(url)
     env = {**os.environ, "FRAMDRIFT_DATABASE_URL": url, "FRAMDRIFT_SECRET_KEY": "e2e",
@@ -75,7 +77,7 @@ def test_framdrift_serve_log_holds_no_sign_in_secret(tmp_path: Path) -> None:
     env.pop("FRAMDRIFT_HTTPS", None)
     port, log = free_port(), tmp_path / "serve.log"
     with log.open("ab") as out:
-        serve = subprocess.Popen([str(BIN / "framdrift"), "serve", "--port", str(port)],
+        serve = subprocess.Popen([str(BIN / "framdrift"), "serve", *server, "--port", str(port)],
                                  env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True)
     try:

@@ -183,12 +183,14 @@ def test_a_client_cannot_choose_the_address_it_is_counted_under(stack: Stack) ->
     ({"url": "/", "headers": {"X-Big": "x" * 20_000}}, 431),
     ({"url": "/login", "method": "POST", "data": b"a" * (3 * 1024 * 1024)}, 413),
 ])
-def test_errors_from_nginx_have_the_apps_json_shape(stack: Stack, request_kwargs, code):
+def test_errors_from_nginx_are_problem_documents(stack: Stack, request_kwargs, code):
     kwargs = dict(request_kwargs)
     method = kwargs.pop("method", "GET")
     url = stack.base + kwargs.pop("url")
     answer = requests.request(method, url, timeout=10, **kwargs)
     assert answer.status_code == code
-    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.headers["Content-Type"] == "application/problem+json"
     body = answer.json()
-    assert body["code"] == code and body["message"] and body["errors"] == {}
+    assert set(body) == {"type", "title", "status", "detail", "errors"}, body
+    assert body["status"] == code and body["detail"] and body["errors"] == {}
+    assert body["type"].startswith("/api/v1/problems/")

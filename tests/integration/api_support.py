@@ -76,15 +76,23 @@ def make_world(app: Framdrift, *, participants: int = 8, **config: Any) -> World
                  result.participants[pid])
 
 
+def assert_problem(mimetype: str, body: dict[str, Any], code: int) -> None:
+    """An RFC 9457 problem document (api/errors.py): the documented members, no others."""
+    assert mimetype == "application/problem+json", mimetype
+    assert set(body) - {"instance"} == {"type", "title", "status", "detail", "errors"}, body
+    assert body["status"] == code
+    assert body["type"] == "about:blank" or body["type"].startswith("/api/v1/problems/")
+    for member in ("title", "detail", "instance"):
+        assert isinstance(body.get(member, "x"), str) and body.get(member, "x"), body
+    assert isinstance(body["errors"], dict)
+    for reasons in body["errors"].values():
+        assert isinstance(reasons, list) and all(isinstance(r, str) for r in reasons)
+
+
 def assert_error_shape(response: Any, code: int) -> dict[str, Any]:
     assert response.status_code == code, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}, body
-    assert body["code"] == code
-    assert isinstance(body["status"], str) and body["status"]
-    assert isinstance(body["message"], str) and body["message"]
-    assert isinstance(body["errors"], dict)
+    assert_problem(response.mimetype, response.get_json(force=True), code)
+    body = response.get_json(force=True)
     for reasons in body["errors"].values():
         assert isinstance(reasons, list) and all(isinstance(r, str) for r in reasons)
     return body

@@ -20,7 +20,7 @@ def test_no_token_is_401_with_bearer_challenge(world, path):
     response = world.client.get(path.format(pid=world.programme_id))
     body = assert_error_shape(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert "Bearer" in body["message"]
+    assert "Bearer" in body["detail"]
 
 
 @pytest.mark.parametrize("header", [

@@ -8,7 +8,14 @@ import threading
 import uuid
 
 import pytest
-from api_support import assert_error_shape, catch_up, flask_app, make_world, sign_in
+from api_support import (
+    assert_error_shape,
+    assert_problem,
+    catch_up,
+    flask_app,
+    make_world,
+    sign_in,
+)
 from click.testing import CliRunner
 from flask_smorest import abort
 from werkzeug.serving import make_server
@@ -106,7 +113,7 @@ def test_domain_errors_are_mapped(app, exc, code, field):
 
     body = assert_error_shape(flask.test_client().get("/api/v1/_test/raise"), code)
     assert body["errors"] == {field: [exc.message]}
-    assert body["message"] == exc.message
+    assert body["detail"] == exc.message
 
 
 @pytest.mark.parametrize("code", [400, 401, 403, 406, 409, 413, 415, 429, 503])
@@ -141,7 +148,7 @@ def test_unexpected_exception_is_500_without_details(app):
         raise RuntimeError("secret internals")
 
     body = assert_error_shape(flask.test_client().get("/api/v1/_test/boom"), 500)
-    assert "secret internals" not in body["message"]
+    assert "secret internals" not in body["detail"]
 
 
 def test_min_position_beyond_the_end_is_409_at_once(world):
@@ -153,7 +160,7 @@ def test_min_position_beyond_the_end_is_409_at_once(world):
                                headers={"X-Framdrift-Min-Position": str(head + 1000)}),
                      world.get(f"/api/v1/programmes/{{pid}}/state?min_position={2**62}")):
         body = assert_error_shape(response, 409)
-        assert "min_position" in body["errors"] and str(head) in body["message"]
+        assert "min_position" in body["errors"] and str(head) in body["detail"]
     assert world.get(f"/api/v1/programmes?min_position={head}").status_code == 200
     spec = world.get("/api/v1/openapi.json").get_json()
     assert "409" in spec["paths"]["/api/v1/programmes"]["get"]["responses"]
@@ -292,9 +299,9 @@ def test_server_limits_under_the_api_answer_json(served, path, extra, code):
     request = (f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode() + extra + b"\r\n")
     status, headers, body = _raw(served, request)
     assert status == code
-    assert headers["content-type"] == "application/json"
     payload = json.loads(body)
-    assert set(payload) == {"code", "status", "message", "errors"} and payload["code"] == code
+    assert_problem(headers["content-type"], payload, code)
+    assert payload["instance"] == path.split("?")[0]
     assert payload["errors"]["_request"]
 
 
@@ -306,16 +313,35 @@ def test_server_limits_elsewhere_stay_as_they_were(served):
                         b"Connection: close\r\n\r\n")[0] == 200
 
 
-def test_serve_uses_the_json_error_handler(monkeypatch, sqlite_app, sqlite_url):
-    """``framdrift serve`` runs werkzeug's server with :class:`ApiErrorRequestHandler`."""
+def test_serve_dev_uses_the_problem_error_handler(monkeypatch, sqlite_app, sqlite_url):
+    """``framdrift serve --dev`` runs werkzeug's server with :class:`ApiErrorRequestHandler`;
+    without ``--dev`` it runs waitress (api/server.py), never werkzeug's."""
     import werkzeug.serving
 
+    from api import server
     from api.cli import cli
 
     seen = {}
     monkeypatch.setattr(werkzeug.serving, "run_simple",
                         lambda *a, **kw: seen.update(kw))
-    result = CliRunner().invoke(cli, ["serve", "--port", "0"],
+    result = CliRunner().invoke(cli, ["serve", "--dev", "--port", "0"],
                                 env={"FRAMDRIFT_DATABASE_URL": sqlite_url})
     assert result.exit_code == 0, result.output
     assert seen["request_handler"] is ApiErrorRequestHandler
+    seen.clear()
+
+    class Fake:
+        effective_port = 8123
+
+        def run(self):
+            seen["ran"] = True
+
+        def close(self):
+            seen["closed"] = True
+
+    monkeypatch.setattr(server, "make_server", lambda app, host, port, **kw: Fake())
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"],
+                                env={"FRAMDRIFT_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 0, result.output
+    assert seen == {"ran": True, "closed": True}
+    assert "http://localhost:8123/api/v1/docs" in result.output

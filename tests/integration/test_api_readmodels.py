@@ -214,7 +214,8 @@ def assert_error_shape_plus(response, code):
     """/readyz's 503 carries the error shape plus the numbers."""
     assert response.status_code == code
     body = response.get_json()
-    assert {"code", "status", "message", "errors"} <= set(body)
+    assert {"type", "title", "status", "detail", "errors"} <= set(body)
+    assert response.mimetype == "application/problem+json"
     return body
 
 

@@ -154,7 +154,7 @@ def test_backup_keeps_keys_sealed_and_readiness_checks_the_master_key(
     web = create_app({"TESTING": True, "DATABASE_URL": target})
     answer = web.test_client().get("/readyz")
     assert answer.status_code == 503
-    assert "not the master key" in answer.get_json()["message"]
+    assert "not the master key" in answer.get_json()["detail"]
     monkeypatch.setenv("FRAMDRIFT_MASTER_KEY", MASTER)
     web = create_app({"TESTING": True, "DATABASE_URL": target})
     assert "master_key" not in (web.test_client().get("/readyz").get_json() or {}).get(

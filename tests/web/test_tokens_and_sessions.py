@@ -102,7 +102,7 @@ def test_tokens_only_read_the_api(app) -> None:
                 assert response.status_code == 405, (method, path, response.status_code)
         response = researcher.post("/api/v1/_test/write", headers=headers, json={})
         assert response.status_code == 403
-        assert response.get_json()["message"] == "API tokens are read-only."
+        assert response.get_json()["detail"] == "API tokens are read-only."
         assert world.app.max_position() == before
     # a bad token is not helped by a valid researcher session
     assert researcher.get("/api/v1/programmes", headers={
