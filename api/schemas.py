@@ -249,6 +249,9 @@ class LineageNode(Base):
     outcome_label = label("outcome", allow_none=True)
     cycle = fields.Integer(required=True, allow_none=True)
     created_at = iso(required=True)
+    shared = fields.Boolean(metadata={
+        "description": "Shared with the course group by its author (else for the researchers "
+                       "only)."})
 
 
 class LineageEdge(Base):
@@ -257,6 +260,9 @@ class LineageEdge(Base):
     to = fields.UUID(required=True, metadata={"description": "... builds on this one."})
     relation = fields.String(required=True)
     relation_label = label("relation")
+    cross_participant = fields.Boolean(metadata={
+        "description": "The two records have different authors."})
+    cross_unit = fields.Boolean(metadata={"description": "The two records are of different units."})
 
 
 class Lineage(OfProgramme):
@@ -264,6 +270,10 @@ class Lineage(OfProgramme):
         "description": "When asked for one record: its ancestors and descendants only."})
     nodes = fields.List(fields.Nested(LineageNode), required=True)
     edges = fields.List(fields.Nested(LineageEdge), required=True)
+    cross_participant_links = fields.Integer(metadata={
+        "description": "Edges whose two records have different authors."})
+    cross_unit_links = fields.Integer(metadata={
+        "description": "Edges whose two records are of different units."})
 
 
 class ByKind(Base):
@@ -337,11 +347,23 @@ class Collaboration(Base):
     unit_b_label = label("unit_b")
     decisions = fields.Integer(required=True)
     experiments = fields.Integer(required=True)
+    links = fields.Integer(metadata={
+        "description": "\"Based on\" and next-cycle links between records of the two units "
+                       "(in the later record's week)."})
+    teams = fields.Integer(metadata={
+        "description": "Experiments and capabilities whose team has members of both units."})
 
 
 class Collaborations(OfProgramme):
     week = fields.Integer(required=True, allow_none=True)
     items = fields.List(fields.Nested(Collaboration), required=True)
+    links = fields.Integer(metadata={"description": "Lineage links in all (of the week)."})
+    cross_participant_links = fields.Integer(metadata={
+        "description": "Links whose two records have different authors."})
+    cross_unit_links = fields.Integer(metadata={
+        "description": "Links whose two records are of different units."})
+    joint_records = fields.Integer(metadata={
+        "description": "Experiments and capabilities whose team spans units."})
 
 
 class MaturityRow(Base):
