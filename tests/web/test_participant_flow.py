@@ -162,3 +162,37 @@ def test_an_ended_session_is_not_a_dead_end(world: World) -> None:
 def _link_id(client) -> str:
     with client.session_transaction() as session:
         return session["principal"]["link"]
+
+
+def test_sharing_and_the_team_are_changed_on_the_records_page(world: World) -> None:
+    """The author shares a record from its page (an event; colleagues then see it and can
+    join the experiment), adds and removes team members; only the author may."""
+    me, kim = world.client("participant"), world.client("colleague")
+    eid = world.ids["planned"]
+    assert kim.get(f"/p/records/{eid}").status_code == 404  # not shared yet
+    fields = form_fields(me, f"/p/records/{eid}")
+    assert me.post(f"/p/records/{eid}/share", data={
+        **fields, "visibility": "shared"}).status_code == 302
+    assert world.app.get_record(eid)["shared"] is True
+    page = kim.get(f"/p/records/{eid}").get_data(as_text=True)
+    assert "Gå med i experimentet" in page and 'name="text"' not in page
+    assert kim.post(f"/p/records/{eid}/share", data={
+        **form_fields(kim, f"/p/records/{eid}"), "visibility": "researchers"}).status_code == 404
+    assert kim.post(f"/p/records/{eid}/join",
+                    data=form_fields(kim, f"/p/records/{eid}")).status_code == 302
+    assert world.app.get_record(eid)["team"] == [world.colleague]
+    page = kim.get(f"/p/records/{eid}").get_data(as_text=True)
+    assert "Starta experimentet" in page  # a member takes it forward
+    fields = form_fields(me, f"/p/records/{eid}")
+    assert me.post(f"/p/records/{eid}/team", data={
+        **fields, "member": world.colleague, "action": "remove"}).status_code == 302
+    assert world.app.get_record(eid)["team"] == []
+    fields = form_fields(me, f"/p/records/{eid}")
+    assert me.post(f"/p/records/{eid}/team", data={
+        **fields, "member": world.colleague, "action": "add"}).status_code == 302
+    assert world.app.get_record(eid)["team"] == [world.colleague]
+    fields = form_fields(me, f"/p/records/{eid}")
+    assert me.post(f"/p/records/{eid}/share", data={
+        **fields, "visibility": "researchers"}).status_code == 302
+    assert world.app.get_record(eid)["shared"] is False
+    assert kim.get(f"/p/records/{eid}").status_code == 200  # still in the team
