@@ -383,7 +383,9 @@ def lineage(args: dict[str, Any], programme_id: Any) -> Any:
     graph = readmodels.call("lineage", _pid(programme_id),
                             str(record_id) if record_id else None)
     return {"programme_id": programme_id, "record_id": graph.get("record_id"),
-            "nodes": graph["nodes"], "edges": graph["edges"]}
+            "nodes": graph["nodes"], "edges": graph["edges"],
+            "cross_participant_links": graph.get("cross_participant_links", 0),
+            "cross_unit_links": graph.get("cross_unit_links", 0)}
 
 
 @_read_model("development-areas", s.DevelopmentAreas)
@@ -405,7 +407,8 @@ def collaborations(args: dict[str, Any], programme_id: Any) -> Any:
     """Pairs of units sharing decisions or experiments, per week (optionally one week)."""
     week = args.get("week")
     return {"programme_id": programme_id, "week": week,
-            "items": readmodels.call("collaborations", _pid(programme_id), week)}
+            "items": readmodels.call("collaborations", _pid(programme_id), week),
+            **readmodels.call("collaboration_links", _pid(programme_id), week)}
 
 
 @_read_model("maturity", s.Maturity)
