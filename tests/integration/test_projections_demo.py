@@ -65,8 +65,15 @@ def fold(app: Any) -> dict[str, Any]:
                 "based_on": [str(b) for b in d.get("based_on", [])],
                 "previous": str(d["previous_cycle_id"]) if d.get("previous_cycle_id") else None,
                 "areas": list(d["development_areas"]), "units": list(d.get("units", [])),
-                "stage": "planned", "outcome": None,
+                "stage": "planned", "outcome": None, "shared": bool(d.get("shared")),
+                "team": [str(m) for m in d.get("team") or []],
             }
+        elif name.endswith((".Shared", ".Unshared")):
+            f["records"][oid]["shared"] = name.endswith(".Shared")
+        elif name.endswith((".TeamMemberAdded", ".TeamMemberJoined")):
+            f["records"][oid]["team"].append(str(d["member_id"]))
+        elif name.endswith(".TeamMemberRemoved"):
+            f["records"][oid]["team"].remove(str(d["member_id"]))
         elif name in ("Reflection.Withdrawn", "Decision.Reversed"):
             f["records"][oid]["void"] = True
         elif name == "Reflection.Amended":
@@ -154,6 +161,30 @@ def test_every_read_model_matches_the_log(demo):
         sub = q.lineage(sql, pid, capability)
         kinds = {n["kind"] for n in sub["nodes"]}
         assert {"capability", "experiment", "decision", "reflection"} <= kinds
+        assert {k for k, n in nodes.items() if n["shared"]} == \
+            {k for k, r in records.items() if r["shared"]}
+        # links across participants and units, as folded here (every demo author consents)
+        links = [(records[k], records[b]) for k, r in records.items()
+                 for b in {*r["based_on"], *([r["previous"]] if r["previous"] else [])}]
+        crossing = q.collaboration_links(sql, pid)
+        assert crossing["links"] == len(links)
+        assert crossing["cross_participant_links"] == sum(
+            1 for a, b in links if a["participant"] != b["participant"])
+        assert crossing["cross_unit_links"] == sum(1 for a, b in links if a["unit"] != b["unit"])
+        assert graph["cross_unit_links"] == crossing["cross_unit_links"]
+        # the demo has several cross-unit chains with teams: capabilities whose lineage
+        # reaches back across units to a reflection, carried by teams of several units
+        across = 0
+        for cap in (k for k, r in records.items() if r["kind"] == "capability"):
+            back = q.lineage(sql, pid, cap)
+            if back["cross_unit_links"] and any(
+                    n["kind"] == "reflection" for n in back["nodes"]):
+                across += 1
+        assert across >= 3
+        people_units = {k: p["unit"] for k, p in people.items()}
+        joint = [r for r in records.values() if r["kind"] in ("experiment", "capability")
+                 and len({r["unit"], *(people_units[m] for m in r["team"])}) > 1]
+        assert crossing["joint_records"] == len(joint) >= 5
 
         # development areas: renames followed, merges folded, live records counted
         areas = {k[1]: a for k, a in f["areas"].items() if k[0] == pid}
@@ -193,6 +224,11 @@ def test_every_read_model_matches_the_log(demo):
             assert unit["materials"] == sum(len(p["materials"]) for p in members)
 
         # collaborations: unit pairs of live decisions and of experiments, per week
+        for c in q.collaborations(sql, pid):
+            assert c["teams"] == sum(
+                1 for r in records.values() if r["week"] == c["week"] and r["kind"] in (
+                    "experiment", "capability") and {c["unit_a"], c["unit_b"]} <= {
+                    r["unit"], *(people_units[m] for m in r["team"])})
         pairs: Counter = Counter()
         for r in records.values():
             if r["kind"] in ("decision", "experiment") and not r["void"]:
