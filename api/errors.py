@@ -201,7 +201,7 @@ class ProblemSchema(ma.Schema):
         ordered = True
 
 
-ErrorSchema = ProblemSchema  # the name flask-smorest documents it under is "Error"
+ErrorSchema = ProblemSchema  # documented as the component "Problem"
 
 
 def field_errors(raw: Any, prefix: str = "") -> dict[str, list[str]]:

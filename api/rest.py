@@ -259,7 +259,7 @@ EXPORT_DOC = {
         "application/x-ndjson": {"schema": {"type": "string"}},
     }}}
 }
-_ERROR = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Error"}}}
+_ERROR = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 CONDITIONAL_DOC = {"responses": {
     "304": {"description": "Not modified (If-None-Match)."},
     "409": {"description": "min_position is beyond the end of the log.", "content": _ERROR},
