@@ -238,8 +238,9 @@ def test_every_page_has_no_serious_accessibility_violation(demo, browser, axe_sc
                                            width)
                         checked += 1
                         if lang == "sv" and name in PHOTOGRAPHED:
-                            tab.screenshot(path=str(SCREENSHOTS / f"design-{name}-{width}.png"),
-                                           full_page=True)
+                            shot = SCREENSHOTS / f"design-{name}-{width}"
+                            tab.screenshot(path=f"{shot}.png", full_page=True)
+                            tab.screenshot(path=f"{shot}-first-screen.png")
     finally:
         context.close()
         (ROOT / "test-output" / "accessibility.txt").write_text(
