@@ -3,7 +3,7 @@
 schemathesis' own engine — what ``schemathesis run --checks all URL`` runs: the examples,
 coverage, fuzzing and stateful phases — generates requests (valid and invalid) for every
 operation in /api/v1/openapi.json and sends them over HTTP to the app served as
-``framdrift serve`` serves it (werkzeug, its request handler), with an evaluator token,
+``framdrift serve`` serves it (waitress, api/server.py), with an evaluator token,
 the synthetic demo loaded and the read models current, on SQLite and on PostgreSQL.
 Every check is on: no 5xx; documented status codes, content types, headers and schemas;
 valid data accepted and invalid data refused; an undocumented method refused; a request
@@ -30,11 +30,10 @@ import schemathesis
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
-from werkzeug.serving import make_server
 
 from api.app import close_framdrift, create_app
 from api.cli import _migrate_hooks
-from api.errors import ApiErrorRequestHandler
+from api.server import make_server
 from domain.accounts import issue_token
 from domain.application import Framdrift
 from domain.demo import load_demo
@@ -80,16 +79,16 @@ def demo_world(url: str) -> tuple[str, str, str]:
 
 @contextmanager
 def served(flask):
-    """The app on 127.0.0.1 as ``framdrift serve`` serves it (threaded werkzeug, the JSON
-    error handler for the server's own refusals)."""
-    server = make_server("127.0.0.1", 0, flask, threaded=True,
-                         request_handler=ApiErrorRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    """The app on 127.0.0.1 as ``framdrift serve`` serves it (waitress, its problem
+    documents for the server's own refusals)."""
+    server = make_server(flask, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.shutdown()
+        server.close()
+        server.task_dispatcher.shutdown(timeout=5)
         thread.join(timeout=10)
 
 
