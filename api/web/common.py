@@ -262,6 +262,21 @@ def programme_record_ids(app: Framdrift, programme_id: str,
                 and (week is None or int(e.week) == week))
 
 
+def team_record_ids(app: Framdrift, participant_id: str) -> list[str]:
+    """Experiments and capabilities whose team the participant is (or was) in: from the
+    collaborations read model and the log after it (the caller checks the team now)."""
+    events = tuple(getattr(cls, name) for cls in (Experiment, Capability)
+                   for name in ("Planned", "Established", "TeamMemberAdded", "TeamMemberJoined")
+                   if hasattr(cls, name))
+
+    def match(e: Any) -> bool:
+        team = [str(m) for m in getattr(e, "team", None) or []]
+        return participant_id in team or str(getattr(e, "member_id", "")) == participant_id
+
+    return _ids(app, f"SELECT record_id AS id FROM {app.sql.table('pj_collab_teams')} "
+                     "WHERE member_id = ?", (participant_id,), events, match)
+
+
 def records_of(app: Framdrift, participant_id: str) -> list[dict[str, Any]]:
     records = []
     for rid in record_ids_of(app, participant_id):

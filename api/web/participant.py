@@ -33,6 +33,7 @@ from api.web.common import (
     record_history,
     records_of,
     render,
+    team_record_ids,
     week_theme,
 )
 from api.web.forms import (
@@ -333,18 +334,28 @@ def next_step(record: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _open_experiments(app: Any, mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _team_records(app: Any) -> list[dict[str, Any]]:
+    """Colleagues' experiments and capabilities the participant is in the team of."""
+    out = []
+    for rid in team_record_ids(app, g.me["id"]):
+        try:
+            r = app.get_record(rid)
+        except domain_errors.NotFoundError:
+            continue
+        if r["participant_id"] != g.me["id"] and is_member(r) and visible(r):
+            out.append(dict(r, title=_title(r), changes=0))
+    return out
+
+
+def _open_experiments(mine: list[dict[str, Any]], established: set[str]) -> list[dict[str, Any]]:
     """Experiments the participant carries (alone or in a team) that have a next step:
     not concluded, or adopted with no capability established from them yet."""
-    from_capabilities = {b for r in mine if r["kind"] == "capability" for b in r["based_on"]}
-    team = [r for r in shared_records(app, kinds=("experiment",))
-            if is_member(r) and r["participant_id"] != g.me["id"]]
     out = []
-    for r in [x for x in mine if x["kind"] == "experiment"] + team:
-        if r["void"] or r.get("next_cycle_id"):
+    for r in mine:
+        if r["kind"] != "experiment" or r["void"] or r.get("next_cycle_id"):
             continue
         if r.get("stage") == "concluded" and (r.get("outcome") != "adopt"
-                                              or r["id"] in from_capabilities):
+                                              or r["id"] in established):
             continue
         out.append(dict(r, title=_title(r), next=next_step(r)))
     return out
@@ -371,13 +382,22 @@ def my_log() -> Any:
                  if m["week"] == current]
     meetings = sorted((m for m in programme["meetings"] if m["week"] == current),
                       key=lambda m: str(m["held_on"]))
-    colleagues = [r for r in shared_records(app, week=current)
-                  if r["participant_id"] != g.me["id"]]
+    team = _team_records(app)
+    established = {b for r in records + team if r["kind"] == "capability"
+                   for b in r["based_on"]}
+    colleagues = []
+    for r in shared_records(app, week=current):
+        if r["participant_id"] == g.me["id"]:
+            continue
+        step = next_step(r)
+        if r["kind"] == "experiment" and (r["id"] in established or is_member(r)):
+            step = None  # done already, or on the list of open experiments
+        colleagues.append(dict(r, next=step, team_of_mine=is_member(r)))
     return render("p_log.html", programme=programme, me=g.me, weeks=weeks,
                   this_week=this_week, current=current, total=len(records),
                   materials=materials, meetings=meetings, colleagues=colleagues,
-                  open_experiments=_open_experiments(app, records),
-                  areas=area_names(programme), request_id=new_request_id(), next_for=next_step,
+                  open_experiments=_open_experiments(records + team, established),
+                  areas=area_names(programme), request_id=new_request_id(),
                   clear_draft=request.args.get("saved", "")[:40])
 
 

@@ -35,7 +35,7 @@ WORDS = {
            "observation": "Observation", "save_observation": "Spara observationen",
            "result": "Resultat jämfört med förväntan", "learning": "Vad jag lärde mig",
            "save_evaluation": "Spara utvärderingen",
-           "adopt": "Inför och skapa en förmåga", "name": "Förmågans namn",
+           "adopt": "Inför och etablera en förmåga", "name": "Förmågans namn",
            "save_capability": "Spara förmågan", "origins": "Det här bygger på",
            "ended": "Du är inte längre inloggad", "home": "Min logg"},
     "en": {"log": "Log a reflection", "example": "Example from my practice",
