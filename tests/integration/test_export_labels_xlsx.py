@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from api_support import READ_ENDPOINTS, make_world, sign_in
+from api_support import READ_ENDPOINTS, catch_up, make_world, sign_in
 from click.testing import CliRunner
 
 from api import spreadsheet
 from api.cli import cli
 from api.web.labels import LABELLED_FIELDS
+from domain.context import acting_as
 from domain.values import THEME_NAMES
 
 BOM = b"\xef\xbb\xbf"
@@ -58,6 +59,7 @@ def test_api_answers_name_their_keys_in_the_language_asked_for(world):
             response = world.get(path, headers=headers)
             assert response.status_code == 200, (path, response.get_json())
             assert "Accept-Language" in response.headers["Vary"]
+            assert response.headers["Content-Language"] == ("en" if headers else "sv")
             _labels_beside_keys(response.get_json(), path)
             text = response.get_data(as_text=True)
             assert not [n for n in names if n and n in text], path
@@ -105,6 +107,13 @@ def test_api_answers_name_their_keys_in_the_language_asked_for(world):
     maturity = world.get("/api/v1/programmes/{pid}/maturity").get_json()["items"]
     assert {m["dimension_label"] for m in maturity} <= {"Digital förmåga", "Digitalt arv"}
     assert world.get("/api/v1/programmes?lang=de").status_code == 422
+
+    # a unit registered later is named as soon as the read models have its event
+    with acting_as("researcher:test"):
+        world.app.register_unit(world.programme_id, key="late_unit", name="Sen förvaltning")
+    catch_up(world.app)
+    late = world.get("/api/v1/programmes/{pid}/timeline?unit=late_unit").get_json()["items"]
+    assert late and {r["unit_label"] for r in late} == {"Sen förvaltning"}
 
 
 def test_openapi_documents_the_labels_and_the_xlsx_format(world):
