@@ -24,7 +24,10 @@ def dump(app):
     for name in NAMES:
         for table in tables_of(name):
             rows = app.sql.query(f"SELECT * FROM {app.sql.table(table.name)}")
-            out[table.name] = sorted(tuple(sorted(r.items())) for r in rows)
+            out[table.name] = sorted(
+                (tuple(sorted(r.items())) for r in rows),
+                key=lambda row: tuple((k, v is not None, 0 if v is None else v)
+                                      for k, v in row))  # (None sorts first)
     return out
 
 
