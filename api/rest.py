@@ -15,6 +15,14 @@ Conventions (every endpoint):
   N; if they do not, 503 with ``Retry-After: 1``. A position beyond the end of the log
   is not waited for: 409 Conflict at once (the request is well formed, but the log has
   not got there; a position a write returned is never beyond it).
+- Names beside keys: every key (``theme``, ``unit``, ``kind``, ``event_type``, ``stage``,
+  ``outcome``, ``role``, ``dimension``, ...) keeps its value and has a sibling
+  ``<field>_label`` with its name, of the same shape (a list for a list, null for null);
+  labels and ``summary`` are in the language of ``?lang=sv|en``, else of
+  ``Accept-Language``, else Swedish (told in ``Content-Language``).
+- Exports (``timeline``): ``format=csv`` (UTF-8 with a byte-order mark; ``sep=semicolon``
+  for Excel in a Swedish locale), ``format=xlsx`` (typed cells, frozen header) or
+  ``format=ndjson``; the file name says the programme, what and as of when.
 - Errors: ``application/problem+json`` (RFC 9457: ``type``, ``title``, ``status``,
   ``detail``, ``instance``) plus ``errors``: ``{field: [reasons]}`` (``api.errors``).
 """
