@@ -43,7 +43,13 @@ from domain.model import (
     Reflection,
     record_id_for,
 )
-from domain.privacy import KeyStore, PersonalDataTranscoding, master_key_from_env, reveal
+from domain.privacy import (
+    KeyStore,
+    PersonalData,
+    PersonalDataTranscoding,
+    master_key_from_env,
+    reveal,
+)
 from domain.store import Sql, StoreConfig, parse_database_url
 from domain.values import (
     MaterialKind,
@@ -1155,9 +1161,15 @@ def record_to_dict(r: Record) -> dict[str, Any]:
         "created_on": r.created_on.isoformat(),
         "modified_on": r.modified_on.isoformat(),
     }
+    writers: dict[str, str] = {}
     for name in _RECORD_FIELDS:
         if name in r.__dict__:
-            data[name] = _value(r.__dict__[name])
+            value = r.__dict__[name]
+            data[name] = _value(value)
+            if isinstance(value, PersonalData) and value.subject != r.participant_id:
+                writers[name] = str(value.subject)  # a team member's words
+    # texts a team member wrote (field -> participant id): exports apply THEIR consent
+    data["writers"] = writers
     data["shared"] = bool(r.shared)
     if isinstance(r, Decision):
         data["participants"] = [str(p) for p in r.participants]

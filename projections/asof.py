@@ -739,8 +739,14 @@ def record_rows(state: ProgrammeState, reveal: Any = None) -> list[dict[str, Any
                       else state.participants.get(r["participant_id"])) or {}
             readable = bool(author.get("consent") and not author.get("erased"))
             data = reveal(r["id"], r["changes"] + 1) if readable else {}
+            writers = data.get("writers") or {}
             for f in TEXT_FIELDS:
                 row[f] = data.get(f) if readable else None
+                if f in writers:  # a team member's words: shown only while THEY consent
+                    writer = (flags.get(writers[f]) if flags is not None
+                              else state.participants.get(writers[f])) or {}
+                    if not (writer.get("consent") and not writer.get("erased")):
+                        row[f] = None
         rows.append(row)
     return rows
 

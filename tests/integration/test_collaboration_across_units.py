@@ -101,3 +101,32 @@ def test_team_changes_follow_in_the_read_model(app):
     app.join_team(w["c"], participant_id=w["a"])
     catch_up(app)
     assert q.collaboration_links(app.sql, str(w["pid"]))["joint_records"] == 2
+
+
+def test_a_team_members_words_follow_their_own_consent_in_exports(app):
+    """B evaluated A's joint experiment: with B's consent withdrawn, the records export keeps
+    A's words of that experiment and leaves out B's (ADR 0004 and 0007)."""
+    from uuid import UUID
+
+    from domain.application import record_to_dict
+
+    w = chain(app)
+    app.withdraw_consent(w["b"])
+    e = app.plan_experiment(w["a"], week=4, aim="A's aim", change="c", prediction="p",
+                            measure="m", team=[w["b"]])
+    app.start_experiment(e, participant_id=w["a"], week=4)
+    app.evaluate_experiment(e, participant_id=w["b"], result="B's result", learning="B's")
+    catch_up(app)
+    pid = str(w["pid"])
+    state = asof.with_consent(asof.state_at(app.sql, pid), asof.current_flags(app.sql, pid))
+
+    def reveal(rid, version):
+        return record_to_dict(app.repository.get(UUID(rid), version=version))
+
+    [row] = [r for r in asof.record_rows(state, reveal) if r["id"] == str(e)]
+    assert row["aim"] == "A's aim" and row["result"] is None and row["learning"] is None
+    app.give_consent(w["b"])
+    catch_up(app)
+    state = asof.with_consent(asof.state_at(app.sql, pid), asof.current_flags(app.sql, pid))
+    [row] = [r for r in asof.record_rows(state, reveal) if r["id"] == str(e)]
+    assert row["result"] == "B's result"
