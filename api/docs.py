@@ -56,15 +56,13 @@ def swagger_ui_dist() -> Path:
 
 
 def docs_language() -> str:
-    """``?lang=``, else the best of ``Accept-Language``, else Swedish."""
-    asked = (request.args.get("lang") or "").strip().lower()
-    if asked in LANGUAGES:
-        return asked
-    if request.headers.get("Accept-Language"):
-        best = request.accept_languages.best_match(LANGUAGES)
-        if best:
-            return best
-    return DEFAULT_LANGUAGE
+    """``?lang=``, else the best of ``Accept-Language``, else Swedish (as the API's labels:
+    :func:`api.web.labels.pick_language`)."""
+    from api.web.labels import pick_language
+
+    lang = pick_language(request.args.get("lang"), request.accept_languages
+                         if request.headers.get("Accept-Language") else None)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
 # -- the OpenAPI description in a language ---------------------------------------------------
@@ -92,6 +90,13 @@ has no position N yet.
 **Caching.** Every 200 has an `ETag`; send it back in `If-None-Match` and an unchanged
 answer is a 304 without a body.
 
+**Names beside keys.** Every key (`theme`, `unit`, `kind`, `stage`, ...) keeps its value and
+has a sibling `<field>_label` with its name, in the language of `?lang=sv|en`, else of
+`Accept-Language`, else Swedish (told in `Content-Language`).
+
+**Exports.** The timeline also as `format=csv` (UTF-8 with a byte-order mark; `sep=semicolon`
+for Excel in a Swedish locale), `format=xlsx` or `format=ndjson`.
+
 **Errors** are `application/problem+json` (RFC 9457): `type` (a relative URI, e.g.
 `/api/v1/problems/not-found`, whose page explains it), `title`, `status`, `detail`,
 `instance`, and `errors` with the reasons per parameter.
@@ -118,6 +123,13 @@ direkt om loggen ännu inte har position N.
 
 **Cachning.** Varje 200 har en `ETag`; skicka tillbaka den i `If-None-Match` så blir ett
 oförändrat svar 304 utan kropp.
+
+**Namn bredvid nycklar.** Varje nyckel (`theme`, `unit`, `kind`, `stage`, ...) behåller sitt
+värde och har ett syskon `<fält>_label` med namnet, på språket i `?lang=sv|en`, annars i
+`Accept-Language`, annars svenska (anges i `Content-Language`).
+
+**Export.** Tidslinjen även som `format=csv` (UTF-8 med byte-ordningsmärke; `sep=semicolon`
+för Excel med svenska inställningar), `format=xlsx` eller `format=ndjson`.
 
 **Fel** är `application/problem+json` (RFC 9457): `type` (en relativ URI, t.ex.
 `/api/v1/problems/not-found`, vars sida förklarar felet), `title`, `status`, `detail`,
@@ -224,6 +236,9 @@ def build_spec(base: dict[str, Any], lang: str, examples: dict[str, Any]) -> dic
             if lang == "sv" and key in SUMMARIES_SV:
                 op["summary"] = SUMMARIES_SV[key]
             responses = op.setdefault("responses", {})
+            for response in responses.values():  # OpenAPI requires one on every response
+                if "$ref" not in response:
+                    response.setdefault("description", "OK")
             for code, text in _COMMON_ERRORS.items():
                 if code == "403" and path != "/api/v1/tokens":
                     continue

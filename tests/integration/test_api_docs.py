@@ -63,6 +63,14 @@ def test_openapi_has_ids_examples_problems_and_no_rst(world):
     assert weeks["value"]["weeks"][0]["week"] == 1  # the demo's own answer
 
 
+def test_openapi_is_valid_in_both_languages(world):
+    """The document as served (examples and all) passes openapi-spec-validator."""
+    from openapi_spec_validator import validate
+
+    for lang in ("sv", "en"):
+        validate(world.client.get(f"/api/v1/openapi.json?lang={lang}").get_json())
+
+
 def test_openapi_language_follows_lang_and_accept_language(world):
     def description(**kwargs):
         answer = world.client.get("/api/v1/openapi.json", **kwargs)
