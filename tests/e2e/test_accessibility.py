@@ -228,6 +228,13 @@ def test_every_page_has_no_serious_accessibility_violation(demo, browser, axe_sc
                     if form:
                         _send_empty(tab, form)
                         assert tab.locator(".errorsummary").count() == 1, f"{name}: no summary"
+                        # each summary link leads to its field, and the summary has the focus
+                        broken = tab.evaluate("""() => [...document.querySelectorAll(
+                            '.errorsummary a[href^="#"]')].map(a => a.getAttribute('href'))
+                            .filter(h => !document.getElementById(h.slice(1)))""")
+                        assert not broken, f"{name}: summary links to no field: {broken}"
+                        assert tab.evaluate("document.activeElement.closest('.errorsummary, "
+                                            "form') !== null"), f"{name}: focus not moved"
                     elif name not in ("link-invalid", "error-404"):
                         assert status == 200, f"{name} {path}: HTTP {status}"
                     assert tab.locator("html").get_attribute("lang") == lang, name
