@@ -125,6 +125,7 @@ GLOBALS = {
     "event_type_name": lambda k: _name(EVENT_TYPES, k),
     "kind_head": lambda k: _name(KIND_HEADS, k),
     "actor_name": lambda k: _name(ACTORS, k),
+    "dimension_name": lambda k: _name(DIMENSIONS, k),
     "record_fields": lambda kind: RECORD_FIELDS.get(kind, ()),
     "outcome_options": lambda: _options(OUTCOMES),
     "material_kind_options": lambda: _options(MATERIAL_KINDS),

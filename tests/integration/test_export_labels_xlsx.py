@@ -247,3 +247,14 @@ def test_file_names_say_what_and_as_of_when():
     disposition = spreadsheet.content_disposition("framdrift-åre.csv")
     assert disposition == ("attachment; filename=\"framdrift-_re.csv\"; "
                            "filename*=UTF-8''framdrift-%C3%A5re.csv")
+
+
+def test_pages_name_maturity_dimensions(world):
+    """The researcher's pages use the same names (api.web.labels) as the API."""
+    web = world.flask.test_client()
+    sign_in(web, "researcher")
+    base = f"/r/programmes/{world.programme_id}"
+    for path in (base, f"{base}/maturity/new"):
+        page = web.get(path).get_data(as_text=True)
+        assert "Digital förmåga" in page, path
+        assert "digital_capability:" not in page and "Score: digital" not in page, path
