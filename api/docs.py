@@ -167,6 +167,15 @@ SUMMARIES_SV = {
         "den ledde till.",
 }
 
+# The blueprints' tags, named for people: (English name, Swedish name, Swedish description).
+TAGS = {
+    "api_v1": ("Read models", "Läsmodeller",
+               "Läsmodeller av aktionsforskningsinsatser (pseudonyma; inga namn)."),
+    "api_v1_replay": ("Replay and lineage", "Återspelning och härledning",
+                      "Insatser som de var vid en tidpunkt och posters härledning "
+                      "(pseudonyma)."),
+}
+
 _RST_LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
 _ERROR_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _COMMON_ERRORS = {
@@ -227,10 +236,16 @@ def build_spec(base: dict[str, Any], lang: str, examples: dict[str, Any]) -> dic
     spec["info"]["description"] = INFO_DESCRIPTION[lang]
     spec["info"]["title"] = "Framdrift API"
     spec["info"]["x-language"] = lang
+    names = {key: (en if lang == "en" else sv) for key, (en, sv, _d) in TAGS.items()}
+    for tag in spec.get("tags", []):
+        if tag["name"] in TAGS and lang == "sv":
+            tag["description"] = TAGS[tag["name"]][2]
+        tag["name"] = names.get(tag["name"], tag["name"])
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
             if method not in ("get", "head", "post", "put", "patch", "delete"):
                 continue
+            op["tags"] = [names.get(t, t) for t in op.get("tags", [])]
             key = f"{method} {path}"
             op.setdefault("operationId", _operation_id(method, path))
             if lang == "sv" and key in SUMMARIES_SV:
