@@ -214,6 +214,16 @@ def test_downloads_and_cli_exports_as_xlsx(world, store_url, tmp_path):
     table = list(csv.DictReader(io.StringIO(english.decode("utf-8-sig"), newline=""),
                                 delimiter=";"))
     assert {r["theme_label"] for r in table} & {n["en"] for n in THEME_NAMES.values()}
+    # without lang=, the page's language: Swedish, then English once the page is switched
+    summaries = {}
+    for lang in ("sv", "en"):
+        if lang == "en":
+            web.get("/lang/en")
+        data = web.get(f"{base}/timeline.csv").get_data().decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(data, newline="")))
+        summaries[lang] = {r["type"]: r["summary"] for r in rows}
+    assert summaries["sv"]["Programme.Planned"].startswith("utbildningsinsatsen '")
+    assert summaries["en"]["Programme.Planned"].startswith("programme '")
 
     env = {"FRAMDRIFT_DATABASE_URL": store_url, "FRAMDRIFT_SECRET_KEY": "xlsx-test"}
     out = tmp_path / "records.xlsx"
