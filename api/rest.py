@@ -116,7 +116,8 @@ def _check_query_string() -> None:
 def _api_headers(response: Response) -> Response:
     """Position, ETag/304 and caching headers on every /api/v1 answer."""
     path = request.path
-    if not path.startswith(PREFIX + "/") or path in (f"{PREFIX}/openapi.json", f"{PREFIX}/docs"):
+    if not path.startswith(PREFIX + "/") or path == f"{PREFIX}/openapi.json" or \
+            path.startswith((f"{PREFIX}/docs", f"{PREFIX}/problems")):  # documentation
         return response
     if POSITION_HEADER not in response.headers:
         try:
