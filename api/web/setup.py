@@ -167,7 +167,10 @@ def error_page(code: int, message: str | None = None, title: str | None = None) 
         413: _("Too much text"), 429: _("Too many attempts"),
         500: _("Something went wrong on our side"),
     }
-    return render_template("error.html", code=code, title=title or titles.get(code, _("Error")),
+    # participants' pages name no status code (docs/glossary.md)
+    template = "p_problem.html" if _has_request() and request.path.startswith("/p/") \
+        else "error.html"
+    return render_template(template, code=code, title=title or titles.get(code, _("Error")),
                            message=message), code
 
 

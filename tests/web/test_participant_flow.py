@@ -196,3 +196,16 @@ def test_sharing_and_the_team_are_changed_on_the_records_page(world: World) -> N
         **fields, "visibility": "researchers"}).status_code == 302
     assert world.app.get_record(eid)["shared"] is False
     assert kim.get(f"/p/records/{eid}").status_code == 200  # still in the team
+
+
+def test_participants_problem_pages_name_no_status_code(world: World) -> None:
+    """A participant who opens a record that is not theirs (nor shared) sees what happened
+    and the way back to their log, without "Felkod 404"."""
+    client = world.client("participant")
+    response = client.get(f"/p/records/{world.ids['colleague_reflection']}",
+                          headers={"Accept": "text/html"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Sidan finns inte" in html
+    assert "Felkod" not in html and "404" not in html
+    assert 'href="/p/"' in html and "Till min logg" in html
