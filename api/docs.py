@@ -167,6 +167,36 @@ SUMMARIES_SV = {
         "den ledde till.",
 }
 
+# Swedish descriptions of the parameters (by name); English is the code's.
+PARAMETERS_SV = {
+    "lang": "Språk för namnen bredvid nycklarna (fälten *_label) och för sammanfattningar: sv "
+            "eller en. Standard: det bästa ur huvudet Accept-Language, annars sv.",
+    "min_position": "Vänta (högst några sekunder) tills läsmodellerna har nått den här "
+                    "positionen i loggen, t.ex. den som en skrivning returnerade; 503 med "
+                    "Retry-After om de inte hinner, 409 direkt om loggen ännu inte har "
+                    "positionen. Tas också emot som huvudet X-Framdrift-Min-Position.",
+    "programme_id": "Utbildningsinsatsens id.",
+    "page": "Sidnummer, från 1 (standard 1).",
+    "page_size": "Poster per sida (standard 50, högst 500).",
+    "since": "Bara händelser vid eller efter den här tidpunkten.",
+    "until": "Bara händelser vid eller före den här tidpunkten.",
+    "participant": "Bara den här deltagaren (pseudonym, t.ex. P-1a2b3c).",
+    "unit": "Bara den här enheten (nyckel).",
+    "kind": "Bara händelser för den här sortens post.",
+    "week": "Bara den här kursveckan.",
+    "sort": "Sorteringsnyckel; ett inledande '-' sorterar fallande (standard position).",
+    "format": "json (standard, i sidor), csv, xlsx (en Excel-arbetsbok med typade celler och "
+              "fast rubrikrad) eller ndjson (export: alla matchande rader om inte page/"
+              "page_size anges). Kan också väljas med Accept. CSV är UTF-8 med "
+              "byte-ordningsmärke.",
+    "sep": "Avgränsare i CSV: comma (standard) eller semicolon (det som Excel med svenska "
+           "inställningar väntar sig).",
+    "record_id": "Bara den här postens härledning.",
+    "as_of": "En position i loggen (heltal) eller en ISO 8601-tidpunkt (UTC utan angiven "
+             "förskjutning; ett datum betyder slutet av den dagen). Standard: nu.",
+    "direction": "back: vad den kom ur; forward: vad den ledde till; both (standard).",
+}
+
 # The blueprints' tags, named for people: (English name, Swedish name, Swedish description).
 TAGS = {
     "api_v1": ("Read models", "Läsmodeller",
@@ -246,6 +276,10 @@ def build_spec(base: dict[str, Any], lang: str, examples: dict[str, Any]) -> dic
             if method not in ("get", "head", "post", "put", "patch", "delete"):
                 continue
             op["tags"] = [names.get(t, t) for t in op.get("tags", [])]
+            if lang == "sv":
+                for parameter in [*item.get("parameters", []), *op.get("parameters", [])]:
+                    if parameter.get("name") in PARAMETERS_SV:
+                        parameter["description"] = PARAMETERS_SV[parameter["name"]]
             key = f"{method} {path}"
             op.setdefault("operationId", _operation_id(method, path))
             if lang == "sv" and key in SUMMARIES_SV:

@@ -85,6 +85,9 @@ def test_openapi_language_follows_lang_and_accept_language(world):
     sv = world.client.get("/api/v1/openapi.json?lang=sv").get_json()
     assert sv["paths"]["/api/v1/programmes/{programme_id}/progress"]["get"]["summary"] \
         .startswith("Framsteg per vecka")
+    timeline = sv["paths"]["/api/v1/programmes/{programme_id}/timeline"]["get"]
+    page = next(p for p in timeline["parameters"] if p["name"] == "page")
+    assert page["description"].startswith("Sidnummer")
 
 
 def test_docs_page_serves_its_assets_under_a_strict_csp(world):
