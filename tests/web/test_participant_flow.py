@@ -128,6 +128,13 @@ def test_experiment_steps_one_at_a_time_and_team_members_take_part(world: World)
     form = client.get(response.location).get_data(as_text=True)
     assert re.search(rf'name="experiments" value="{eid}" checked', form)
     assert "Dela tidigt</textarea>" in form
+    # the team member may plan the next cycle too
+    fields = form_fields(kim, f"/p/experiments/{eid}/next")
+    response = kim.post(f"/p/experiments/{eid}/next", data={
+        **fields, "week": "3", "aim": "Mer data", "change": "Dela mer", "prediction": "Ännu bättre",
+        "measure": "Enkät"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert world.app.get_record(eid)["next_cycle_id"]
 
 
 def test_an_ended_session_is_not_a_dead_end(world: World) -> None:
