@@ -148,6 +148,7 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("decision-revise", f"/p/decisions/{rec['decision']['id']}/revise", None),
             ("consent", "/p/consent", None),
             ("materials", "/p/materials", None),
+            ("p-not-found", "/p/records/00000000-0000-4000-8000-000000000000", None),
         ],
         "researcher": [
             ("r-programmes", "/r/", None),
@@ -257,7 +258,7 @@ def test_every_page_has_no_serious_accessibility_violation(browser, axe_script, 
                         assert not broken, f"{name}: summary links to no field: {broken}"
                         assert tab.evaluate("document.activeElement.closest('.errorsummary, "
                                             "form') !== null"), f"{name}: focus not moved"
-                    elif name not in ("link-invalid", "error-404"):
+                    elif name not in ("link-invalid", "error-404", "p-not-found"):
                         assert status == 200, f"{name} {path}: HTTP {status}"
                     assert tab.locator("html").get_attribute("lang") == lang, name
                     for width in WIDTHS:
