@@ -48,6 +48,7 @@ from api.web.labels import (
     KIND_HEADS,
     MATERIAL_KINDS,
     OUTCOMES,
+    RECORD_FIELDS,
     STAGES,
     Labeller,
     labelled_columns,
@@ -369,13 +370,18 @@ def _fit(text: str, size: int) -> str:
 
 
 def lineage_svg(state: ProgrammeState, graph: dict[str, Any], rid: str, link: Any, *,
-                narrow: bool = False) -> dict[str, Any]:
+                narrow: bool = False,
+                titles: dict[str, str] | None = None) -> dict[str, Any]:
     """The lineage page's SVG, laid out in Python: a column of boxes per kind (WIDTH units)
     with the "based on" links as lines between them.
 
     ``narrow``: the layout for phones (replay.css shows it below 40rem) — NARROW units wide,
     drawn at the screen's width: the kinds one below the other, each box the drawing's
-    width, the links as curves in a gutter on the left."""
+    width, the links as curves in a gutter on the left.
+
+    ``titles``: record -> what its author wrote first (researchers, ``node_texts``): the
+    box's first line, and its tooltip; without one the kind, week and theme."""
+    titles = titles or {}
     columns: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
     for n in graph["nodes"]:
         columns[n["kind"]].append(n)
@@ -386,17 +392,20 @@ def lineage_svg(state: ProgrammeState, graph: dict[str, Any], rid: str, link: An
         kind = n["kind"]
         cls = f"node {kind}" + (" void" if n["void"] else "") + (
             " focus" if n["id"] == rid else "")
+        text = titles.get(n["id"], "")
+        meta = (_name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
+                theme_name(n["theme"]))
         return {
             "x": round(x, 1), "y": y, "w": round(w, 1), "h": h, "cls": cls,
             "href": link(n["id"]),
-            "line1": _fit(" · ".join(part for part in (
-                _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
-                theme_name(n["theme"])) if part), fit1),
+            "line1": _fit(text or " · ".join(part for part in meta if part), fit1),
             "line2": _fit(" · ".join(part for part in (
+                *((_name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]))
+                  if text else ()),
                 _who(n["participant"]), _local_day(n["created_at"]), _record_state(n),
                 units.get(n["unit"], n["unit"])) if part), fit2),
             "title": " · ".join(part for part in (
-                _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
+                text, _name(KIND_NAMES, kind), _("week %(number)s", number=n["week"]),
                 theme_name(n["theme"]), _who(n["participant"]),
                 units.get(n["unit"], n["unit"]), format_when(n["created_at"]),
                 _record_state(n)) if part),
@@ -449,6 +458,104 @@ def lineage_svg(state: ProgrammeState, graph: dict[str, Any], rid: str, link: An
             "boxes": list(boxes.values()), "narrow": narrow}
 
 
+def record_texts(state: ProgrammeState, rids: Any) -> dict[str, dict[str, str]]:
+    """What the participants wrote in the records ``rids`` (as of the state's version of
+    each), for researchers: the same rules as the download with text
+    (``asof.record_rows``): nothing of an erased participant or one without consent, nor a
+    team member's words once that member does not consent."""
+    wanted = set(rids)
+    if not wanted:
+        return {}
+    reveal = _revealer(framdrift_app())
+
+    def some(rid: str, version: int | None = None) -> dict[str, Any]:
+        return reveal(rid, version) if rid in wanted else {}
+
+    return {row["id"]: {f: str(row[f]) for f in asof.TEXT_FIELDS if row.get(f)}
+            for row in asof.record_rows(state, some) if row["id"] in wanted}
+
+
+def author_name(state: ProgrammeState, rid: str) -> str:
+    """Who wrote a record, for researchers: the participant's name and pseudonym while
+    they consent; "erased participant" once erased (never their name)."""
+    r = state.records[rid]
+    flags = asof.flags_of(state) or {}
+    f = flags.get(r["participant_id"]) or {}
+    if f.get("consent") and not f.get("erased"):
+        try:
+            name = framdrift_app().get_participant(r["participant_id"]).get("name")
+        except Exception:  # noqa: BLE001 - unreadable (keys gone): the pseudonym alone
+            name = None
+        if name:
+            return f"{name} ({r['pseudonym']})"
+    return _who(r["pseudonym"])
+
+
+def _short(kind: str, texts: dict[str, str]) -> str:
+    """A record's title: its first text (a reflection's example, a decision's statement,
+    an experiment's aim, a capability's name)."""
+    fields = RECORD_FIELDS.get(kind, ())
+    return texts.get(fields[0][0], "") if fields else ""
+
+
+def record_card(state: ProgrammeState, rid: str, link: Any) -> dict[str, Any]:
+    """The card of a selected record: its text (``record_texts``), author, unit, week and
+    theme, stage, and the records it is based on and that were based on it (each with its
+    title and a link that selects it)."""
+    r = state.records[rid]
+    led_to = sorted((x for x, o in state.records.items() if rid in o["based_on"]),
+                    key=lambda x: state.records[x]["created_position"])
+    based_on = [b for b in r["based_on"] if b in state.records]
+    texts = record_texts(state, [rid, *based_on, *led_to])
+    mine = texts.get(rid, {})
+    fields = [(str(label), mine[f]) for f, label in RECORD_FIELDS.get(r["kind"], ())
+              if mine.get(f)]
+    weeks = {w["number"]: w["theme"] for w in state.programme.get("weeks", [])}
+    units = _unit_names(state)
+
+    def other(x: str) -> dict[str, Any]:
+        o = state.records[x]
+        return {"id": x, "href": link(x), "kind": _name(KIND_NAMES, o["kind"]),
+                "title": _fit(_short(o["kind"], texts.get(x, {})), 90),
+                "who": _who(o["pseudonym"]), "week": o["week"]}
+
+    return {
+        "id": rid, "kind": r["kind"], "kind_name": _name(KIND_NAMES, r["kind"]),
+        "fields": fields, "author": author_name(state, rid),
+        "erased": r["pseudonym"] == asof.erased_label(),
+        "unit": units.get(r["unit"], r["unit"]),
+        "units": [units.get(u, u) for u in r["units"] if u != r["unit"]],
+        "week": r["week"], "theme": weeks.get(r["week"]),
+        "state": _record_state(r), "created_at": r["created_at"],
+        "areas": [state.areas[a]["name"] for a in r["areas"] if a in state.areas],
+        "based_on": [other(b) for b in based_on], "led_to": [other(x) for x in led_to],
+    }
+
+
+# what a lineage node shows of its text (researchers): the first field, and an
+# experiment's result beside its aim
+NODE_TEXTS = {"reflection": ("example",), "decision": ("statement",),
+              "experiment": ("aim", "result"), "capability": ("name",)}
+
+
+def node_texts(state: ProgrammeState, graph: dict[str, Any]) -> dict[str, list[str]]:
+    """Record -> the texts a lineage node shows (``NODE_TEXTS``; consent applied)."""
+    texts = record_texts(state, [n["id"] for n in graph["nodes"]])
+    return {n["id"]: [texts.get(n["id"], {})[f] for f in NODE_TEXTS[n["kind"]]
+                      if texts.get(n["id"], {}).get(f)] for n in graph["nodes"]}
+
+
+def _steps(depth: int) -> str:
+    """A lineage node's place, in words: how many "based on" steps back or on."""
+    if depth == 0:
+        return _("this record")
+    if depth < 0:
+        return _("%(count)s step back", count=-depth) if depth == -1 else \
+            _("%(count)s steps back", count=-depth)
+    return _("%(count)s step on", count=depth) if depth == 1 else \
+        _("%(count)s steps on", count=depth)
+
+
 def funnel(state: ProgrammeState) -> dict[str, Any]:
     rows = state.progress()
     totals = {
@@ -495,6 +602,7 @@ def timeline(programme_id: Any) -> Any:
         selected_id = ""  # unknown, not yet created, or left out (consent)
     selected: set[str] = set()
     chain = None
+    card = None
     if selected_id:
         chain = asof.lineage(state, selected_id)
         selected = {n["id"] for n in chain["nodes"]}
@@ -506,6 +614,8 @@ def timeline(programme_id: Any) -> Any:
     def record_link(rid: str) -> str:
         return _url("replay.record", programme_id=pid, record_id=rid, at=state.position)
 
+    if selected_id:
+        card = record_card(state, selected_id, lambda rid: here(record=rid))
     svg = timeline_svg(state, filters, selected, lambda rid: here(record=rid))
     narrow_svg = timeline_svg(state, filters, selected, lambda rid: here(record=rid),
                               narrow=True)
@@ -524,6 +634,7 @@ def timeline(programme_id: Any) -> Any:
         "funnel": funnel(state), "filters": filters,
         "hood": hood, "first": first, "last": last, "at": at, "here": here,
         "record_link": record_link, "chain": chain, "selected_id": selected_id,
+        "card": card,
         "playing": playing, "play_next": play_next, "play_stop": here(play=None),
         "play_start": here(play="1") if play_next else None,
         "recent": recent, "areas": areas,
@@ -584,9 +695,12 @@ def record(programme_id: Any, record_id: Any) -> Any:
         return _url("replay.record", programme_id=pid, record_id=node_id,
                     at=state.position, direction=direction)
 
-    svg = lineage_svg(state, graph, rid, link)
-    narrow_svg = lineage_svg(state, graph, rid, link, narrow=True)
+    texts = node_texts(state, graph)
+    titles = {x: t[0] for x, t in texts.items() if t}
+    svg = lineage_svg(state, graph, rid, link, titles=titles)
+    narrow_svg = lineage_svg(state, graph, rid, link, narrow=True, titles=titles)
     context = {
+        "texts": texts, "steps": _steps,
         "state": state, "pid": pid, "rid": rid, "graph": graph, "direction": direction,
         "svg": svg, "narrow_svg": narrow_svg,
         "kind": state.records[rid]["kind"],

@@ -1,0 +1,152 @@
+"""The replay's content for researchers (issue 12, item 1): selecting a record opens a card
+with what its author wrote, who they are and its "based on" / "led to" links; the lineage
+page shows each node's text. Consent applies as everywhere in replay (docs/adr/0004): no
+text of a participant who withdrew consent (their records are left out) or who was erased
+("erased participant"). Evaluators reach none of these pages. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pytest
+from api_support import World, catch_up, flask_app, make_world
+from test_privacy_erasure import NAME, SECRETS, TEXTS
+from test_privacy_erasure import load as load_erasure_world
+
+from api.privacy_commands import erase_participant
+from domain.accounts import issue_token
+from projections import asof
+from projections.views import ERASED_LABEL
+
+
+def login(client: Any, role: str = "researcher") -> None:
+    from api_support import sign_in
+
+    sign_in(client, role)
+
+
+def page(client: Any, path: str) -> str:
+    response = client.get(path, headers={"Accept": "text/html"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def world(app) -> tuple[World, str, dict[str, Any]]:
+    world = make_world(app, participants=8)
+    pid = str(world.programme_id)
+    return world, pid, asof.state_at(app.sql, pid).records
+
+
+def _capability_with_reflections(state_records: dict[str, Any], app: Any, pid: str) -> str:
+    state = asof.state_at(app.sql, pid)
+    for cap in sorted(r["id"] for r in state_records.values() if r["kind"] == "capability"):
+        back = asof.lineage(state, cap, direction="back")
+        if any(n["kind"] == "reflection" for n in back["nodes"]):
+            return cap
+    pytest.fail("the demo has no capability built on reflections")  # pragma: no cover
+
+
+def test_card_shows_text_author_and_links_of_a_consenting_participants_record(world):
+    """The card of a decision shows its statement and rationale, the author's name,
+    unit and week, and links to what it is based on and what it led to."""
+    world, pid, records = world
+    app = world.app
+    rid = next(r["id"] for r in sorted(records.values(), key=lambda r: r["created_position"])
+               if r["kind"] == "decision" and r["based_on"])
+    record = app.get_record(rid)
+    author = app.get_participant(record["participant_id"])
+    login(world.client)
+    body = page(world.client, f"/replay/{pid}?lanes=unit&record={rid}")
+    card = body.split('id="record-card"', 1)[1].split("</article>", 1)[0]
+    assert record["statement"] in card and record["rationale"] in card
+    assert author["name"] in card and author["pseudonym"] in card
+    assert 'id="record-card-based-on"' in card
+    based_on = app.get_record(record["based_on"][0])
+    first = {"reflection": "example", "decision": "statement", "experiment": "aim",
+             "capability": "name"}[based_on["kind"]]
+    assert based_on[first][:60] in card
+    # the other query parameters are kept in the card's links
+    assert "lanes=unit" in card and f"record={record['based_on'][0]}" in card
+    # without a selection there is no card
+    assert 'id="record-card"' not in page(world.client, f"/replay/{pid}")
+
+
+def test_lineage_of_a_capability_shows_its_reflection_texts(world):
+    """Each node of a lineage shows what was written (a reflection's example, a
+    capability's name); the table says "steps back", not a signed depth."""
+    world, pid, records = world
+    app = world.app
+    cap = _capability_with_reflections(records, app, pid)
+    state = asof.state_at(app.sql, pid)
+    back = asof.lineage(state, cap, direction="back")
+    reflections = [n["id"] for n in back["nodes"] if n["kind"] == "reflection"]
+    login(world.client)
+    body = page(world.client, f"/replay/{pid}/records/{cap}?direction=back")
+    table = body.split('id="lineage-table"', 1)[1].split("</table>", 1)[0]
+    assert app.get_record(cap)["name"] in table
+    for rid in reflections:
+        assert app.get_record(rid)["example"] in table
+    assert ">-1<" not in table and "step back" in table
+
+
+def test_no_text_of_an_erased_or_withdrawn_participant(app):
+    """An erased participant's record keeps its card as "erased participant", without
+    their name or text; once consent is withdrawn their records cannot be selected."""
+    w = load_erasure_world(app)
+    catch_up(app)
+    pid, z = str(w["pid"]), str(w["z"])
+    rids = [str(r) for r in w["records"]]
+    evaluator, _ = issue_token(app, role="evaluator", label="tests: replay content")
+    researcher, _ = issue_token(app, role="researcher", label="tests: replay content")
+    flask = flask_app(app)
+    world = World(app, flask, flask.test_client(), w["pid"], evaluator, researcher)
+    login(world.client)
+    before = page(world.client, f"/replay/{pid}?record={rids[0]}")
+    assert TEXTS["amended"] in before and NAME in before  # consent given: shown
+    lineage = page(world.client, f"/replay/{pid}/records/{rids[2]}?direction=both")
+    assert TEXTS["amended"] in lineage and TEXTS["aim"] in lineage
+
+    erase_participant(app, z)
+    app.keys.CACHE_SECONDS = 0.0
+    catch_up(app)
+    for rid in rids:
+        after = page(world.client, f"/replay/{pid}?record={rid}")
+        card = after.split('id="record-card"', 1)[1].split("</article>", 1)[0]
+        assert ERASED_LABEL in card and 'id="record-card-text"' not in card
+        leaked = [s for s in SECRETS if s in after]
+        assert leaked == [], leaked
+    lineage = page(world.client, f"/replay/{pid}/records/{rids[2]}?direction=both")
+    assert [s for s in SECRETS if s in lineage] == []
+
+
+def test_withdrawn_consent_hides_the_card_and_lineage_text(world):
+    """A participant who withdraws consent: their record can no longer be selected (no
+    card), and their text leaves the lineage of others' records."""
+    world, pid, records = world
+    app = world.app
+    cap = _capability_with_reflections(records, app, pid)
+    state = asof.state_at(app.sql, pid)
+    back = asof.lineage(state, cap, direction="back")
+    reflection = next(n["id"] for n in back["nodes"] if n["kind"] == "reflection")
+    person = records[reflection]["participant_id"]
+    text = app.get_record(reflection)["example"]
+    login(world.client)
+    assert text in page(world.client, f"/replay/{pid}?record={reflection}")
+    app.withdraw_consent(person)
+    catch_up(app)
+    assert 'id="record-card"' not in page(world.client, f"/replay/{pid}?record={reflection}")
+    assert text not in page(world.client, f"/replay/{pid}/records/{cap}?direction=back")
+
+
+def test_evaluators_reach_neither_the_card_nor_the_lineage_text(world):
+    world, pid, records = world
+    rid = next(iter(records))
+    for role in ("evaluator", "participant"):
+        client = world.flask.test_client()
+        login(client, role) if role == "participant" else None
+        for path in (f"/replay/{pid}?record={rid}", f"/replay/{pid}/records/{rid}"):
+            response = client.get(path, headers={"Authorization": f"Bearer {world.evaluator}"}
+                                  if role == "evaluator" else {})
+            assert response.status_code in (401, 403), (role, path)
