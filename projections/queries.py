@@ -743,3 +743,84 @@ def shared_records(
         if len(out) >= limit:
             break
     return out
+
+
+# ------------------------------------------------------------------ programme overview
+
+
+def week_glance(sql: Sql, programme_id: Any, week: int) -> dict[str, Any]:
+    """One course week at a glance, per participant whose records may be shown: records
+    logged that week (live ones), this week's material taken, this week's check-ins and
+    sessions attended; with what the week offered (``materials``, ``check_ins``,
+    ``sessions``). For the researchers' programme overview."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        authors = _authors(cur, sql, pid)
+        people = [p for p in cur.query(
+            f"SELECT participant_id, unit FROM {sql.table('pj_eng_participants')} "
+            "WHERE programme_id = ? ORDER BY unit, pseudonym", (pid,))
+            if _shown(authors, p["participant_id"])]
+        logged = {r["participant_id"]: int(r["n"]) for r in cur.query(
+            f"SELECT participant_id, COUNT(*) AS n FROM {sql.table('pj_lineage_nodes')} "
+            "WHERE programme_id = ? AND week = ? AND void = 0 GROUP BY participant_id",
+            (pid, int(week)))}
+        offered = {r["kind"]: int(r["n"]) for r in cur.query(
+            f"SELECT kind, COUNT(*) AS n FROM {sql.table('pj_items')} "
+            "WHERE programme_id = ? AND week = ? GROUP BY kind", (pid, int(week)))}
+        taken = {r["participant_id"]: int(r["n"]) for r in cur.query(
+            f"SELECT m.participant_id, COUNT(*) AS n FROM {sql.table('pj_eng_materials')} m "
+            f"JOIN {sql.table('pj_items')} i ON i.programme_id = m.programme_id "
+            "AND i.item_id = m.material_id "
+            "WHERE m.programme_id = ? AND i.week = ? GROUP BY m.participant_id",
+            (pid, int(week)))}
+        attended = {(r["participant_id"], r["kind"]): int(r["n"]) for r in cur.query(
+            f"SELECT a.participant_id, e.kind, COUNT(*) AS n "
+            f"FROM {sql.table('pj_eng_attendance')} a JOIN {sql.table('pj_eng_meetings')} e "
+            "ON e.programme_id = a.programme_id AND e.meeting_id = a.meeting_id "
+            "WHERE a.programme_id = ? AND a.attended = 1 AND e.week = ? "
+            "GROUP BY a.participant_id, e.kind", (pid, int(week)))}
+    rows = [{"participant_id": p["participant_id"],
+             "participant": authors[p["participant_id"]].label,
+             "erased": authors[p["participant_id"]].erased, "unit": p["unit"],
+             "records": logged.get(p["participant_id"], 0),
+             "materials": taken.get(p["participant_id"], 0),
+             "check_ins": attended.get((p["participant_id"], "check_in"), 0),
+             "sessions": attended.get((p["participant_id"], "session"), 0)} for p in people]
+    return {"week": int(week), "materials": offered.get("material", 0),
+            "check_ins": offered.get("check_in", 0), "sessions": offered.get("session", 0),
+            "participants": rows}
+
+
+def area_records(sql: Sql, programme_id: Any) -> dict[str, list[dict[str, Any]]]:
+    """Live development area id (merged areas folded into their target) -> the live
+    records tagged with it whose author may be shown, oldest first: ``id, kind, shared,
+    erased`` (for example quotes on the researchers' overview: only shared records of
+    participants who consent are quoted)."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        authors = _authors(cur, sql, pid)
+        merged = {a["area_id"]: a["merged_into"] for a in cur.query(
+            f"SELECT area_id, merged_into FROM {sql.table('pj_areas')} WHERE programme_id = ?",
+            (pid,))}
+        rows = cur.query(
+            f"SELECT r.area_id, r.record_id, r.kind, r.participant_id, n.shared "
+            f"FROM {sql.table('pj_area_records')} r JOIN {sql.table('pj_lineage_nodes')} n "
+            "ON n.record_id = r.record_id WHERE r.programme_id = ? AND n.void = 0 "
+            "ORDER BY n.position", (pid,))
+
+    def resolve(area_id: str) -> str:
+        seen: set[str] = set()
+        while merged.get(area_id) and area_id not in seen:
+            seen.add(area_id)
+            area_id = merged[area_id]
+        return area_id
+
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if not _shown(authors, r["participant_id"]):
+            continue
+        author = authors[r["participant_id"]]
+        out[resolve(r["area_id"])].append({
+            "id": r["record_id"], "kind": r["kind"], "shared": bool(r["shared"]),
+            "consent": author.consent, "erased": author.erased})
+    return dict(out)

@@ -27,7 +27,7 @@ def _setup(state) -> None:  # noqa: ANN001 - flask's BlueprintSetupState
     init_app(state.app)
 
 
-from api.web import participant, researcher, signin  # noqa: E402,F401  (routes)
+from api.web import overview, participant, researcher, signin  # noqa: E402,F401  (routes)
 
 
 def _register_error_pages() -> None:

@@ -1,0 +1,255 @@
+"""The researchers' programme overview (``/r/programmes/<id>/overview``): the course at a
+glance on one wide page — this week (who has logged, material, check-in and session),
+the funnel from reflections to capabilities by week, the collaboration network between
+units, development areas with example quotes, maturity before and after, and the
+experiments board by PDSA stage.
+
+Everything is read from the read models (``projections.queries``), so consent and erasure
+apply as everywhere; texts (quotes, experiment titles) come from the records themselves,
+only for participants who consent and are not erased (quotes: shared records only). Charts
+are SVG drawn on the server (no script, no inline style: the CSP), each with ``role="img"``,
+an ``aria-label`` and the same numbers as a table under ``<details>``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from flask import abort, request
+
+from api.app import framdrift_app
+from api.web import bp
+from api.web.common import current_week, participants_of, render, researcher_required
+from api.web.researcher import _programme
+from domain import errors as domain_errors
+from projections import queries
+
+FUNNEL_KINDS = ("reflections", "decisions", "experiments", "capabilities")
+BOARD_STAGES = ("planned", "started", "evaluated", "concluded")
+QUOTES_PER_AREA = 2
+QUOTE_CHARS = 160
+NETWORK_SEED = 12  # spring layout seed: the same drawing every time
+
+
+def _short(text: str, limit: int = QUOTE_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _lines(name: str, width: int = 22) -> list[str]:
+    """A unit name broken into lines of about ``width`` characters (labels never cut)."""
+    lines: list[str] = []
+    for word in name.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [name]
+
+
+# ------------------------------------------------------------------------------ charts
+
+
+def funnel_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Grouped bars per week: reflections, decisions, experiments, capabilities."""
+    width, height, left, bottom, top = 720, 260, 40, 36, 12
+    peak = max([r[k] for r in rows for k in FUNNEL_KINDS] or [0]) or 1
+    step = 10 ** max(0, int(math.log10(peak)))
+    peak = math.ceil(peak / step) * step
+    plot_h = height - bottom - top
+    group = (width - left - 8) / max(len(rows), 1)
+    bar = min(22.0, group * 0.8 / len(FUNNEL_KINDS))
+    bars, weeks = [], []
+    for i, r in enumerate(rows):
+        x0 = left + i * group + (group - bar * len(FUNNEL_KINDS)) / 2
+        for j, kind in enumerate(FUNNEL_KINDS):
+            h = plot_h * r[kind] / peak
+            bars.append({"x": round(x0 + j * bar, 1), "y": round(top + plot_h - h, 1),
+                         "w": round(bar - 2, 1), "h": round(h, 1), "kind": kind,
+                         "value": r[kind], "week": r["week"]})
+        weeks.append({"x": round(left + i * group + group / 2, 1), "week": r["week"]})
+    ticks = [{"y": round(top + plot_h - plot_h * v / peak, 1), "value": v}
+             for v in (0, peak // 2, peak)]
+    return {"width": width, "height": height, "left": left, "base": top + plot_h,
+            "bars": bars, "weeks": weeks, "ticks": ticks}
+
+
+def network_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str, Any]:
+    """Units that worked together, laid out by networkx (spring layout, fixed seed); an
+    edge's width grows with the pair's count of joint decisions, experiments, links and
+    teams over the whole programme."""
+    import networkx as nx
+
+    weight: dict[tuple[str, str], dict[str, int]] = {}
+    for r in rows:
+        w = weight.setdefault((r["unit_a"], r["unit_b"]), {
+            "decisions": 0, "experiments": 0, "links": 0, "teams": 0})
+        for key in w:
+            w[key] += r[key]
+    graph = nx.Graph()
+    for (a, b), w in sorted(weight.items()):
+        total = sum(w.values())
+        if total:
+            graph.add_edge(a, b, weight=total)
+    width, height, margin_x, margin_y = 760, 440, 170, 40
+    if not graph.number_of_nodes():
+        return {"width": width, "height": height, "nodes": [], "edges": []}
+    pos = nx.spring_layout(graph, seed=NETWORK_SEED, weight="weight")
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+
+    def scale(value: float, low: float, high: float, size: int, margin: int) -> float:
+        if high - low < 1e-9:
+            return size / 2
+        return round(margin + (value - low) / (high - low) * (size - 2 * margin), 1)
+
+    at = {n: (scale(p[0], min(xs), max(xs), width, margin_x),
+              scale(p[1], min(ys), max(ys), height, margin_y)) for n, p in pos.items()}
+    heaviest = max(d["weight"] for _a, _b, d in graph.edges(data=True))
+    edges = [{"x1": at[a][0], "y1": at[a][1], "x2": at[b][0], "y2": at[b][1],
+              "width": round(1.5 + 8.5 * d["weight"] / heaviest, 1), "count": d["weight"],
+              "a": names.get(a, a), "b": names.get(b, b), **weight[tuple(sorted((a, b)))]}
+             for a, b, d in sorted(graph.edges(data=True))]
+    nodes = []
+    for key in sorted(graph.nodes):
+        x, y = at[key]
+        right = x >= width / 2
+        nodes.append({"key": key, "name": names.get(key, key), "x": x, "y": y,
+                      "degree": graph.degree(key),
+                      "anchor": "start" if right else "end",
+                      "tx": round(x + 12 if right else x - 12, 1),
+                      "lines": _lines(names.get(key, key))})
+    edges.sort(key=lambda e: -e["count"])
+    return {"width": width, "height": height, "nodes": nodes, "edges": edges}
+
+
+def maturity_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Before and after per dimension for the whole organisation (the units' mean when
+    only units were assessed), as paired horizontal bars."""
+    whole = [r for r in rows if r["unit"] is None]
+    if not whole:
+        grouped: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for r in rows:
+            for phase in ("before", "after"):
+                if r[phase] is not None:
+                    grouped[r["dimension"]][phase].append(r[phase])
+        whole = [{"dimension": d, **{p: (round(sum(v[p]) / len(v[p]), 1) if v[p] else None)
+                                     for p in ("before", "after")}}
+                 for d, v in sorted(grouped.items())]
+    scores = [r[p] for r in whole for p in ("before", "after") if r[p] is not None]
+    top = 100.0 if not scores or max(scores) > 10 else (5.0 if max(scores) <= 5 else 10.0)
+    width, left, bar, gap = 720, 210, 18, 26
+    plot = width - left - 70
+    out = []
+    for i, r in enumerate(whole):
+        y = 10 + i * (2 * bar + gap)
+        out.append({"dimension": r["dimension"], "y": y, "label_y": y + bar + 4,
+                    "before": r["before"], "after": r["after"],
+                    "change": (round(r["after"] - r["before"], 1)
+                               if r["before"] is not None and r["after"] is not None
+                               else None),
+                    "bw": round(plot * (r["before"] or 0) / top, 1),
+                    "aw": round(plot * (r["after"] or 0) / top, 1)})
+    return {"width": width, "height": 20 + len(whole) * (2 * bar + gap), "left": left,
+            "bar": bar, "rows": out, "top": top}
+
+
+# ------------------------------------------------------------------------------- texts
+
+
+def _texts(app: Any, record_id: str) -> dict[str, Any] | None:
+    try:
+        return app.get_record(record_id)
+    except domain_errors.NotFoundError:
+        return None
+
+
+def _quotes(app: Any, tagged: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Up to QUOTES_PER_AREA short excerpts of shared records whose author consents."""
+    out = []
+    for t in tagged:
+        if len(out) >= QUOTES_PER_AREA:
+            break
+        if not t["shared"] or not t["consent"] or t["erased"]:
+            continue
+        r = _texts(app, t["id"])
+        if r is None or r.get("void"):
+            continue
+        field = queries.RECORD_TEXTS[r["kind"]][0]
+        if r.get(field):
+            out.append({"id": t["id"], "kind": r["kind"], "text": _short(r[field])})
+    return out
+
+
+def _board(app: Any, nodes: list[dict[str, Any]], shown: dict[str, dict[str, Any]]
+           ) -> dict[str, list[dict[str, Any]]]:
+    """Live experiments by stage, each with its aim as title (the latest cycle first)."""
+    board: dict[str, list[dict[str, Any]]] = {s: [] for s in BOARD_STAGES}
+    for n in nodes:
+        if n["kind"] != "experiment" or n["void"] or n["stage"] not in board:
+            continue
+        board[n["stage"]].append(n)
+    for items in board.values():
+        items.sort(key=lambda n: (-n["week"], n["created_at"]))
+        for n in items:
+            n["title"] = None
+            author = shown.get(n["id"])
+            if author and author["consent"] and not author["erased"]:
+                r = _texts(app, n["id"])
+                if r is not None:
+                    n["title"] = _short(r.get("aim") or "", 120)
+    return board
+
+
+# -------------------------------------------------------------------------------- page
+
+
+@bp.get("/r/programmes/<programme_id>/overview")
+@researcher_required
+def overview(programme_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    sql = app.sql
+    weeks = [w["number"] for w in p["weeks"]]
+    week = request.args.get("week", type=int) or current_week(p)
+    if weeks and week not in weeks:
+        abort(404)
+    names = {u["key"]: u["name"] for u in p["units"]}
+    people = {x["id"]: x for x in participants_of(app, p["id"])}
+    glance = queries.week_glance(sql, p["id"], week)
+    for row in glance["participants"]:
+        person = people.get(row["participant_id"])
+        row["name"] = (row["participant"] if row["erased"] or person is None
+                       else person["name"])
+    logged = [r for r in glance["participants"] if r["records"]]
+    not_logged = [r for r in glance["participants"] if not r["records"]]
+    progress = queries.progress(sql, p["id"])
+    collaborations = queries.collaborations(sql, p["id"])
+    areas = queries.development_areas(sql, p["id"])
+    tagged = queries.area_records(sql, p["id"])
+    for a in areas:
+        a["quotes"] = _quotes(app, tagged.get(a["id"], []))
+    areas.sort(key=lambda a: (-a["records"], a["name"].casefold()))
+    lineage = queries.lineage(sql, p["id"])
+    flags = queries.consent_flags(sql, p["id"])
+    ids = {n["id"]: n for n in lineage["nodes"]}
+    authors = {rid: flags.get(pid_) for rid, pid_ in _authors_of(sql, p["id"], ids).items()}
+    board = _board(app, lineage["nodes"], {k: v for k, v in authors.items() if v})
+    maturity = maturity_chart(queries.maturity(sql, p["id"]))
+    return render(
+        "r_overview.html", programme=p, week=week, weeks=weeks, glance=glance,
+        logged=logged, not_logged=not_logged, progress=progress,
+        funnel=funnel_chart(progress), network=network_chart(collaborations, names),
+        areas=areas, maturity=maturity, board=board, stages=BOARD_STAGES,
+        funnel_kinds=FUNNEL_KINDS)
+
+
+def _authors_of(sql: Any, programme_id: str, nodes: dict[str, Any]) -> dict[str, str]:
+    """Record id -> its author's participant id (the lineage answer names authors by
+    pseudonym only), for the records in ``nodes``."""
+    rows = sql.query(
+        f"SELECT record_id, participant_id FROM {sql.table('pj_lineage_nodes')} "
+        "WHERE programme_id = ? AND kind = 'experiment'", (programme_id,))
+    return {r["record_id"]: r["participant_id"] for r in rows if r["record_id"] in nodes}
