@@ -86,7 +86,7 @@ def test_scrub_to_end_of_week_three_and_walk_a_capability_back(served, page, scr
 
     # the same page in English (the web pages' switch), then the replay on a phone
     page.get_by_role("link", name="English").click()
-    assert page.locator("#lineage-table th").first.inner_text() == "Depth"
+    assert page.locator("#lineage-table th").first.inner_text() == "Place in the chain"
     page.locator("#lineage-table").wait_for()
     page.set_viewport_size({"width": 360, "height": 780})
     page.goto(f"{server.url}/replay/{pid}?at=2026-09-25")
@@ -260,3 +260,48 @@ def test_lineage_fits_a_phone_and_is_unchanged_on_a_desktop(served, page, screen
     screenshot(page, "desktop")
 
     assert not violations, violations
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_select_a_record_and_read_its_text(served, page, screenshot, width):
+    """Issue 12: a researcher picks a reflection on the chart (the wide one at 1280 px, the
+    narrow one at 360 px) and reads what was written in its card, with the author's name;
+    from a capability's lineage they read the reflections it came from. The page never
+    scrolls sideways."""
+    server, pid, cookie, app = served
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{server.url}/replay/{pid}")
+    chart = page.locator("#replay-svg" if width > 640 else "#replay-svg-narrow")
+    state = asof.state_at(app.sql, pid)
+    reflection = next(r for r in sorted(state.records.values(),
+                                        key=lambda r: r["created_position"])
+                      if r["kind"] == "reflection" and not r["void"])
+    chart.locator(f'a:has(g[data-record="{reflection["id"]}"])').dispatch_event("click")
+    page.wait_for_url(f"**record={reflection['id']}**")
+    card = page.locator("#record-card")
+    assert card.is_visible()
+    record = app.get_record(reflection["id"])
+    author = app.get_participant(record["participant_id"])
+    text = page.locator("#record-card-text").inner_text()
+    assert record["example"] in text and record["deficiency"] in text
+    assert author["name"] in page.locator("#record-card-author").inner_text()
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
+    screenshot(page, "card")
+    shots = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+    card.screenshot(path=str(shots / f"test_select_a_record_and_read_its_text-{width}-card-only.png"))
+
+    cap = next(r["id"] for r in state.records.values() if r["kind"] == "capability" and any(
+        n["kind"] == "reflection"
+        for n in asof.lineage(state, r["id"], direction="back")["nodes"]))
+    page.goto(f"{server.url}/replay/{pid}/records/{cap}?direction=back")
+    table = page.locator("#lineage-table")
+    table.wait_for()
+    for node in asof.lineage(state, cap, direction="back")["nodes"]:
+        if node["kind"] == "reflection":
+            example = app.get_record(node["id"])["example"]
+            row = table.locator(f'tr[data-record="{node["id"]}"] td.node-text')
+            assert example in row.inner_text()
+    assert app.get_record(cap)["name"] in table.inner_text()
+    screenshot(page, "lineage-text")
