@@ -54,7 +54,7 @@ def _lines(name: str, width: int = 22) -> list[str]:
 
 def funnel_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Grouped bars per week: reflections, decisions, experiments, capabilities."""
-    width, height, left, bottom, top = 720, 260, 40, 36, 12
+    width, height, left, bottom, top = 560, 260, 40, 36, 12
     peak = max([r[k] for r in rows for k in FUNNEL_KINDS] or [0]) or 1
     step = 10 ** max(0, int(math.log10(peak)))
     peak = math.ceil(peak / step) * step
@@ -93,7 +93,7 @@ def network_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str
         total = sum(w.values())
         if total:
             graph.add_edge(a, b, weight=total)
-    width, height, margin_x, margin_y = 760, 440, 170, 40
+    width, height, margin_x, margin_y = 620, 420, 150, 40
     if not graph.number_of_nodes():
         return {"width": width, "height": height, "nodes": [], "edges": []}
     pos = nx.spring_layout(graph, seed=NETWORK_SEED, weight="weight")
@@ -120,7 +120,7 @@ def network_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str
                       "degree": graph.degree(key),
                       "anchor": "start" if right else "end",
                       "tx": round(x + 12 if right else x - 12, 1),
-                      "lines": _lines(names.get(key, key))})
+                      "lines": _lines(names.get(key, key), 18)})
     edges.sort(key=lambda e: -e["count"])
     return {"width": width, "height": height, "nodes": nodes, "edges": edges}
 
@@ -140,7 +140,7 @@ def maturity_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
                  for d, v in sorted(grouped.items())]
     scores = [r[p] for r in whole for p in ("before", "after") if r[p] is not None]
     top = 100.0 if not scores or max(scores) > 10 else (5.0 if max(scores) <= 5 else 10.0)
-    width, left, bar, gap = 720, 210, 18, 26
+    width, left, bar, gap = 560, 180, 18, 26
     plot = width - left - 70
     out = []
     for i, r in enumerate(whole):
