@@ -41,7 +41,8 @@ BAD = ("serious", "critical")
 NOT_PAGES = {"web.static", "static", "web.set_language", "replay.export", "replay.lineage_prov"}
 # Pages photographed for people to judge the design (test-output/screenshots).
 PHOTOGRAPHED = {"index", "my-log", "record-experiment", "record-reflection", "r-programmes",
-                "r-programme", "r-participant", "r-enrol-errors", "replay", "replay-lineage"}
+                "r-programme", "r-overview", "r-participant", "r-enrol-errors", "replay",
+                "replay-lineage"}
 
 
 def test_error_summary_links_each_field_and_researcher_pages_are_wide(app) -> None:
@@ -154,6 +155,7 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("r-programmes", "/r/", None),
             ("r-programme-new", "/r/programmes/new", None),
             ("r-programme", r, None),
+            ("r-overview", f"{r}/overview", None),
             ("r-material-new", f"{r}/materials/new", None),
             ("r-meeting-new", f"{r}/meetings/new", None),
             ("r-unit-new", f"{r}/units/new", None),
