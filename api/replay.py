@@ -545,6 +545,32 @@ def node_texts(state: ProgrammeState, graph: dict[str, Any]) -> dict[str, list[s
                       if texts.get(n["id"], {}).get(f)] for n in graph["nodes"]}
 
 
+def page_summaries(state: ProgrammeState, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Timeline rows with ``summary`` in the page's language, units and themes by name (a
+    summary names units by key: "units hr, housing_company")."""
+    from flask_babel import get_locale
+
+    from api.web.labels import _summary_patterns, translate
+
+    lang = pick_language(str(get_locale() or ""))
+    areas = {a: v.get("name") or a for a, v in state.areas.items()}
+    labeller = Labeller(lang, unit_names(state.programme), areas)
+    out = []
+    for row in rows:
+        text = row.get("summary")
+        if text and lang == "en":  # Labeller.summary leaves English as it is: name the keys
+            for pattern, msgid in _summary_patterns():
+                found = pattern.match(text)
+                if found:
+                    text = translate(msgid, "en", **{k: labeller._part(k, v)
+                                                     for k, v in found.groupdict().items()})
+                    break
+        elif text:
+            text = labeller.summary(text, row.get("type"))
+        out.append({**row, "summary": text})
+    return out
+
+
 def _steps(depth: int) -> str:
     """A lineage node's place, in words: how many "based on" steps back or on."""
     if depth == 0:
@@ -625,8 +651,8 @@ def timeline(programme_id: Any) -> Any:
     if state.position < last:
         play_next = here(at=min(last, state.position + step), play="1")
     # the latest events that may be shown (consent applied by timeline_rows)
-    recent = list(reversed(asof.timeline_rows(state, asof.changes(
-        sql, pid, after=max(0, state.position - 400), until=state.position))[-12:]))
+    recent = page_summaries(state, list(reversed(asof.timeline_rows(state, asof.changes(
+        sql, pid, after=max(0, state.position - 400), until=state.position))[-12:])))
     areas = state.development_areas()
     weeks = state.programme.get("weeks", [])
     context = {

@@ -290,7 +290,7 @@ def test_select_a_record_and_read_its_text(served, page, screenshot, width):
     assert scroll_width <= inner_width, scroll_width
     screenshot(page, "card")
     shots = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-    card.screenshot(path=str(shots / f"test_select_a_record_and_read_its_text-{width}-card-only.png"))
+    card.screenshot(path=str(shots / f"test_select_a_record_and_read_its_text-{width}-card.png"))
 
     cap = next(r["id"] for r in state.records.values() if r["kind"] == "capability" and any(
         n["kind"] == "reflection"

@@ -17,7 +17,6 @@ from test_privacy_erasure import load as load_erasure_world
 from api.privacy_commands import erase_participant
 from domain.accounts import issue_token
 from projections import asof
-from projections.views import ERASED_LABEL
 
 
 def login(client: Any, role: str = "researcher") -> None:
@@ -88,11 +87,12 @@ def test_lineage_of_a_capability_shows_its_reflection_texts(world):
     assert app.get_record(cap)["name"] in table
     for rid in reflections:
         assert app.get_record(rid)["example"] in table
-    assert ">-1<" not in table and "step back" in table
+    assert "<td>-1</td>" not in table and "steg bakåt" in table  # Swedish by default
 
 
 def test_no_text_of_an_erased_or_withdrawn_participant(app):
-    """An erased participant's record keeps its card as "erased participant", without
+    """An erased participant's record keeps its card as "erased participant" (Swedish by
+    default: "raderad deltagare"), without
     their name or text; once consent is withdrawn their records cannot be selected."""
     w = load_erasure_world(app)
     catch_up(app)
@@ -114,7 +114,8 @@ def test_no_text_of_an_erased_or_withdrawn_participant(app):
     for rid in rids:
         after = page(world.client, f"/replay/{pid}?record={rid}")
         card = after.split('id="record-card"', 1)[1].split("</article>", 1)[0]
-        assert ERASED_LABEL in card and 'id="record-card-text"' not in card
+        assert "raderad deltagare" in card and 'id="record-card-text"' not in card
+        assert "record-card-no-text" in card  # says why there is no text
         leaked = [s for s in SECRETS if s in after]
         assert leaked == [], leaked
     lineage = page(world.client, f"/replay/{pid}/records/{rids[2]}?direction=both")
@@ -150,3 +151,29 @@ def test_evaluators_reach_neither_the_card_nor_the_lineage_text(world):
             response = client.get(path, headers={"Authorization": f"Bearer {world.evaluator}"}
                                   if role == "evaluator" else {})
             assert response.status_code in (401, 403), (role, path)
+
+
+def test_replay_pages_name_units_and_themes_not_keys(world):
+    """Issue 12, item 7: what a person reads on the replay and lineage pages (text, titles,
+    labels) names units and themes, in Swedish and English — never their keys (the latest
+    events' summaries named units by key: "units hr, housing_company")."""
+    import re
+
+    world, pid, records = world
+    app = world.app
+    programme = app.get_programme(pid)
+    # keys that no name or English word is spelt like (``social_services``, not ``it``)
+    unit_keys = {u["key"] for u in programme["units"] if "_" in u["key"]}
+    theme_keys = {w["theme"] for w in programme["weeks"]}  # lower case: names are capitalised
+    assert unit_keys and theme_keys
+    cap = next(r["id"] for r in records.values() if r["kind"] == "capability")
+    login(world.client)
+    for lang in ("sv", "en"):
+        world.client.get(f"/lang/{lang}")
+        for path in (f"/replay/{pid}?record={cap}", f"/replay/{pid}?lanes=participant",
+                     f"/replay/{pid}/records/{cap}", f"/replay/{pid}?at=400"):
+            body = page(world.client, path)
+            readable = re.sub(r"<[^>]+>", " ", body) + " ".join(
+                re.findall(r'(?:title|aria-label|alt)="([^"]*)"', body))
+            words = set(re.findall(r"[\w-]+", readable))
+            assert not (words & (unit_keys | theme_keys)), (lang, path, words & unit_keys)
