@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from domain.accounts import create_researcher, issue_link
+from domain.accounts import create_researcher, issue_link, issue_token
 from domain.demo import load_demo
 from projections import queries
 from tests.integration.api_support import catch_up
@@ -112,6 +112,26 @@ def test_overview_is_for_researchers_only(demo) -> None:
     link, _ = issue_link(demo["app"], role="participant", subject=demo["people"][0])
     assert participant.get(f"/in/{link}").status_code == 302
     assert participant.get(demo["path"]).status_code == 403
+    evaluator = demo["web"].test_client()
+    token, _ = issue_token(demo["app"], role="evaluator", label="overview")
+    evaluator.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    assert evaluator.get(demo["path"]).status_code == 401  # API tokens open no page
+
+
+def test_the_network_drawing_is_the_same_every_time() -> None:
+    """Why: a researcher comparing two visits (or a printed report) must see the same
+    drawing; networkx's spring layout is seeded."""
+    from api.web.overview import network_chart
+
+    rows = [{"unit_a": a, "unit_b": b, "decisions": n, "experiments": 0, "links": 1,
+             "teams": 0, "week": 1}
+            for n, (a, b) in enumerate([("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")], 1)]
+    names = {"a": "Alfa", "b": "Beta", "c": "Gamma förvaltningen med långt namn", "d": "Delta"}
+    first, second = network_chart(rows, names), network_chart(list(reversed(rows)), names)
+    assert first == second
+    assert [n["name"] for n in first["nodes"]] == ["Alfa", "Beta",
+                                                  "Gamma förvaltningen med långt namn", "Delta"]
+    assert max(e["width"] for e in first["edges"]) > min(e["width"] for e in first["edges"])
 
 
 def test_overview_shows_no_text_of_a_participant_who_withdraws_consent(demo) -> None:
