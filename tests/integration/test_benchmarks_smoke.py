@@ -23,9 +23,10 @@ def test_projection_rebuild_benchmark_runs():
     out = run("benchmarks/projection_rebuild.py", "--programmes", "1", "--only", "sqlite")
     row = next(line for line in out.splitlines() if line.startswith("| SQLite |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1] == "1,179"  # the demo programme's events, all read and rebuilt
+    read_alone = int(re.search(r"rebuild's reader alone: (\d+) events", out).group(1))
+    assert read_alone > 1000  # the demo programme's events...
+    assert cells[1] == f"{read_alone:,}"  # ...all read and rebuilt
     assert float(cells[4]) > 0 and float(cells[7]) > 0
-    assert "rebuild's reader alone: 1179 events" in out
 
 
 def test_asof_benchmark_runs():
