@@ -245,6 +245,55 @@ def _visible(state: ProgrammeState, filters: dict[str, str]) -> dict[str, dict[s
     return out
 
 
+RECORD_FILTERS = ("participant", "unit", "area", "kind")
+
+
+def narrowed(state: ProgrammeState, filters: dict[str, str] | None) -> ProgrammeState:
+    """The state with only the records the filters let through (``_visible``), so that
+    every panel and download counts what the chart shows; the state itself when no record
+    filter is set (``lanes`` only lays the chart out)."""
+    if not any((filters or {}).get(k) for k in RECORD_FILTERS):
+        return state
+    import copy
+
+    out = copy.copy(state)  # shallow: flags, programme, areas shared; records replaced
+    out.records = _visible(state, filters or {})
+    return out
+
+
+def filtered_rows(state: ProgrammeState, rows: list[dict[str, Any]],
+                  filters: dict[str, str] | None) -> list[dict[str, Any]]:
+    """Timeline rows under the filters: the events of the records shown; with a
+    participant or unit filter alone also that participant's or unit's own events
+    (taking part, attendance); programme events only without a record filter."""
+    filters = filters or {}
+    if not any(filters.get(k) for k in RECORD_FILTERS):
+        return rows
+    shown = _visible(state, filters)
+    people = not (filters.get("kind") or filters.get("area"))
+    out = []
+    for row in rows:
+        if row.get("id") in shown:
+            out.append(row)
+        elif people and str(row.get("type", "")).startswith("Participant.") and (
+                not filters.get("participant") or row.get("participant") == filters[
+                    "participant"]) and (not filters.get("unit") or row.get("unit") == filters[
+                        "unit"]):
+            out.append(row)
+    return out
+
+
+def active_filters(state: ProgrammeState, filters: dict[str, str]) -> list[str]:
+    """The record filters set, in words ("Unit: Socialförvaltningen")."""
+    names = {"participant": (_("Participant"), lambda v: v),
+             "unit": (_("Unit"), lambda v: _unit_names(state).get(v, v)),
+             "area": (_("Development area"),
+                      lambda v: (state.areas.get(v) or {}).get("name", v)),
+             "kind": (_("Kind"), lambda v: _name(KIND_NAMES, v))}
+    return [f"{names[k][0]}: {names[k][1](filters[k])}" for k in RECORD_FILTERS
+            if filters.get(k)]
+
+
 def timeline_svg(state: ProgrammeState, filters: dict[str, str],
                  selected: set[str], link: Any, *, narrow: bool = False) -> dict[str, Any]:
     """Everything the SVG template draws, laid out in Python.
@@ -651,13 +700,17 @@ def timeline(programme_id: Any) -> Any:
     if state.position < last:
         play_next = here(at=min(last, state.position + step), play="1")
     # the latest events that may be shown (consent applied by timeline_rows)
-    recent = page_summaries(state, list(reversed(asof.timeline_rows(state, asof.changes(
-        sql, pid, after=max(0, state.position - 400), until=state.position))[-12:])))
-    areas = state.development_areas()
+    view = narrowed(state, filters)  # what the panels count: the records the chart shows
+    recent = page_summaries(state, list(reversed(filtered_rows(state, asof.timeline_rows(
+        state, asof.changes(sql, pid, after=max(0, state.position - 400),
+                            until=state.position)), filters)[-12:])))
+    areas = view.development_areas()
     weeks = state.programme.get("weeks", [])
+    kept = {k: v for k, v in filters.items() if k in RECORD_FILTERS}  # for the downloads
     context = {
         "state": state, "pid": pid, "svg": svg, "narrow_svg": narrow_svg,
-        "funnel": funnel(state), "filters": filters,
+        "funnel": funnel(view), "filters": filters,
+        "active_filters": active_filters(state, filters),
         "hood": hood, "first": first, "last": last, "at": at, "here": here,
         "record_link": record_link, "chain": chain, "selected_id": selected_id,
         "card": card,
@@ -665,7 +718,8 @@ def timeline(programme_id: Any) -> Any:
         "play_start": here(play="1") if play_next else None,
         "recent": recent, "areas": areas,
         "all_areas": [{"id": a, **v} for a, v in state.areas.items() if not v["merged_into"]],
-        "collaborations": state.collaborations(),
+        "collaborations": [c for c in view.collaborations() if not filters.get("unit")
+                           or filters["unit"] in (c["unit_a"], c["unit_b"])],
         "participants": sorted(p["pseudonym"] for p in state.participants.values()),
         "enrolled": getattr(state, "enrolled", len(state.participants)),
         "units": list(_unit_names(state).items()),
@@ -676,21 +730,21 @@ def timeline(programme_id: Any) -> Any:
                       for w in weeks],
         "exports": {
             "timeline_csv": _url("replay.export", programme_id=pid, what="timeline",
-                                 fmt="csv", at=state.position),
+                                 fmt="csv", at=state.position, **kept),
             "timeline_ndjson": _url("replay.export", programme_id=pid, what="timeline",
-                                    fmt="ndjson", at=state.position),
+                                    fmt="ndjson", at=state.position, **kept),
             "timeline_xlsx": _url("replay.export", programme_id=pid, what="timeline",
-                                  fmt="xlsx", at=state.position),
+                                  fmt="xlsx", at=state.position, **kept),
             "records_xlsx": _url("replay.export", programme_id=pid, what="records",
-                                 fmt="xlsx", at=state.position),
+                                 fmt="xlsx", at=state.position, **kept),
             "records_csv": _url("replay.export", programme_id=pid, what="records", fmt="csv",
-                                at=state.position),
+                                at=state.position, **kept),
             "records_ndjson": _url("replay.export", programme_id=pid, what="records",
-                                   fmt="ndjson", at=state.position),
+                                   fmt="ndjson", at=state.position, **kept),
             "records_text_csv": _url("replay.export", programme_id=pid, what="records",
-                                     fmt="csv", at=state.position, text="1"),
+                                     fmt="csv", at=state.position, **kept, text="1"),
             "lineage_prov": _url("replay.export", programme_id=pid, what="lineage",
-                                 fmt="prov-json", at=state.position),
+                                 fmt="prov-json", at=state.position, **kept),
         },
         "time_value": _local_input(state.time),
         "unit_names": _unit_names(state),
@@ -768,8 +822,12 @@ def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
                 changes: list[dict[str, Any]] | None = None,
                 deidentified: bool = False, salt: str | None = None,
                 max_days: int | None = None, lang: str = "sv",
-                sep: str = "comma") -> tuple[str | bytes, str]:
+                sep: str = "comma",
+                filters: dict[str, str] | None = None) -> tuple[str | bytes, str]:
     """(body, mimetype) of an analysis export (shared with ``framdrift export``).
+
+    ``filters``: the replay page's record filters (participant, unit, area, kind): only
+    the records they let through, and their events (``filtered_rows``).
 
     ``fmt``: csv (UTF-8 with a byte-order mark, separated by ``sep``: comma or
     semicolon), xlsx (typed cells) or ndjson; prov-json for the lineage. Every key column
@@ -785,15 +843,16 @@ def export_body(app: Any, state: ProgrammeState, what: str, fmt: str, *,
         return _deidentified_body(app, state, what, fmt, changes=changes, salt=salt,
                                   max_days=max_days, lang=lang, sep=sep)
     if what == "lineage":
-        return json.dumps(asof.prov_document(state), indent=1, ensure_ascii=False), \
-            asof.PROV_MEDIA_TYPE
+        return json.dumps(asof.prov_document(narrowed(state, filters)), indent=1,
+                          ensure_ascii=False), asof.PROV_MEDIA_TYPE
     if what == "timeline":
         if changes is None:
             changes = asof.changes(app.sql, state.programme_id, until=state.position)
-        rows = asof.timeline_rows(state, changes)
+        rows = filtered_rows(state, asof.timeline_rows(state, changes), filters)
         columns = asof.TIMELINE_COLUMNS
     else:
-        rows = asof.record_rows(state, _revealer(app) if with_text else None)
+        rows = asof.record_rows(narrowed(state, filters),
+                                _revealer(app) if with_text else None)
         columns = asof.RECORD_COLUMNS + (asof.TEXT_FIELDS if with_text else [])
     return _table(state, rows, columns, fmt, what, lang, sep)
 
@@ -878,7 +937,7 @@ def export(programme_id: Any, what: str, fmt: str) -> Response:
     lang = pick_language(request.args.get("lang") or str(get_locale() or ""))
     sep = "semicolon" if request.args.get("sep") == "semicolon" else "comma"
     body, mimetype = export_body(app, state, what, fmt, with_text=with_text, lang=lang,
-                                 sep=sep)
+                                 sep=sep, filters=_filters())
     ext = "prov.json" if fmt == "prov-json" else fmt
     name = f"{what}-with-text" if with_text else what
     title = state.programme.get("title") or state.programme_id

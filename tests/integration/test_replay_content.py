@@ -177,3 +177,57 @@ def test_replay_pages_name_units_and_themes_not_keys(world):
                 re.findall(r'(?:title|aria-label|alt)="([^"]*)"', body))
             words = set(re.findall(r"[\w-]+", readable))
             assert not (words & (unit_keys | theme_keys)), (lang, path, words & unit_keys)
+
+
+def test_a_unit_filter_changes_every_panel_and_the_downloads(world):
+    """Issue 12, item 3: with a unit filter the funnel, the week table, the development
+    areas, the collaborations, the latest events and the downloads count only the records
+    the chart shows, and the page says which filter is active."""
+    import csv
+    import io
+    import re
+
+    world, pid, _records = world
+    app = world.app
+    state = asof.moment(app.sql, pid)
+    programme = app.get_programme(pid)
+    unit = programme["units"][0]
+
+    def mine(r: dict[str, Any]) -> bool:
+        return unit["key"] in (r["unit"], *r["units"])
+
+    login(world.client)
+    everything = page(world.client, f"/replay/{pid}")
+    body = page(world.client, f"/replay/{pid}?unit={unit['key']}")
+    assert 'id="active-filters"' not in everything
+    notice = body.split('id="active-filters"', 1)[1].split("</p>", 1)[0]
+    assert unit["name"] in notice
+
+    def bars(text: str) -> list[int]:
+        return [int(v) for v in re.findall(r'class="bar-value"[^>]*>(\d+)<', text)]
+
+    live = [r for r in state.records.values() if mine(r) and not r["void"]]
+    expected = sum(1 for r in live if r["kind"] == "reflection")
+    assert bars(body)[0] == expected < bars(everything)[0]
+    assert bars(body)[4] == sum(1 for r in state.records.values()
+                                if mine(r) and r["kind"] == "capability")
+    # the week table: its reflections per week are the unit's
+    table = body.split('class="progress"', 1)[1].split("</table>", 1)[0]
+    per_week = [int(x) for x in re.findall(r"</td><td>[^<]*</td><td>(\d+)", table)]
+    assert sum(per_week) == expected
+    # collaborations all involve the unit (its name on every line)
+    section = body.split('class="areas"', 1)[1].split("</section>", 1)[0]
+    items = re.findall(r"<li>(.*?)</li>", section.split("</ul>", 1)[1])  # after the areas
+    assert items and all(unit["name"] in i for i in items), items
+    # the downloads carry the filter and hold only the unit's records
+    link = re.search(r'id="export-records-csv" href="([^"]+)"', body)[1]
+    assert f"unit={unit['key']}" in link
+    rows = list(csv.DictReader(io.StringIO(
+        world.client.get(html.unescape(link)).get_data().decode("utf-8-sig"))))
+    assert rows and {r["id"] for r in rows} == {
+        rid for rid, r in state.records.items() if mine(r)}
+    timeline = re.search(r'id="export-timeline-csv" href="([^"]+)"', body)[1]
+    events = list(csv.DictReader(io.StringIO(
+        world.client.get(html.unescape(timeline)).get_data().decode("utf-8-sig"))))
+    assert events and all(e["unit"] == unit["key"] or e["id"] in state.records
+                          and mine(state.records[e["id"]]) for e in events)
