@@ -93,7 +93,7 @@ def network_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str
         total = sum(w.values())
         if total:
             graph.add_edge(a, b, weight=total)
-    width, height, margin_x, margin_y = 620, 420, 150, 40
+    width, height, margin_x, margin_y = 680, 420, 180, 40
     if not graph.number_of_nodes():
         return {"width": width, "height": height, "nodes": [], "edges": []}
     pos = nx.spring_layout(graph, seed=NETWORK_SEED, weight="weight")
@@ -113,14 +113,33 @@ def network_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str
               "a": names.get(a, a), "b": names.get(b, b), **weight[tuple(sorted((a, b)))]}
              for a, b, d in sorted(graph.edges(data=True))]
     nodes = []
-    for key in sorted(graph.nodes):
+    placed: list[tuple[float, float, float, float]] = [  # boxes taken: the nodes
+        (x - 10, y - 10, x + 10, y + 10) for x, y in at.values()]
+    for key in sorted(graph.nodes, key=lambda k: (-graph.degree(k), k)):
         x, y = at[key]
-        right = x >= width / 2
+        lines = _lines(names.get(key, key), 16)
+        wide, tall = 8.5 * max(len(line) for line in lines), 16 * len(lines)
+        # the label beside its node, on the outer side first; moved up or down, or to the
+        # other side, when it would cover another label or node (never off the drawing)
+        options = []
+        for dy in (0, -18, 18, -36, 36):
+            for right in ((x >= width / 2), not (x >= width / 2)):
+                left_x = x + 12 if right else x - 12 - wide
+                top = y + dy - tall / 2
+                box = (left_x, top, left_x + wide, top + tall)
+                if box[0] >= 0 and box[2] <= width:
+                    options.append((right, dy, box))
+        choice = next((o for o in options if not any(
+            o[2][0] < b[2] and b[0] < o[2][2] and o[2][1] < b[3] and b[1] < o[2][3]
+            for b in placed if b != (x - 10, y - 10, x + 10, y + 10))), None) \
+            or (options[0] if options else (x >= width / 2, 0, (0, 0, 0, 0)))
+        right, dy, box = choice
+        placed.append(box)
         nodes.append({"key": key, "name": names.get(key, key), "x": x, "y": y,
-                      "degree": graph.degree(key),
-                      "anchor": "start" if right else "end",
+                      "degree": graph.degree(key), "anchor": "start" if right else "end",
                       "tx": round(x + 12 if right else x - 12, 1),
-                      "lines": _lines(names.get(key, key), 18)})
+                      "ty": round(y + dy + 5 - (len(lines) - 1) * 8, 1), "lines": lines})
+    nodes.sort(key=lambda n: n["key"])
     edges.sort(key=lambda e: -e["count"])
     return {"width": width, "height": height, "nodes": nodes, "edges": edges}
 
