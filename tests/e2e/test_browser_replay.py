@@ -305,3 +305,24 @@ def test_select_a_record_and_read_its_text(served, page, screenshot, width):
             assert example in row.inner_text()
     assert app.get_record(cap)["name"] in table.inner_text()
     screenshot(page, "lineage-text")
+
+
+def test_a_unit_filter_changes_the_panels_and_the_downloads(served, page, screenshot):
+    """Issue 12: picking a unit in the filter form changes the funnel, the week table and
+    the download links, and the page says which filter is active."""
+    server, pid, cookie, app = served
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server.url}/replay/{pid}")
+    before = page.locator("#funnel .bar-value").all_text_contents()
+    weeks = page.locator("#funnel table.progress tbody").inner_text()
+    assert not page.locator("#active-filters").count()
+    unit = app.get_programme(pid)["units"][0]
+    page.locator('#filters select[name="unit"]').select_option(unit["key"])
+    page.locator('#filters button[type="submit"]').click()
+    page.wait_for_url(f"**unit={unit['key']}**")
+    assert unit["name"] in page.locator("#active-filters").inner_text()
+    assert page.locator("#funnel .bar-value").all_text_contents() != before
+    assert page.locator("#funnel table.progress tbody").inner_text() != weeks
+    assert f"unit={unit['key']}" in page.locator("#export-records-csv").get_attribute("href")
+    screenshot(page, "unit-filter")
