@@ -304,7 +304,11 @@ def test_select_a_record_and_read_its_text(served, page, screenshot, width):
             row = table.locator(f'tr[data-record="{node["id"]}"] td.node-text')
             assert example in row.inner_text()
     assert app.get_record(cap)["name"] in table.inner_text()
+    scroll_width, inner_width = page_width(page)
+    assert scroll_width <= inner_width, scroll_width
     screenshot(page, "lineage-text")
+    table.locator("tbody tr").first.screenshot(
+        path=str(shots / f"test_select_a_record_and_read_its_text-{width}-lineage-row.png"))
 
 
 def test_a_unit_filter_changes_the_panels_and_the_downloads(served, page, screenshot):
