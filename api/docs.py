@@ -148,9 +148,9 @@ SUMMARIES_SV = {
     "get /api/v1/programmes/{programme_id}/progress":
         "Framsteg per vecka: reflektioner, beslut, experiment per steg och utfall, förmågor.",
     "get /api/v1/programmes/{programme_id}/lineage":
-        "Härledningsgrafen: poster (noder) och \"bygger på\"-länkar (kanter).",
+        "Härledningsgrafen: anteckningar (noder) och ”bygger på”-länkar (kanter).",
     "get /api/v1/programmes/{programme_id}/development-areas":
-        "Utvecklingsområden: poster, deltagare och enheter.",
+        "Utvecklingsområden: anteckningar, deltagare och enheter.",
     "get /api/v1/programmes/{programme_id}/engagement":
         "Engagemang per deltagare (pseudonym) och enhet: material, avstämningar, sessioner.",
     "get /api/v1/programmes/{programme_id}/collaborations":
@@ -160,7 +160,7 @@ SUMMARIES_SV = {
     "get /api/v1/tokens": "API-nycklar som har utfärdats (aldrig hemligheterna). Bara "
                           "forskare.",
     "get /api/v1/programmes/{programme_id}/state":
-        "Insatsen som den var vid en tidpunkt: poster och deras steg, härledning, framsteg, "
+        "Insatsen som den var vid en tidpunkt: anteckningar och deras steg, härledning, framsteg, "
         "utvecklingsområden och samarbeten.",
     "get /api/v1/records/{record_id}/lineage":
         "En posts härledning: bakåt till reflektionerna en förmåga kom ur, framåt till vad "
@@ -202,7 +202,7 @@ TAGS = {
     "api_v1": ("Read models", "Läsmodeller",
                "Läsmodeller av aktionsforskningsinsatser (pseudonyma; inga namn)."),
     "api_v1_replay": ("Replay and lineage", "Återspelning och härledning",
-                      "Insatser som de var vid en tidpunkt och posters härledning "
+                      "Insatser som de var vid en tidpunkt och anteckningars härledning "
                       "(pseudonyma)."),
 }
 

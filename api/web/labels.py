@@ -63,6 +63,20 @@ EVENT_TYPES = {
     "Capability.Established": _l("Capability established"),
     "Capability.Refined": _l("Capability refined"),
     "Capability.Applied": _l("Capability applied"),
+    "Reflection.Shared": _l("Reflection shared with the course group"),
+    "Reflection.Unshared": _l("Reflection kept for the researchers only"),
+    "Decision.Shared": _l("Decision shared with the course group"),
+    "Decision.Unshared": _l("Decision kept for the researchers only"),
+    "Experiment.Shared": _l("Experiment shared with the course group"),
+    "Experiment.Unshared": _l("Experiment kept for the researchers only"),
+    "Capability.Shared": _l("Capability shared with the course group"),
+    "Capability.Unshared": _l("Capability kept for the researchers only"),
+    "Experiment.TeamMemberAdded": _l("Team member added"),
+    "Experiment.TeamMemberRemoved": _l("Team member removed"),
+    "Experiment.TeamMemberJoined": _l("Joined the team"),
+    "Capability.TeamMemberAdded": _l("Team member added"),
+    "Capability.TeamMemberRemoved": _l("Team member removed"),
+    "Capability.TeamMemberJoined": _l("Joined the team"),
 }
 # who acted, as the replay shows it (``projections.asof.actor_label``): a pseudonym, or one
 # of these

@@ -193,3 +193,10 @@ def test_event_class_names_are_past_tense(qualname):
     assert any(w.endswith("ed") or w in IRREGULAR for w in words), qualname
     assert describe.event_type(_event_classes()[qualname].__new__(
         _event_classes()[qualname])) == qualname
+
+
+def test_every_event_type_has_a_name_on_the_pages():
+    """The replay's latest events show a name, never a raw type such as Reflection.Unshared."""
+    from api.web.labels import EVENT_TYPES
+
+    assert set(_event_classes()) - set(EVENT_TYPES) == set()
