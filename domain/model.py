@@ -606,6 +606,35 @@ class Record(FramdriftAggregate):
         return False
 
 
+class Teamed:
+    """The team commands of experiments and capabilities (docs/adr/0007-sharing-and-teams.md).
+
+    Each of the two classes keeps its own ``@event`` methods (``_add_member``, ``_remove_member``,
+    ``_join``), so the stored topics name the kind (``Experiment.TeamMemberAdded``)."""
+
+    def add_team_member(self, member_id: UUID) -> None:
+        """The author adds a colleague (the application checks who acts and who is added)."""
+        if member_id == self.participant_id:
+            raise errors.InvalidValueError("the author is in the team already", field="team")
+        if member_id not in self.team:
+            self._add_member(member_id=member_id)
+
+    def remove_team_member(self, member_id: UUID) -> None:
+        if member_id == self.participant_id:
+            raise errors.InvalidValueError("the author cannot leave the team", field="team")
+        if member_id in self.team:
+            self._remove_member(member_id=member_id)
+
+    def join(self, member_id: UUID) -> None:
+        """A colleague joins on their own: only a record shared with the course group."""
+        if member_id in self.members:
+            return
+        if not self.shared:
+            raise errors.NotSharedError(
+                "only a record shared with the course group can be joined")
+        self._join(member_id=member_id)
+
+
 def _personal(author: UUID, value: str, field_name: str) -> PersonalData:
     return PersonalData(author, require_text(value, field_name))
 
@@ -861,7 +890,7 @@ class Decision(Record):
         self.shared = False
 
 
-class Experiment(Record):
+class Experiment(Teamed, Record):
     """An action-research cycle: plan -> act -> observe -> reflect; adopt, adapt or abandon."""
 
     KIND = RecordKind.EXPERIMENT
@@ -1025,30 +1054,6 @@ class Experiment(Record):
     def _unshare(self) -> None:
         self.shared = False
 
-    # the team (docs/adr/0007-sharing-and-teams.md) ------------------------------
-
-    def add_team_member(self, member_id: UUID) -> None:
-        """The author adds a colleague (the application checks who acts and who is added)."""
-        if member_id == self.participant_id:
-            raise errors.InvalidValueError("the author is in the team already", field="team")
-        if member_id not in self.team:
-            self._add_member(member_id=member_id)
-
-    def remove_team_member(self, member_id: UUID) -> None:
-        if member_id == self.participant_id:
-            raise errors.InvalidValueError("the author cannot leave the team", field="team")
-        if member_id in self.team:
-            self._remove_member(member_id=member_id)
-
-    def join(self, member_id: UUID) -> None:
-        """A colleague joins on their own: only a record shared with the course group."""
-        if member_id in self.members:
-            return
-        if not self.shared:
-            raise errors.NotSharedError(
-                "only a record shared with the course group can be joined")
-        self._join(member_id=member_id)
-
     @event("TeamMemberAdded")
     def _add_member(self, member_id: UUID) -> None:
         self.team.append(member_id)
@@ -1062,7 +1067,7 @@ class Experiment(Record):
         self.team.append(member_id)
 
 
-class Capability(Record):
+class Capability(Teamed, Record):
     """Organisational capability resulting from adopted experiments (förmåga)."""
 
     KIND = RecordKind.CAPABILITY
@@ -1158,30 +1163,6 @@ class Capability(Record):
     @event("Unshared")
     def _unshare(self) -> None:
         self.shared = False
-
-    # the team (docs/adr/0007-sharing-and-teams.md) ------------------------------
-
-    def add_team_member(self, member_id: UUID) -> None:
-        """The author adds a colleague (the application checks who acts and who is added)."""
-        if member_id == self.participant_id:
-            raise errors.InvalidValueError("the author is in the team already", field="team")
-        if member_id not in self.team:
-            self._add_member(member_id=member_id)
-
-    def remove_team_member(self, member_id: UUID) -> None:
-        if member_id == self.participant_id:
-            raise errors.InvalidValueError("the author cannot leave the team", field="team")
-        if member_id in self.team:
-            self._remove_member(member_id=member_id)
-
-    def join(self, member_id: UUID) -> None:
-        """A colleague joins on their own: only a record shared with the course group."""
-        if member_id in self.members:
-            return
-        if not self.shared:
-            raise errors.NotSharedError(
-                "only a record shared with the course group can be joined")
-        self._join(member_id=member_id)
 
     @event("TeamMemberAdded")
     def _add_member(self, member_id: UUID) -> None:
