@@ -431,17 +431,25 @@ def new_reflection() -> Any:
         saved=_("Your reflection is saved."))
 
 
-def _units_of(app: Any, record_ids: list[str]) -> list[str]:
-    units = [g.me["unit"]]
+def _bases(app: Any, record_ids: list[str]) -> list[dict[str, Any]]:
+    """The records a new one builds on that this participant may see, each loaded once."""
+    found = []
     for rid in record_ids:
         try:
             r = app.get_record(rid)
         except domain_errors.NotFoundError:
             continue
         if visible(r):
-            for u in [r["unit"], *(r.get("units") or [])]:
-                if u not in units:
-                    units.append(u)
+            found.append(r)
+    return found
+
+
+def _units_of(bases: list[dict[str, Any]]) -> list[str]:
+    units = [g.me["unit"]]
+    for r in bases:
+        for u in [r["unit"], *(r.get("units") or [])]:
+            if u not in units:
+                units.append(u)
     return units
 
 
@@ -467,11 +475,12 @@ def new_decision() -> Any:
         return url_for("web.record", record_id=rid, saved="decision")
 
     based_on = _requested("based_on")
+    bases = _bases(app, based_on)
     return handle_form(
         template="p_decision.html", schema=DecisionForm(),
         defaults={"week": current_week(g.programme), "based_on": based_on,
-                  "units": _units_of(app, based_on), "participants": [],
-                  "development_areas": _areas_of(app, based_on),
+                  "units": _units_of(bases), "participants": [],
+                  "development_areas": _areas_of(bases),
                   "visibility": _sharing_default()},
         context={**_form_context(), **_picker(app, ("reflection", "decision"),
                                               based_on + request.form.getlist("based_on")),
@@ -479,16 +488,11 @@ def new_decision() -> Any:
         submit=submit, done=done, saved=_("Your decision is saved."))
 
 
-def _areas_of(app: Any, record_ids: list[str]) -> list[str]:
+def _areas_of(bases: list[dict[str, Any]]) -> list[str]:
     live = {a["area_id"] for a in live_areas(g.programme)}
     areas: list[str] = []
-    for rid in record_ids:
-        try:
-            r = app.get_record(rid)
-        except domain_errors.NotFoundError:
-            continue
-        if visible(r):
-            areas += [a for a in r["development_areas"] if a in live and a not in areas]
+    for r in bases:
+        areas += [a for a in r["development_areas"] if a in live and a not in areas]
     return areas
 
 
@@ -520,22 +524,17 @@ def new_experiment() -> Any:
             **_extra(app.plan_experiment, shared=_visibility(d), team=d["team"]))
 
     based_on = _requested("based_on")
+    bases = _bases(app, based_on)
     aim = ""
-    decisions = []
-    for rid in based_on:
-        try:
-            decisions.append(app.get_record(rid))
-        except domain_errors.NotFoundError:
-            continue
-    decisions = [r for r in decisions if r["kind"] == "decision" and visible(r)]
+    decisions = [r for r in bases if r["kind"] == "decision"]
     if len(decisions) == 1:
         aim = decisions[0].get("statement") or ""
     suggested = _lineage_authors(app, based_on)
     return handle_form(
         template="p_experiment.html", schema=ExperimentForm(),
         defaults={"week": current_week(g.programme), "based_on": based_on, "aim": aim,
-                  "units": _units_of(app, based_on), "team": [],
-                  "development_areas": _areas_of(app, based_on),
+                  "units": _units_of(bases), "team": [],
+                  "development_areas": _areas_of(bases),
                   "visibility": _sharing_default()},
         context={**_form_context(), **_picker(
             app, ("reflection", "decision", "experiment"),
