@@ -11,12 +11,13 @@ request that caused it. A save that loses a race raises
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -31,6 +32,7 @@ from eventsourcing.persistence import (
 from domain import errors
 from domain.chain import CHAIN_TABLE, ChainWriter, LogChain, chain_key_from_env, recorder_topic
 from domain.context import SYSTEM_ACTOR, acting_as, actor_cvar, now, participant_actor, request
+from domain.loading import CachingRepository, SetAsList
 from domain.model import (
     ALLOWED_BASES,
     Capability,
@@ -89,6 +91,12 @@ class Framdrift(Application[UUID]):
 
     name = "Framdrift"
 
+    #: Snapshot the programme every N of its events: it grows with the course, and a
+    #: process loading it for the first time then folds at most N events (ADR 0008).
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Programme: 200}
+    #: How many aggregates each process keeps (``FRAMDRIFT_AGGREGATE_CACHE``; 0: none).
+    AGGREGATE_CACHE_DEFAULT = 2000
+
     def __init__(self, env: dict[str, str] | None = None, *, config: StoreConfig | None = None):
         self.config = config or parse_database_url()
         merged = dict(self.config.env)
@@ -121,12 +129,44 @@ class Framdrift(Application[UUID]):
         )
         self.keys = KeyStore(self.sql, master_key_from_env())
         transcoder.register(PersonalDataTranscoding(self.keys))
+        transcoder.register(SetAsList())  # snapshots hold an aggregate's handled requests
 
     def construct_recorder(self) -> Any:
         recorder = super().construct_recorder()
         recorder.chain_writer = ChainWriter(
             self.sql.table(CHAIN_TABLE), chain_key_from_env(), self.keys)
         return recorder
+
+    def construct_repository(self) -> CachingRepository:
+        """The aggregate cache with fast-forward (domain/loading.py): programmes and
+        participants that are not erased; records are always read from the store."""
+        raw = self.env.get("FRAMDRIFT_AGGREGATE_CACHE") or os.environ.get(
+            "FRAMDRIFT_AGGREGATE_CACHE", "")
+        size = int(raw) if raw.strip() else self.AGGREGATE_CACHE_DEFAULT
+        return CachingRepository(
+            event_store=self.events, snapshot_store=self.snapshots,
+            cache_maxsize=size if size > 0 else None, fastforward=True,
+            deepcopy_from_cache=True, cacheable=_cacheable,
+        )
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """One snapshot per aggregate whose new events reached a multiple of its interval,
+        of its state as now stored. A snapshot is an optimisation: if it cannot be taken,
+        the events (already committed) stand and the command still succeeds."""
+        if self.snapshots is None:
+            return
+        due: dict[UUID, int] = {}
+        for e in processing_event.events:
+            aggregate = processing_event.aggregates.get(e.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval and e.originator_version % interval == 0:
+                due[e.originator_id] = e.originator_version
+        for aggregate_id in due:
+            try:
+                state = self.repository.get(aggregate_id, deepcopy_from_cache=False)
+                self.snapshots.put([type(state).Snapshot.take(state)])
+            except Exception:  # noqa: BLE001 - never fail a recorded command for it
+                logger.warning("could not snapshot %s", aggregate_id, exc_info=True)
 
     @classmethod
     def migrate(cls, url: str | None = None) -> Framdrift:
@@ -213,6 +253,7 @@ class Framdrift(Application[UUID]):
                             "someone else changed these records at the same time; "
                             "nothing was recorded; reload and try again"
                         ) from None
+                    self._take_snapshots(self._batch_events)
                     self._notify(recordings)
         finally:
             self._batch, self._batch_events = None, None
@@ -261,6 +302,16 @@ class Framdrift(Application[UUID]):
         return aggregate_id in self.repository
 
     def _get(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError]) -> A:
+        """An aggregate of its own to change (a copy when it comes from the cache)."""
+        return self._load(cls, aggregate_id, error, copy=True)
+
+    def _read(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError]) -> A:
+        """An aggregate for reading only: the cached value itself, no copy (never change
+        it; ``_save`` refuses it). domain/loading.py."""
+        return self._load(cls, aggregate_id, error, copy=False)
+
+    def _load(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError],
+              *, copy: bool) -> A:
         uid = _uuid(aggregate_id, error)
         if self._batch is not None and uid in self._batch:
             found = self._batch[uid]
@@ -268,7 +319,7 @@ class Framdrift(Application[UUID]):
                 raise error(f"{uid} is not {_a(cls)}")
             return found
         try:
-            aggregate = self.repository.get(uid)
+            aggregate = self.repository.get(uid, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise error(f"{_words(cls)} {uid} not found") from None
         if not isinstance(aggregate, cls):
@@ -276,6 +327,11 @@ class Framdrift(Application[UUID]):
         return aggregate
 
     def _save(self, *aggregates: FramdriftAggregate) -> int | None:
+        for aggregate in aggregates:
+            if self.repository.is_shared(aggregate):
+                self.repository.forget(aggregate.id)
+                raise RuntimeError(f"{aggregate.id} was changed where it was loaded for "
+                                   "reading only: load it with _get(..., copy=True)")
         if self._batch is not None and self._batch_events is not None:
             self._batch_events.collect_events(*aggregates)
             self._batch.update((a.id, a) for a in aggregates)
@@ -319,13 +375,13 @@ class Framdrift(Application[UUID]):
     def _author(
         self, programme_id: UUID | str | None, participant_id: UUID | str
     ) -> tuple[Participant, Programme]:
-        participant = self._get(Participant, participant_id, errors.ParticipantNotFoundError)
+        participant = self._read(Participant, participant_id, errors.ParticipantNotFoundError)
         participant.require_active()
         if programme_id is not None and _uuid(
             programme_id, errors.ProgrammeNotFoundError
         ) != participant.programme_id:
             raise errors.NotEnrolledError("the participant is not enrolled in this programme")
-        programme = self._get(Programme, participant.programme_id, errors.ProgrammeNotFoundError)
+        programme = self._read(Programme, participant.programme_id, errors.ProgrammeNotFoundError)
         programme.require_open()
         return participant, programme
 
@@ -1045,11 +1101,11 @@ class Framdrift(Application[UUID]):
     # queries (simple types out) -------------------------------------------------
 
     def get_programme(self, programme_id: UUID | str) -> dict[str, Any]:
-        return programme_to_dict(self._get(Programme, programme_id, errors.ProgrammeNotFoundError))
+        return programme_to_dict(self._read(Programme, programme_id, errors.ProgrammeNotFoundError))
 
     def get_participant(self, participant_id: UUID | str) -> dict[str, Any]:
         return participant_to_dict(
-            self._get(Participant, participant_id, errors.ParticipantNotFoundError)
+            self._read(Participant, participant_id, errors.ParticipantNotFoundError)
         )
 
     def get_record(self, record_id: UUID | str) -> dict[str, Any]:
@@ -1111,7 +1167,7 @@ def programme_to_dict(p: Programme) -> dict[str, Any]:
              "ends_on": w.ends_on.isoformat()}
             for w in p.weeks
         ],
-        "units": list(p.units.values()),
+        "units": [dict(u) for u in p.units.values()],
         "maturity_dimensions": list(p.maturity_dimensions),
         "materials": [{k: _value(v) for k, v in m.items()} for m in p.materials.values()],
         "meetings": [{k: _value(v) for k, v in m.items()} for m in p.meetings.values()],
@@ -1181,3 +1237,11 @@ def record_to_dict(r: Record) -> dict[str, Any]:
         data["applications"] = [{"unit": a["unit"], "note": reveal(a["note"])}
                                 for a in r.applications]
     return data
+
+
+def _cacheable(aggregate: Any) -> bool:
+    """Programmes (no personal data) and participants not erased: nothing decrypted is
+    kept in a cache once its subject is erased (domain/loading.py)."""
+    if isinstance(aggregate, Participant):
+        return not aggregate.erased
+    return isinstance(aggregate, Programme)

@@ -1,0 +1,166 @@
+"""Loading aggregates without replaying them on every request (issue 14, ADR 0008).
+
+eventsourcing 9.5 replays an aggregate from its first event on every ``repository.get``;
+a form post used to load the participant and the programme twice each (the page's
+sign-in check, then the command), ~180 events decoded per post, and the programme grows
+with the course. Three of the library's own means, made safe for Framdrift:
+
+- :func:`fold`: the library's ``project_aggregate`` without its per-event
+  ``isinstance(event, CanMutateProtocol)`` assertion (a runtime Protocol check, about
+  half of the fold time). It is passed as the repository's projector, a supported
+  argument of ``Repository.get``.
+- :class:`CachingRepository`: the aggregate cache with fast-forward. Every ``get`` still
+  reads the events newer than the cached version (one indexed query), so writes of other
+  processes are seen and a version check compares with the store's latest version; the
+  store's optimistic concurrency (one event per originator id and version) decides every
+  save, as before. A cached aggregate is a value that is never changed once cached: a
+  fast-forward folds the new events into a copy and caches that, so threads never see one
+  half-folded. Callers get a private deep copy to change (the default) or, with
+  ``deepcopy_from_cache=False``, the shared value for reading only. Only aggregates
+  ``cacheable`` says yes to are kept: Framdrift keeps programmes (no personal data) and
+  participants that are not erased (an erased participant is folded again from the store,
+  whose keys are gone). Records hold other people's texts and are never cached, so
+  nothing decrypted outlives an erasure in a cache.
+- Snapshots of the programme (``Framdrift.snapshotting_intervals``), so a process that
+  loads a long course for the first time folds at most one interval of events.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from itertools import chain
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.persistence import PersistenceError, Transcoding
+
+logger = logging.getLogger(__name__)
+
+
+def fold(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply ``events`` in order (``project_aggregate`` without the Protocol assertion:
+    every Framdrift event is an eventsourcing aggregate event or snapshot, which mutate)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class CachingRepository(Repository[Any]):
+    """The library's repository with a cache that is safe across threads and processes
+    (see the module's docstring)."""
+
+    cacheable: Callable[[Any], bool] = staticmethod(lambda aggregate: True)  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, cacheable: Callable[[Any], bool] | None = None,
+                 **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if cacheable is not None:
+            self.cacheable = cacheable  # type: ignore[method-assign]
+        self._keep_lock = threading.Lock()
+        self._snapshots_missing = False
+
+    def get(self, aggregate_id: Any, *, version: int | None = None,
+            projector_func: Any = fold, fastforward_skipping: bool = False,
+            deepcopy_from_cache: bool = True) -> Any:
+        if self.cache is None or version is not None:
+            return self._reconstruct_aggregate(aggregate_id, version, projector_func)
+        try:
+            cached = self.cache.get(aggregate_id)
+        except KeyError:
+            cached = None
+        if cached is None:
+            aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+        else:
+            new = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
+            if not new:
+                aggregate = cached
+            else:
+                aggregate = projector_func(deepcopy(cached), new)
+                if aggregate is None:
+                    raise AggregateNotFoundError(aggregate_id)
+                if not self.cacheable(aggregate):
+                    # e.g. erased since: forget it, and fold it again from the store
+                    # (without the texts the cached copy had decrypted)
+                    self.forget(aggregate_id)
+                    aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+        shared = aggregate is cached or self._keep(aggregate_id, aggregate)
+        if shared and deepcopy_from_cache and self.deepcopy_from_cache:
+            return deepcopy(aggregate)
+        return aggregate
+
+    def is_shared(self, aggregate: Any) -> bool:
+        """Whether ``aggregate`` is the cached value itself (not to be changed)."""
+        if self.cache is None:
+            return False
+        try:
+            return self.cache.get(aggregate.id) is aggregate
+        except KeyError:
+            return False
+
+    def forget(self, aggregate_id: Any) -> None:
+        if self.cache is None:
+            return
+        with self._keep_lock:
+            try:
+                self.cache.get(aggregate_id, evict=True)
+            except KeyError:
+                pass
+
+    def _keep(self, aggregate_id: Any, aggregate: Any) -> bool:
+        """Cache ``aggregate`` unless a newer version is cached already (another thread);
+        whether it is now shared through the cache."""
+        assert self.cache is not None
+        if not self.cacheable(aggregate):
+            return False
+        with self._keep_lock:
+            try:
+                current = self.cache.get(aggregate_id)
+            except KeyError:
+                current = None
+            if current is None or current.version < aggregate.version:
+                self.cache.put(aggregate_id, aggregate)
+        return True
+
+    def __contains__(self, item: Any) -> bool:
+        try:
+            self.get(item, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None,
+                               projector_func: Any) -> Any:
+        """The library's, tolerating a store migrated before snapshots existed (no
+        snapshot table yet: every aggregate is folded from its events, as before)."""
+        snapshots: list[Any] = []
+        if self.snapshot_store is not None and not self._snapshots_missing:
+            try:
+                snapshots = list(self.snapshot_store.get(
+                    originator_id=aggregate_id, desc=True, limit=1, lte=version))
+            except PersistenceError as e:
+                self._snapshots_missing = True
+                logger.warning("snapshots are not readable (%s): aggregates are folded from "
+                               "their events; run 'framdrift migrate'", e)
+        gt = snapshots[0].originator_version if snapshots else None
+        events = self.event_store.get(originator_id=aggregate_id, gt=gt, lte=version)
+        aggregate = projector_func(None, chain(snapshots, events))
+        if aggregate is None:
+            raise AggregateNotFoundError(
+                f"Aggregate {aggregate_id!r} version {version!r} not found.")
+        return aggregate
+
+
+class SetAsList(Transcoding):
+    """Sets in snapshots (an aggregate's handled request ids), as sorted lists."""
+
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[Any]) -> list[Any]:
+        return sorted(obj, key=str)
+
+    def decode(self, data: list[Any]) -> set[Any]:
+        return set(data)
