@@ -45,6 +45,7 @@ from domain.model import (
     Reflection,
     record_id_for,
 )
+from domain.pgpool import install_quiet_check
 from domain.privacy import (
     KeyStore,
     PersonalData,
@@ -127,6 +128,8 @@ class Framdrift(Application[UUID]):
             postgres=self.config.is_postgres,
             schema=getattr(self.factory.datastore, "schema", None),
         )
+        if self.config.is_postgres and not self.factory.datastore.pre_ping:
+            install_quiet_check(self.factory.datastore)  # no ping per checkout (ADR 0008)
         self.keys = KeyStore(self.sql, master_key_from_env())
         transcoder.register(PersonalDataTranscoding(self.keys))
         transcoder.register(SetAsList())  # snapshots hold an aggregate's handled requests

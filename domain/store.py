@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 DEFAULT_DATA_DIR = "data"
 SQLITE_FILE = "framdrift.sqlite3"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -99,7 +101,8 @@ def parse_database_url(url: str | None = None, *, create_dirs: bool = True) -> S
             "POSTGRES_CONNECT_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": (query.get("pool_size") or ["5"])[0],
             "POSTGRES_MAX_OVERFLOW": "10",
-            "POSTGRES_PRE_PING": "y",
+            # no ping per checkout: domain/pgpool.py checks idle connections for free
+            "POSTGRES_PRE_PING": "n",
         }
         if schema:
             env["POSTGRES_SCHEMA"] = schema
@@ -140,6 +143,14 @@ class Sql:
             yield Cursor(cursor, self)
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """A read; retried once on another connection if the one it got has died
+        (pooled connections are not pinged on checkout: domain/pgpool.py)."""
+        try:
+            with self.transaction(commit=False) as cur:
+                return cur.query(statement, params)
+        except (OperationalError, InterfaceError):
+            if not self.postgres:
+                raise
         with self.transaction(commit=False) as cur:
             return cur.query(statement, params)
 

@@ -112,7 +112,7 @@ def test_the_programme_is_snapshotted_and_loads_from_its_snapshot(store_url: str
     with app.batch():  # a bulk load takes its snapshot too
         for n in range(interval + 10):
             app.identify_development_area(pid, name=f"Area {n}")
-    for n in range(interval):
+    for _ in range(interval):
         app.hold_check_in(pid, week=1, held_on=date(2026, 9, 8))
     # one snapshot each time a multiple of the interval is reached, of the state as
     # stored then (the batch's: all of it)
