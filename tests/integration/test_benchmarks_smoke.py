@@ -32,3 +32,14 @@ def test_projection_rebuild_benchmark_runs():
 def test_asof_benchmark_runs():
     out = run("benchmarks/asof.py", "--sizes", "1500", "--stores", "sqlite", "--queries", "20")
     assert re.search(r"\| sqlite \| [\d,]+ \| \d+( \| [\d.]+){5} \|", out), out
+
+
+def test_writes_benchmark_runs():
+    out = run("benchmarks/writes.py", "--stores", "sqlite", "--threads", "1,2", "--seconds",
+              "0.3", "--rounds", "1", "--flat-sizes", "30,60", "--flat-threads", "2")
+    rows = re.findall(r"^\| sqlite \| (\d+) \| (\d+) \| [\d.]+ \| (\d+) \| [\d.]+ \| ([\d.]+) \|$",
+                      out, re.M)
+    assert [r[0] for r in rows] == ["1", "2"], out
+    assert all(int(r[1]) > 0 and int(r[2]) > 0 and float(r[3]) > 0 for r in rows), out
+    assert "sqlite: chain verifies" in out, out
+    assert re.search(r"^\| sqlite \| 60 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \|$", out, re.M), out
