@@ -32,6 +32,7 @@ from eventsourcing.persistence import (
 from domain import errors
 from domain.chain import CHAIN_TABLE, ChainWriter, LogChain, chain_key_from_env, recorder_topic
 from domain.context import SYSTEM_ACTOR, acting_as, actor_cvar, now, participant_actor, request
+from domain.groupcommit import GroupCommit
 from domain.loading import CachingRepository, SetAsList
 from domain.model import (
     ALLOWED_BASES,
@@ -138,6 +139,9 @@ class Framdrift(Application[UUID]):
         recorder = super().construct_recorder()
         recorder.chain_writer = ChainWriter(
             self.sql.table(CHAIN_TABLE), chain_key_from_env(), self.keys)
+        if _flag(self.env.get("FRAMDRIFT_GROUP_COMMIT") or "y"):
+            # concurrent writers' events in one transaction (domain/groupcommit.py)
+            recorder.group_commit = GroupCommit(recorder.write_events)
         return recorder
 
     def construct_repository(self) -> CachingRepository:
@@ -1248,3 +1252,7 @@ def _cacheable(aggregate: Any) -> bool:
     if isinstance(aggregate, Participant):
         return not aggregate.erased
     return isinstance(aggregate, Programme)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "n", "no", "false", "off")

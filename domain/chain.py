@@ -35,6 +35,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicatio
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 
+from domain.groupcommit import GroupCommit
 from domain.privacy import ERASED_TABLE, KEY_TABLE, MASTER_KEY_ENV, KeyStore, MasterKeyError
 
 logger = logging.getLogger(__name__)
@@ -164,9 +165,17 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     """eventsourcing's SQLite recorder, writing each event's chain link in its transaction."""
 
     chain_writer: ChainWriter | None = None
+    group_commit: GroupCommit | None = None
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
+        if self.group_commit is not None and _plain(kwargs) and stored_events:
+            return self.group_commit.submit(stored_events)  # domain/groupcommit.py
+        return self.write_events(stored_events, **kwargs)
+
+    def write_events(self, stored_events: Sequence[StoredEvent],
+                     **kwargs: Any) -> Sequence[int] | None:
+        """One write transaction: the events and their chain links."""
         writer = self.chain_writer
         if writer is None:
             raise RuntimeError("no chain writer: events are only written by Framdrift")
@@ -193,6 +202,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     transaction, under the exclusive lock the recorder takes on the events table."""
 
     chain_writer: ChainWriter | None = None
+    group_commit: GroupCommit | None = None
 
     def _insert_links(self, curs: Any, rows: list[tuple[Any, ...]]) -> None:
         assert self.chain_writer is not None
@@ -204,9 +214,16 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             prepare=True,
         )
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
+        if self.group_commit is not None and _plain(kwargs) and stored_events:
+            return self.group_commit.submit(stored_events)  # domain/groupcommit.py
+        return self.write_events(stored_events, **kwargs)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def write_events(self, stored_events: Sequence[StoredEvent],
+                     **kwargs: Any) -> Sequence[int] | None:
+        """One write transaction: the events and their chain links."""
         writer = self.chain_writer
         if writer is None:
             raise RuntimeError("no chain writer: events are only written by Framdrift")
@@ -269,6 +286,11 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         except BaseException:
             writer.give_back(taken)
             raise
+
+
+def _plain(kwargs: dict[str, Any]) -> bool:
+    """A write without a tracking record (Framdrift's own commands): groupable."""
+    return all(value is None for value in kwargs.values())
 
 
 def recorder_topic(postgres: bool) -> str:
