@@ -9,7 +9,12 @@ Conventions (every endpoint):
 
 - ``X-Framdrift-Position``: the log position the read models had reached when the
   answer was read (a lower bound of what it reflects).
-- ``ETag`` on every 200; ``If-None-Match`` with a current ETag gives 304.
+- ``ETag`` on every 200; ``If-None-Match`` with a current ETag gives 304. Under
+  ``/programmes`` the ETag comes from how far the read models have got with that
+  programme (``projections.queries.version``), read before the answer is computed: a
+  304 costs two index reads, not the query.
+- Paging: ``/programmes`` by cursor (``limit``, ``cursor``; ``next`` in the body and
+  ``Link: <...>; rel="next"``), the timeline by ``page`` / ``page_size``.
 - Read-your-writes: ``?min_position=N`` (or ``X-Framdrift-Min-Position: N``) waits up
   to ``FRAMDRIFT_MIN_POSITION_WAIT`` seconds (default 5) for the read models to reach
   N; if they do not, 503 with ``Retry-After: 1``. A position beyond the end of the log
@@ -29,7 +34,10 @@ Conventions (every endpoint):
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import hashlib
 import json
 import math
 import re
@@ -37,6 +45,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlencode
+from uuid import UUID
 
 from flask import Flask, Response, current_app, g, request, url_for
 from flask_smorest import Api, Blueprint, abort
@@ -44,7 +53,7 @@ from flask_smorest import Api, Blueprint, abort
 from api import readmodels, spreadsheet
 from api import schemas as s
 from api.app import framdrift_app
-from api.auth import READERS, require_role
+from api.auth import READERS, current_principal, require_role
 from api.errors import PROBLEM_MEDIA_TYPE, ErrorSchema, ProblemResponses
 from api.web.labels import Labeller, pick_language, unit_names
 
@@ -128,6 +137,8 @@ def _api_headers(response: Response) -> Response:
     if request.method in ("GET", "HEAD") and response.status_code == 200:
         response.headers["Cache-Control"] = "private, no-cache"
         response.headers.setdefault("Content-Language", language())  # of labels, summaries
+        if g.get("framdrift_etag"):  # see conditional(): known before the answer was made
+            response.set_etag(g.framdrift_etag)
         if not response.is_streamed:
             response.add_etag(overwrite=False)
             response.make_conditional(request)
@@ -171,6 +182,70 @@ def consistent(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(args, *a, **kw)
 
     return wrapper
+
+
+def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
+    """ETag and ``If-None-Match`` WITHOUT computing the answer.
+
+    Sits inside :func:`consistent` (after any wait for ``min_position``). The ETag is a
+    hash of ``queries.version`` (the programme's last event the read models have applied,
+    or for the list how far they have got), the path, the query string, the language,
+    ``Accept`` and the caller's role: everything the answer depends on. It is read before
+    the answer, so an answer is never older than its ETag. A matching ``If-None-Match``
+    gets 304 at once; the view is not called.
+    """
+
+    @functools.wraps(view)
+    def wrapper(args: dict[str, Any], *a: Any, **kw: Any) -> Any:
+        tag = _etag(kw.get("programme_id"))
+        if tag is not None:
+            g.framdrift_etag = tag
+            if request.if_none_match.contains_weak(tag):
+                response = Response(status=304)
+                response.set_etag(tag)
+                response.headers["Cache-Control"] = "private, no-cache"
+                return response
+        return view(args, *a, **kw)
+
+    return wrapper
+
+
+def _etag(programme_id: Any) -> str | None:
+    try:
+        seed = readmodels.call("version", _pid(programme_id) if programme_id else None)
+    except Exception:  # noqa: BLE001 - no cheap version (read models missing): hash the body
+        return None
+    if seed is None:
+        return None
+    principal = current_principal()
+    parts = (seed, request.path, request.query_string.decode("utf-8", "replace"), language(),
+             request.headers.get("Accept", ""), principal.role if principal else "")
+    return "r-" + hashlib.blake2b("\n".join(parts).encode(), digest_size=15).hexdigest()
+
+
+DEFAULT_PROGRAMMES_LIMIT = 50
+MAX_PROGRAMMES_LIMIT = 500
+_CURSOR = re.compile(r"([0-9]{1,19}):([0-9a-f-]{36})")
+
+
+def encode_cursor(key: tuple[int, str]) -> str:
+    """An opaque cursor: where the next page of programmes starts."""
+    return base64.urlsafe_b64encode(f"{key[0]}:{key[1]}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[int, str]:
+    """The (position, id) of a cursor this API gave; else 400 naming ``cursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+        found = _CURSOR.fullmatch(raw)
+        if found is None or encode_cursor((int(found[1]), found[2])) != text:
+            raise ValueError(text)
+        return int(found[1]), str(UUID(found[2]))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        abort(400, message="The cursor is not one this API gave; take it from `next` or "
+                           "the Link header, or leave it out for the first page.",
+              errors={"cursor": ["not a cursor this API gave"]})
+        raise  # unreachable: abort raises
 
 
 def _page(args: dict[str, Any]) -> tuple[int, int]:
@@ -296,37 +371,61 @@ CONDITIONAL_DOC = {"responses": {
 # -- endpoints --------------------------------------------------------------------------------
 
 
+CURSOR_DOC = {"responses": {
+    "400": {"description": "A cursor this API did not give.", "content": _ERROR},
+}}
+
+
 @blp.route("/programmes")
 @require_role(*READERS)
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ProgrammeListArgs, location="query")
 @consistent
+@conditional
 @blp.response(200, s.ProgrammeList)
 @blp.doc(**CONDITIONAL_DOC)
+@blp.doc(**CURSOR_DOC)
 def programmes(args: dict[str, Any]) -> Any:
-    """Programmes: id, organisation, title and weeks of each."""
-    items = readmodels.call("programmes")
-    return labelled({"items": items, "total": len(items)})
+    """Programmes: id, organisation, title and weeks of each, a page at a time.
+
+    In the order they were planned (oldest first). ``limit`` programmes per page (default
+    50, at most 500); when more follow, ``next`` (and ``Link: <...>; rel="next"``) is the
+    address of the next page, with an opaque ``cursor``. A programme planned while you
+    page is on a later page: every programme comes exactly once.
+    """
+    limit = args.get("limit") or DEFAULT_PROGRAMMES_LIMIT
+    after = decode_cursor(args["cursor"]) if args.get("cursor") is not None else None
+    items, last, total = readmodels.call("programmes_page", after=after, limit=limit)
+    headers = {"X-Total-Count": str(total)}
+    query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("cursor", "limit")]
+    base = url_for("api_v1.programmes")
+    links = [f'<{base}?{urlencode([*query, ("limit", limit)])}>; rel="first"']
+    following = None
+    if last is not None:
+        cursor = encode_cursor(last)
+        following = f"{base}?{urlencode([*query, ('cursor', cursor), ('limit', limit)])}"
+        links.append(f'<{following}>; rel="next"')
+    headers["Link"] = ", ".join(links)
+    return labelled({"items": items, "total": total, "limit": limit, "next": following}), \
+        200, headers
 
 
 @blp.route("/programmes/<uuid:programme_id>")
 @require_role(*READERS)
 @blp.arguments(s.ConsistencyArgs, location="query")
 @consistent
+@conditional
 @blp.response(200, s.ProgrammeOut)
 @blp.doc(**CONDITIONAL_DOC)
 def programme(args: dict[str, Any], programme_id: Any) -> Any:
-    """One programme."""
-    for item in readmodels.call("programmes"):
-        if str(item["id"]) == _pid(programme_id):
-            return labelled(item)
-    abort(404, message=f"No programme {programme_id}.",
-          errors={"programme_id": ["unknown programme"]})
+    """One programme (looked up by its key)."""
+    return labelled(readmodels.call("programme", _pid(programme_id)))
 
 
 @blp.route("/programmes/<uuid:programme_id>/timeline")
 @require_role(*READERS)
 @blp.arguments(s.TimelineArgs, location="query")
 @consistent
+@conditional
 @blp.response(200, s.TimelinePage)
 @blp.doc(**CONDITIONAL_DOC)
 @blp.doc(**EXPORT_DOC)
@@ -382,7 +481,7 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) ->
             return labelled(func(args, programme_id), programme_id)
 
         view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(named))
-        view = blp.arguments(args_schema, location="query")(consistent(view))
+        view = blp.arguments(args_schema, location="query")(consistent(conditional(view)))
         return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
             require_role(*READERS)(view))
 

@@ -85,6 +85,15 @@ FORMATS = ("json", "csv", "xlsx", "ndjson")
 SEPARATORS = ("comma", "semicolon")
 
 
+class ProgrammeListArgs(ConsistencyArgs):
+    cursor = fields.String(metadata={
+        "description": "Where the page starts: the opaque cursor in the previous page's "
+                       "`next` (and `Link` header); left out, the first page. A cursor this "
+                       "API did not give is a 400."})
+    limit = fields.Integer(validate=validate.Range(min=1, max=500), metadata={
+        "description": "Programmes per page (default 50, at most 500)."})
+
+
 class TimelineArgs(PageArgs):
     since = UtcDateTime(metadata={"description": "Only events at or after this event time."})
     until = UtcDateTime(metadata={"description": "Only events at or before this event time."})
@@ -169,7 +178,11 @@ class ProgrammeOut(Base):
 
 class ProgrammeList(Base):
     items = fields.List(fields.Nested(ProgrammeOut), required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "Programmes, all pages."})
+    limit = fields.Integer(required=True, metadata={"description": "Programmes per page."})
+    next = fields.String(required=True, allow_none=True, metadata={
+        "description": "The address of the next page (as in `Link: <...>; rel=\"next\"`); "
+                       "null on the last page."})
 
 
 class PageOut(Base):
