@@ -41,6 +41,8 @@ import hashlib
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -212,7 +214,7 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _etag(programme_id: Any) -> str | None:
     try:
-        seed = readmodels.call("version", _pid(programme_id) if programme_id else None)
+        seed = _version(_pid(programme_id)) if programme_id else readmodels.call("version")
     except Exception:  # noqa: BLE001 - no cheap version (read models missing): hash the body
         return None
     if seed is None:
@@ -288,31 +290,57 @@ def language() -> str:
     return pick_language(request.args.get("lang"), request.accept_languages)
 
 
+FACTS_CACHE = 1024  # programmes whose names are kept per process (a few KB each)
+_facts_lock = threading.Lock()
+
+
 def programme_facts(programme_id: Any) -> dict[str, Any]:
     """The programme's title, unit and area names ({} if unknown): read once per request,
-    and kept while the read models stay at the same log position (about 16 ms to load the
-    demo programme, saved on repeated reads)."""
+    and kept per process while the programme's version in the read models
+    (``queries.version``) stays the same: writes to other programmes do not evict it.
+    Loading a programme costs ~16 ms (the demo's), so the cache holds the names of up to
+    ``FACTS_CACHE`` programmes (least recently used out first): with many programmes
+    the reads would otherwise get slower as the store grows."""
     cache = g.setdefault("framdrift_programmes", {})
     key = str(programme_id)
     if key not in cache:
-        app = framdrift_app()
-        facts = current_app.extensions.setdefault("framdrift_label_facts", {})
+        facts: OrderedDict[tuple[str, str], dict[str, Any]] = \
+            current_app.extensions.setdefault("framdrift_label_facts", OrderedDict())
         try:
-            shared = (key, readmodels.position())
+            version = _version(key)
+            shared = (key, version) if version is not None else None
         except Exception:  # noqa: BLE001 - read models down: no shared cache
             shared = None
-        if shared is not None and shared in facts:
-            cache[key] = facts[shared]
-        else:
+        with _facts_lock:
+            found = facts.get(shared) if shared is not None else None
+            if found is not None:
+                facts.move_to_end(shared)
+        if found is None:
             try:
-                cache[key] = app.get_programme(key)
+                whole = framdrift_app().get_programme(key)
+                found = {"title": whole.get("title"),
+                         "units": [{"key": u["key"], "name": u.get("name")}
+                                   for u in whole.get("units", [])],
+                         "development_areas": [
+                             {"area_id": a.get("area_id") or a.get("id"), "name": a.get("name")}
+                             for a in whole.get("development_areas", [])]}
             except Exception:  # noqa: BLE001 - no names to add: keys stand for themselves
-                cache[key] = {}
-            if shared is not None and cache[key]:
-                if len(facts) >= 64:
-                    facts.clear()
-                facts[shared] = cache[key]
+                found = {}
+            if shared is not None and found:
+                with _facts_lock:
+                    facts[shared] = found
+                    while len(facts) > FACTS_CACHE:
+                        facts.popitem(last=False)
+        cache[key] = found
     return cache[key]
+
+
+def _version(programme_id: str) -> str | None:
+    """``queries.version`` of a programme, read once per request."""
+    versions = g.setdefault("framdrift_versions", {})
+    if programme_id not in versions:
+        versions[programme_id] = readmodels.call("version", programme_id)
+    return versions[programme_id]
 
 
 def labeller(programme_id: Any = None) -> Labeller:

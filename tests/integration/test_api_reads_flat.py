@@ -203,3 +203,28 @@ def test_consent_is_joined_for_the_programme_asked_for_only(world, monkeypatch):
         for alias in aliases:
             assert re.search(rf"ON {alias}\.\w+ = \S+ AND {alias}\.programme_id = \?|"
                              rf"ON {alias}\.programme_id = \?", statement), statement
+
+
+def test_programme_names_stay_cached_while_other_programmes_change(world, monkeypatch):
+    """The names beside keys come from the programme (~16 ms to load): kept per process
+    until this programme changes, whatever happens to the others."""
+    loads: list[str] = []
+    real = world.app.get_programme
+
+    def counting(programme_id, *args, **kwargs):
+        loads.append(str(programme_id))
+        return real(programme_id, *args, **kwargs)
+
+    monkeypatch.setattr(world.app, "get_programme", counting)
+    pid = str(world.programme_id)
+    path = "/api/v1/programmes/{pid}/progress"
+    assert world.get(path).status_code == 200
+    assert loads.count(pid) == 1
+    plan(world, 1)  # another programme: the read models move on
+    assert world.get(path + "?lang=en").status_code == 200
+    assert loads.count(pid) == 1
+    world.app.log_reflection(world.participants[0], week=2, example="a synthetic example")
+    catch_up(world.app)
+    body = world.get(path + "?lang=en").get_json()
+    assert loads.count(pid) == 2
+    assert body["weeks"][0]["theme_label"]  # names still beside the keys

@@ -32,3 +32,15 @@ def test_projection_rebuild_benchmark_runs():
 def test_asof_benchmark_runs():
     out = run("benchmarks/asof.py", "--sizes", "1500", "--stores", "sqlite", "--queries", "20")
     assert re.search(r"\| sqlite \| [\d,]+ \| \d+( \| [\d.]+){5} \|", out), out
+
+
+def test_evaluator_reads_benchmark_runs():
+    out = run("benchmarks/evaluator_reads.py", "--small", "1", "--big", "2", "--stores",
+              "sqlite", "--clients", "2", "--requests", "4", "--rounds", "1")
+    rows = [line for line in out.splitlines() if line.startswith("| sqlite |")]
+    assert [r.split("|")[2].strip() for r in rows] == [
+        "/programmes", "/programmes/{id}", "/progress", "/timeline", "/progress 304"]
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert int(cells[3].replace(",", "")) > int(cells[2].replace(",", "")) > 1000
+        assert float(cells[4]) > 0 and float(cells[5]) > 0 and float(cells[6]) > 0
