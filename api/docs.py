@@ -81,8 +81,8 @@ accepted only under `/api/v1`.
 
 **Paging.** `/programmes` comes a page at a time, oldest first: `limit` per page (default
 50, at most 500); while more follow, the body's `next` and the header
-`Link: <...>; rel="next"` give the next page's address, with an opaque `cursor` (one this
-API did not give is a 400). A programme planned while you page comes on a later page, so
+`Link: <...>; rel="next"` give the next page's address, with an opaque `cursor` (a malformed one
+is a 400). A programme planned while you page comes on a later page, so
 every programme comes exactly once. The timeline is paged with `page` (from 1) and
 `page_size`; the body has `total` and `pages`, `X-Total-Count` the total, and `Link` the
 first, previous, next and last pages.
@@ -121,8 +121,8 @@ läsa och gäller bara under `/api/v1`.
 
 **Sidor.** `/programmes` kommer en sida i taget, äldsta först: `limit` per sida (standard
 50, högst 500); så länge fler följer ger kroppens `next` och huvudet
-`Link: <...>; rel="next"` nästa sidas adress, med en ogenomskinlig `cursor` (en som API:et
-inte har gett är 400). En utbildningsinsats som planeras medan du bläddrar kommer på en
+`Link: <...>; rel="next"` nästa sidas adress, med en ogenomskinlig `cursor` (en felformad
+ger 400). En utbildningsinsats som planeras medan du bläddrar kommer på en
 senare sida, så varje insats kommer exakt en gång. Tidslinjen delas upp med `page` (från 1)
 och `page_size`; kroppen har `total` och `pages`, `X-Total-Count` totalen och `Link`
 första, föregående, nästa och sista sidan.
@@ -210,8 +210,7 @@ PARAMETERS_SV = {
              "förskjutning; ett datum betyder slutet av den dagen). Standard: nu.",
     "direction": "back: vad den kom ur; forward: vad den ledde till; both (standard).",
     "cursor": "Var sidan börjar: den ogenomskinliga markören i föregående sidas `next` (och "
-              "huvudet Link); utan den, första sidan. En markör som API:et inte har gett "
-              "är 400.",
+              "huvudet Link); utan den, första sidan. En felformad markör ger 400.",
     "limit": "Utbildningsinsatser per sida (standard 50, högst 500).",
 }
 

@@ -86,10 +86,12 @@ SEPARATORS = ("comma", "semicolon")
 
 
 class ProgrammeListArgs(ConsistencyArgs):
+    # checked by the view (a malformed cursor is a 400 naming it); the pattern documents it
     cursor = fields.String(metadata={
+        "pattern": r"^[A-Za-z0-9_-]{32}$",
         "description": "Where the page starts: the opaque cursor in the previous page's "
-                       "`next` (and `Link` header); left out, the first page. A cursor this "
-                       "API did not give is a 400."})
+                       "`next` (and `Link` header); left out, the first page. A malformed "
+                       "cursor is a 400."})
     limit = fields.Integer(validate=validate.Range(min=1, max=500), metadata={
         "description": "Programmes per page (default 50, at most 500)."})
 
