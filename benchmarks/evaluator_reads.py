@@ -127,12 +127,13 @@ def hammer(store: Store, name: str, clients: int, requests: int, seed: int) -> d
         t.join()
     elapsed = time.perf_counter() - started
     expected = 304 if conditional else 200
-    if set(statuses) != {expected}:
-        raise SystemExit(f"{name}: unexpected answers {statuses}")
+    failed = sum(n for code, n in statuses.items() if code != expected)
+    if failed:  # counted (an overloaded server may time out), not hidden
+        print(f"  {name}: unexpected answers {statuses}", flush=True)
     latencies.sort()
-    return {"rate": len(latencies) / elapsed, "p50": statistics.median(latencies),
+    return {"rate": (len(latencies) - failed) / elapsed, "p50": statistics.median(latencies),
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-            "max": latencies[-1]}
+            "max": latencies[-1], "failed": failed}
 
 
 def measure(kind: str, urls: tuple[str, str], sizes: tuple[int, int], clients: int,
@@ -160,6 +161,8 @@ def measure(kind: str, urls: tuple[str, str], sizes: tuple[int, int], clients: i
             med = {label: {k: statistics.median(x[k] for x in results[(name, label)])
                            for k in ("rate", "p50", "p99", "max")}
                    for label in ("small", "big")}
+            for label in ("small", "big"):
+                med[label]["failed"] = sum(x["failed"] for x in results[(name, label)])
             rows.append((kind, name, small.events, big.events, med["small"], med["big"],
                          med["big"]["rate"] / med["small"]["rate"]))
         return rows
@@ -203,12 +206,13 @@ def main() -> None:
                             args.rounds)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     print("\n| store | endpoint | small events | big events | small req/s | big req/s | "
-          "big / small | small p50 / p99 ms | big p50 / p99 / max ms |")
-    print("|---|---|---:|---:|---:|---:|---:|---|---|")
+          "big / small | small p50 / p99 ms | big p50 / p99 / max ms | failed |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---|---:|")
     for kind, name, se, be, s, b, ratio in rows:
         print(f"| {kind} | {name} | {se:,} | {be:,} | {s['rate']:.0f} | {b['rate']:.0f} | "
               f"{ratio:.2f} | {s['p50']:.1f} / {s['p99']:.1f} | "
-              f"{b['p50']:.1f} / {b['p99']:.1f} / {b['max']:.1f} |")
+              f"{b['p50']:.1f} / {b['p99']:.1f} / {b['max']:.1f} | "
+              f"{s['failed'] + b['failed']} |")
 
 
 if __name__ == "__main__":
