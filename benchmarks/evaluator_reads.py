@@ -136,6 +136,32 @@ def hammer(store: Store, name: str, clients: int, requests: int, seed: int) -> d
             "max": latencies[-1], "failed": failed}
 
 
+def paired(small: Store, big: Store, name: str, pairs: int, seed: int) -> dict[str, Any]:
+    """One client, requests to the two stores interleaved (small, big, big, small, ...):
+    both see the same load on this shared machine, so the ratio of their medians is the
+    steadier measure of flatness. Latencies in ms."""
+    path = ENDPOINTS[name]
+    rng = random.Random(seed)
+    clients = {id(st): st.flask.test_client() for st in (small, big)}
+    times: dict[int, list[float]] = {id(small): [], id(big): []}
+    for i in range(pairs):
+        for store in ((small, big) if i % 2 == 0 else (big, small)):
+            pid = rng.choice(store.ids)
+            headers = {"Authorization": f"Bearer {store.token}"}
+            if name.endswith("304"):
+                headers["If-None-Match"] = store.etags[pid]
+            started = time.perf_counter()
+            clients[id(store)].get(path.format(pid=pid), headers=headers).get_data()
+            times[id(store)].append((time.perf_counter() - started) * 1000)
+    out = {}
+    for label, store in (("small", small), ("big", big)):
+        ms = sorted(times[id(store)])
+        out[label] = {"p50": statistics.median(ms),
+                      "p99": ms[min(len(ms) - 1, int(len(ms) * 0.99))]}
+    out["ratio"] = out["big"]["p50"] / out["small"]["p50"]
+    return out
+
+
 def measure(kind: str, urls: tuple[str, str], sizes: tuple[int, int], clients: int,
             requests: int, rounds: int) -> list[tuple[Any, ...]]:
     print(f"{kind}:", flush=True)
@@ -156,6 +182,8 @@ def measure(kind: str, urls: tuple[str, str], sizes: tuple[int, int], clients: i
                 for label, store in order:
                     results.setdefault((name, label), []).append(
                         hammer(store, name, clients, requests, seed=r + 1))
+        sequential = {name: paired(small, big, name, max(20, requests // 2), seed=7)
+                      for name in ENDPOINTS}
         rows = []
         for name in ENDPOINTS:
             med = {label: {k: statistics.median(x[k] for x in results[(name, label)])
@@ -164,7 +192,7 @@ def measure(kind: str, urls: tuple[str, str], sizes: tuple[int, int], clients: i
             for label in ("small", "big"):
                 med[label]["failed"] = sum(x["failed"] for x in results[(name, label)])
             rows.append((kind, name, small.events, big.events, med["small"], med["big"],
-                         med["big"]["rate"] / med["small"]["rate"]))
+                         med["big"]["rate"] / med["small"]["rate"], sequential[name]))
         return rows
     finally:
         small.close()
@@ -208,11 +236,17 @@ def main() -> None:
     print("\n| store | endpoint | small events | big events | small req/s | big req/s | "
           "big / small | small p50 / p99 ms | big p50 / p99 / max ms | failed |")
     print("|---|---|---:|---:|---:|---:|---:|---|---|---:|")
-    for kind, name, se, be, s, b, ratio in rows:
+    for kind, name, se, be, s, b, ratio, _seq in rows:
         print(f"| {kind} | {name} | {se:,} | {be:,} | {s['rate']:.0f} | {b['rate']:.0f} | "
               f"{ratio:.2f} | {s['p50']:.1f} / {s['p99']:.1f} | "
               f"{b['p50']:.1f} / {b['p99']:.1f} / {b['max']:.1f} | "
               f"{s['failed'] + b['failed']} |")
+    print("\nOne client, requests to the two stores interleaved (latency ms):\n")
+    print("| store | endpoint | small p50 / p99 | big p50 / p99 | big / small (p50) |")
+    print("|---|---|---|---|---:|")
+    for kind, name, _se, _be, _s, _b, _ratio, seq in rows:
+        print(f"| {kind} | {name} | {seq['small']['p50']:.1f} / {seq['small']['p99']:.1f} | "
+              f"{seq['big']['p50']:.1f} / {seq['big']['p99']:.1f} | {seq['ratio']:.2f} |")
 
 
 if __name__ == "__main__":
