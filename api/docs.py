@@ -79,8 +79,13 @@ pseudonymous: participants appear as pseudonyms, never with names or what they w
 `Authorization: Bearer fd_...` (here: the *Authorize* button). Tokens only read and are
 accepted only under `/api/v1`.
 
-**Paging.** Lists are paged with `page` (from 1) and `page_size`; the body has `total` and
-`pages`, `X-Total-Count` the total, and `Link` the first, previous, next and last pages.
+**Paging.** `/programmes` comes a page at a time, oldest first: `limit` per page (default
+50, at most 500); while more follow, the body's `next` and the header
+`Link: <...>; rel="next"` give the next page's address, with an opaque `cursor` (a malformed one
+is a 400). A programme planned while you page comes on a later page, so
+every programme comes exactly once. The timeline is paged with `page` (from 1) and
+`page_size`; the body has `total` and `pages`, `X-Total-Count` the total, and `Link` the
+first, previous, next and last pages.
 
 **Freshness.** Every answer carries `X-Framdrift-Position`, the log position the read models
 had reached. `?min_position=N` (or the header `X-Framdrift-Min-Position: N`) waits up to
@@ -88,7 +93,8 @@ had reached. `?min_position=N` (or the header `X-Framdrift-Min-Position: N`) wai
 has no position N yet.
 
 **Caching.** Every 200 has an `ETag`; send it back in `If-None-Match` and an unchanged
-answer is a 304 without a body.
+answer is a 304 without a body (under `/programmes` the server checks it before computing
+the answer: polling with `If-None-Match` is cheap).
 
 **Names beside keys.** Every key (`theme`, `unit`, `kind`, `stage`, ...) keeps its value and
 has a sibling `<field>_label` with its name, in the language of `?lang=sv|en`, else of
@@ -113,8 +119,13 @@ deltagarna syns med pseudonym, aldrig med namn eller det de har skrivit.
 begäran som `Authorization: Bearer fd_...` (här: knappen *Authorize*). Nycklar kan bara
 läsa och gäller bara under `/api/v1`.
 
-**Sidor.** Listor delas upp med `page` (från 1) och `page_size`; kroppen har `total` och
-`pages`, `X-Total-Count` totalen och `Link` första, föregående, nästa och sista sidan.
+**Sidor.** `/programmes` kommer en sida i taget, äldsta först: `limit` per sida (standard
+50, högst 500); så länge fler följer ger kroppens `next` och huvudet
+`Link: <...>; rel="next"` nästa sidas adress, med en ogenomskinlig `cursor` (en felformad
+ger 400). En utbildningsinsats som planeras medan du bläddrar kommer på en
+senare sida, så varje insats kommer exakt en gång. Tidslinjen delas upp med `page` (från 1)
+och `page_size`; kroppen har `total` och `pages`, `X-Total-Count` totalen och `Link`
+första, föregående, nästa och sista sidan.
 
 **Aktualitet.** Varje svar har `X-Framdrift-Position`, den position i loggen som
 läsmodellerna hade nått. `?min_position=N` (eller huvudet `X-Framdrift-Min-Position: N`)
@@ -122,7 +133,8 @@ väntar upp till 5 sekunder tills de når N: 503 med `Retry-After` om de inte g�
 direkt om loggen ännu inte har position N.
 
 **Cachning.** Varje 200 har en `ETag`; skicka tillbaka den i `If-None-Match` så blir ett
-oförändrat svar 304 utan kropp.
+oförändrat svar 304 utan kropp (under `/programmes` prövas den innan svaret räknas fram:
+att fråga om och om igen med `If-None-Match` kostar lite).
 
 **Namn bredvid nycklar.** Varje nyckel (`theme`, `unit`, `kind`, `stage`, ...) behåller sitt
 värde och har ett syskon `<fält>_label` med namnet, på språket i `?lang=sv|en`, annars i
@@ -140,7 +152,9 @@ Introduktion och exempel: [/api/v1/docs](/api/v1/docs?lang=sv).""",
 
 # Swedish summaries of the operations (keyed by method and path); English is the code's.
 SUMMARIES_SV = {
-    "get /api/v1/programmes": "Utbildningsinsatser: id, organisation, titel och veckor.",
+    "get /api/v1/programmes": "Utbildningsinsatser: id, organisation, titel och veckor, en "
+                              "sida i taget (äldsta först; `next` och Link rel=\"next\" "
+                              "ger nästa sida).",
     "get /api/v1/programmes/{programme_id}": "En utbildningsinsats.",
     "get /api/v1/programmes/{programme_id}/timeline":
         "Insatsens händelser i ordning, filtrerade och uppdelade i sidor; export som "
@@ -195,6 +209,9 @@ PARAMETERS_SV = {
     "as_of": "En position i loggen (heltal) eller en ISO 8601-tidpunkt (UTC utan angiven "
              "förskjutning; ett datum betyder slutet av den dagen). Standard: nu.",
     "direction": "back: vad den kom ur; forward: vad den ledde till; both (standard).",
+    "cursor": "Var sidan börjar: den ogenomskinliga markören i föregående sidas `next` (och "
+              "huvudet Link); utan den, första sidan. En felformad markör ger 400.",
+    "limit": "Utbildningsinsatser per sida (standard 50, högst 500).",
 }
 
 # The blueprints' tags, named for people: (English name, Swedish name, Swedish description).

@@ -9,7 +9,12 @@ Conventions (every endpoint):
 
 - ``X-Framdrift-Position``: the log position the read models had reached when the
   answer was read (a lower bound of what it reflects).
-- ``ETag`` on every 200; ``If-None-Match`` with a current ETag gives 304.
+- ``ETag`` on every 200; ``If-None-Match`` with a current ETag gives 304. Under
+  ``/programmes`` the ETag comes from how far the read models have got with that
+  programme (``projections.queries.version``), read before the answer is computed: a
+  304 costs two index reads, not the query.
+- Paging: ``/programmes`` by cursor (``limit``, ``cursor``; ``next`` in the body and
+  ``Link: <...>; rel="next"``), the timeline by ``page`` / ``page_size``.
 - Read-your-writes: ``?min_position=N`` (or ``X-Framdrift-Min-Position: N``) waits up
   to ``FRAMDRIFT_MIN_POSITION_WAIT`` seconds (default 5) for the read models to reach
   N; if they do not, 503 with ``Retry-After: 1``. A position beyond the end of the log
@@ -29,14 +34,20 @@ Conventions (every endpoint):
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import json
 import math
 import re
+import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlencode
+from uuid import UUID
 
 from flask import Flask, Response, current_app, g, request, url_for
 from flask_smorest import Api, Blueprint, abort
@@ -44,7 +55,7 @@ from flask_smorest import Api, Blueprint, abort
 from api import readmodels, spreadsheet
 from api import schemas as s
 from api.app import framdrift_app
-from api.auth import READERS, require_role
+from api.auth import READERS, current_principal, require_role
 from api.errors import PROBLEM_MEDIA_TYPE, ErrorSchema, ProblemResponses
 from api.web.labels import Labeller, pick_language, unit_names
 
@@ -128,6 +139,8 @@ def _api_headers(response: Response) -> Response:
     if request.method in ("GET", "HEAD") and response.status_code == 200:
         response.headers["Cache-Control"] = "private, no-cache"
         response.headers.setdefault("Content-Language", language())  # of labels, summaries
+        if g.get("framdrift_etag"):  # see conditional(): known before the answer was made
+            response.set_etag(g.framdrift_etag)
         if not response.is_streamed:
             response.add_etag(overwrite=False)
             response.make_conditional(request)
@@ -173,6 +186,72 @@ def consistent(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
+    """ETag and ``If-None-Match`` WITHOUT computing the answer.
+
+    Sits inside :func:`consistent` (after any wait for ``min_position``). The ETag is a
+    hash of ``queries.version`` (the programme's last event the read models have applied,
+    or for the list how far they have got), the path, the query string, the language,
+    ``Accept`` and the caller's role: everything the answer depends on. It is read before
+    the answer, so an answer is never older than its ETag. A matching ``If-None-Match``
+    gets 304 at once; the view is not called.
+    """
+
+    @functools.wraps(view)
+    def wrapper(args: dict[str, Any], *a: Any, **kw: Any) -> Any:
+        tag = _etag(kw.get("programme_id"))
+        if tag is not None:
+            g.framdrift_etag = tag
+            if request.if_none_match.contains_weak(tag):
+                response = Response(status=304)
+                response.set_etag(tag)
+                response.headers["Cache-Control"] = "private, no-cache"
+                return response
+        return view(args, *a, **kw)
+
+    return wrapper
+
+
+def _etag(programme_id: Any) -> str | None:
+    try:
+        seed = _version(_pid(programme_id)) if programme_id else readmodels.call("version")
+    except Exception:  # noqa: BLE001 - no cheap version (read models missing): hash the body
+        return None
+    if seed is None:
+        return None
+    principal = current_principal()
+    parts = (seed, request.path, request.query_string.decode("utf-8", "replace"), language(),
+             request.headers.get("Accept", ""), principal.role if principal else "")
+    return "r-" + hashlib.blake2b("\n".join(parts).encode(), digest_size=15).hexdigest()
+
+
+DEFAULT_PROGRAMMES_LIMIT = 50
+MAX_PROGRAMMES_LIMIT = 500
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{32}$"
+
+
+def encode_cursor(key: tuple[int, str]) -> str:
+    """An opaque cursor: where the next page of programmes starts (the last programme's
+    log position, 8 bytes, and id, 16 bytes, in unpadded base64url: 32 characters)."""
+    raw = struct.pack(">Q", key[0]) + UUID(key[1]).bytes
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(text: str) -> tuple[int, str]:
+    """The (position, id) of a cursor; a malformed one is a 400 naming ``cursor``.
+
+    Every 32-character base64url string decodes to some place in the order (the
+    OpenAPI pattern says exactly which are well formed), so a cursor the API did not
+    give just starts a page somewhere: it never reads anything a client may not."""
+    if not re.fullmatch(CURSOR_PATTERN, text):
+        abort(400, message="The cursor is not one this API gives; take it from `next` or "
+                           "the Link header, or leave it out for the first page.",
+              errors={"cursor": ["not a cursor this API gives (32 characters of base64url)"]})
+    raw = base64.urlsafe_b64decode(text)
+    position = min(struct.unpack(">Q", raw[:8])[0], s.MAX_POSITION)
+    return position, str(UUID(bytes=raw[8:]))
+
+
 def _page(args: dict[str, Any]) -> tuple[int, int]:
     return args.get("page") or 1, args.get("page_size") or DEFAULT_PAGE_SIZE
 
@@ -213,31 +292,57 @@ def language() -> str:
     return pick_language(request.args.get("lang"), request.accept_languages)
 
 
+FACTS_CACHE = 1024  # programmes whose names are kept per process (a few KB each)
+_facts_lock = threading.Lock()
+
+
 def programme_facts(programme_id: Any) -> dict[str, Any]:
     """The programme's title, unit and area names ({} if unknown): read once per request,
-    and kept while the read models stay at the same log position (about 16 ms to load the
-    demo programme, saved on repeated reads)."""
+    and kept per process while the programme's version in the read models
+    (``queries.version``) stays the same: writes to other programmes do not evict it.
+    Loading a programme costs ~16 ms (the demo's), so the cache holds the names of up to
+    ``FACTS_CACHE`` programmes (least recently used out first): with many programmes
+    the reads would otherwise get slower as the store grows."""
     cache = g.setdefault("framdrift_programmes", {})
     key = str(programme_id)
     if key not in cache:
-        app = framdrift_app()
-        facts = current_app.extensions.setdefault("framdrift_label_facts", {})
+        facts: OrderedDict[tuple[str, str], dict[str, Any]] = \
+            current_app.extensions.setdefault("framdrift_label_facts", OrderedDict())
         try:
-            shared = (key, readmodels.position())
+            version = _version(key)
+            shared = (key, version) if version is not None else None
         except Exception:  # noqa: BLE001 - read models down: no shared cache
             shared = None
-        if shared is not None and shared in facts:
-            cache[key] = facts[shared]
-        else:
+        with _facts_lock:
+            found = facts.get(shared) if shared is not None else None
+            if found is not None:
+                facts.move_to_end(shared)
+        if found is None:
             try:
-                cache[key] = app.get_programme(key)
+                whole = framdrift_app().get_programme(key)
+                found = {"title": whole.get("title"),
+                         "units": [{"key": u["key"], "name": u.get("name")}
+                                   for u in whole.get("units", [])],
+                         "development_areas": [
+                             {"area_id": a.get("area_id") or a.get("id"), "name": a.get("name")}
+                             for a in whole.get("development_areas", [])]}
             except Exception:  # noqa: BLE001 - no names to add: keys stand for themselves
-                cache[key] = {}
-            if shared is not None and cache[key]:
-                if len(facts) >= 64:
-                    facts.clear()
-                facts[shared] = cache[key]
+                found = {}
+            if shared is not None and found:
+                with _facts_lock:
+                    facts[shared] = found
+                    while len(facts) > FACTS_CACHE:
+                        facts.popitem(last=False)
+        cache[key] = found
     return cache[key]
+
+
+def _version(programme_id: str) -> str | None:
+    """``queries.version`` of a programme, read once per request."""
+    versions = g.setdefault("framdrift_versions", {})
+    if programme_id not in versions:
+        versions[programme_id] = readmodels.call("version", programme_id)
+    return versions[programme_id]
 
 
 def labeller(programme_id: Any = None) -> Labeller:
@@ -296,37 +401,61 @@ CONDITIONAL_DOC = {"responses": {
 # -- endpoints --------------------------------------------------------------------------------
 
 
+CURSOR_DOC = {"responses": {
+    "400": {"description": "A cursor this API did not give.", "content": _ERROR},
+}}
+
+
 @blp.route("/programmes")
 @require_role(*READERS)
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ProgrammeListArgs, location="query")
 @consistent
+@conditional
 @blp.response(200, s.ProgrammeList)
 @blp.doc(**CONDITIONAL_DOC)
+@blp.doc(**CURSOR_DOC)
 def programmes(args: dict[str, Any]) -> Any:
-    """Programmes: id, organisation, title and weeks of each."""
-    items = readmodels.call("programmes")
-    return labelled({"items": items, "total": len(items)})
+    """Programmes: id, organisation, title and weeks of each, a page at a time.
+
+    In the order they were planned (oldest first). ``limit`` programmes per page (default
+    50, at most 500); when more follow, ``next`` (and ``Link: <...>; rel="next"``) is the
+    address of the next page, with an opaque ``cursor``. A programme planned while you
+    page is on a later page: every programme comes exactly once.
+    """
+    limit = args.get("limit") or DEFAULT_PROGRAMMES_LIMIT
+    after = decode_cursor(args["cursor"]) if args.get("cursor") is not None else None
+    items, last, total = readmodels.call("programmes_page", after=after, limit=limit)
+    headers = {"X-Total-Count": str(total)}
+    query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("cursor", "limit")]
+    base = url_for("api_v1.programmes")
+    links = [f'<{base}?{urlencode([*query, ("limit", limit)])}>; rel="first"']
+    following = None
+    if last is not None:
+        cursor = encode_cursor(last)
+        following = f"{base}?{urlencode([*query, ('cursor', cursor), ('limit', limit)])}"
+        links.append(f'<{following}>; rel="next"')
+    headers["Link"] = ", ".join(links)
+    return labelled({"items": items, "total": total, "limit": limit, "next": following}), \
+        200, headers
 
 
 @blp.route("/programmes/<uuid:programme_id>")
 @require_role(*READERS)
 @blp.arguments(s.ConsistencyArgs, location="query")
 @consistent
+@conditional
 @blp.response(200, s.ProgrammeOut)
 @blp.doc(**CONDITIONAL_DOC)
 def programme(args: dict[str, Any], programme_id: Any) -> Any:
-    """One programme."""
-    for item in readmodels.call("programmes"):
-        if str(item["id"]) == _pid(programme_id):
-            return labelled(item)
-    abort(404, message=f"No programme {programme_id}.",
-          errors={"programme_id": ["unknown programme"]})
+    """One programme (looked up by its key)."""
+    return labelled(readmodels.call("programme", _pid(programme_id)))
 
 
 @blp.route("/programmes/<uuid:programme_id>/timeline")
 @require_role(*READERS)
 @blp.arguments(s.TimelineArgs, location="query")
 @consistent
+@conditional
 @blp.response(200, s.TimelinePage)
 @blp.doc(**CONDITIONAL_DOC)
 @blp.doc(**EXPORT_DOC)
@@ -382,7 +511,7 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) ->
             return labelled(func(args, programme_id), programme_id)
 
         view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(named))
-        view = blp.arguments(args_schema, location="query")(consistent(view))
+        view = blp.arguments(args_schema, location="query")(consistent(conditional(view)))
         return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
             require_role(*READERS)(view))
 

@@ -85,6 +85,17 @@ FORMATS = ("json", "csv", "xlsx", "ndjson")
 SEPARATORS = ("comma", "semicolon")
 
 
+class ProgrammeListArgs(ConsistencyArgs):
+    # checked by the view (a malformed cursor is a 400 naming it); the pattern documents it
+    cursor = fields.String(metadata={
+        "pattern": r"^[A-Za-z0-9_-]{32}$",
+        "description": "Where the page starts: the opaque cursor in the previous page's "
+                       "`next` (and `Link` header); left out, the first page. A malformed "
+                       "cursor is a 400."})
+    limit = fields.Integer(validate=validate.Range(min=1, max=500), metadata={
+        "description": "Programmes per page (default 50, at most 500)."})
+
+
 class TimelineArgs(PageArgs):
     since = UtcDateTime(metadata={"description": "Only events at or after this event time."})
     until = UtcDateTime(metadata={"description": "Only events at or before this event time."})
@@ -169,7 +180,11 @@ class ProgrammeOut(Base):
 
 class ProgrammeList(Base):
     items = fields.List(fields.Nested(ProgrammeOut), required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "Programmes, all pages."})
+    limit = fields.Integer(required=True, metadata={"description": "Programmes per page."})
+    next = fields.String(required=True, allow_none=True, metadata={
+        "description": "The address of the next page (as in `Link: <...>; rel=\"next\"`); "
+                       "null on the last page."})
 
 
 class PageOut(Base):

@@ -147,14 +147,24 @@ def programmes(sql: Sql) -> list[dict[str, Any]]:
     """Every programme: id, title, organisation, synthetic, closed, weeks, participants."""
     with _reading(sql) as cur:
         rows = cur.query(
-            f"SELECT programme_id, title, organisation, synthetic, closed, planned_at "
-            f"FROM {sql.table('pj_programmes')} ORDER BY position")
-        weeks = cur.query(
-            f"SELECT programme_id, week, theme, starts_on, ends_on FROM {sql.table('pj_weeks')} "
-            "ORDER BY programme_id, week")
-        counts = cur.query(
-            f"SELECT programme_id, COUNT(*) AS n FROM {sql.table('pj_participants')} "
-            "GROUP BY programme_id")
+            f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
+            f"FROM {sql.table('pj_programmes')} ORDER BY position, programme_id")
+        return _programme_items(cur, sql, rows)
+
+
+def _programme_items(cur: Cursor, sql: Sql, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The API's programme dicts of ``rows`` (of ``pj_programmes``): their weeks and
+    participant counts read for these programmes only (by key, not the whole tables)."""
+    ids = [r["programme_id"] for r in rows]
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    weeks = cur.query(
+        f"SELECT programme_id, week, theme, starts_on, ends_on FROM {sql.table('pj_weeks')} "
+        f"WHERE programme_id IN ({marks}) ORDER BY programme_id, week", ids)
+    counts = cur.query(
+        f"SELECT programme_id, COUNT(*) AS n FROM {sql.table('pj_participants')} "
+        f"WHERE programme_id IN ({marks}) GROUP BY programme_id", ids)
     by_programme: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for w in weeks:
         by_programme[w["programme_id"]].append(
@@ -168,6 +178,77 @@ def programmes(sql: Sql) -> list[dict[str, Any]]:
          "participants": participants.get(r["programme_id"], 0)}
         for r in rows
     ]
+
+
+MAX_PROGRAMMES_PAGE = 500
+
+
+def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
+                    limit: int = 50) -> tuple[list[dict[str, Any]], tuple[int, str] | None, int]:
+    """One page of programmes in a stable order, (log position planned, id):
+    ``(items, next, total)``. ``after`` is the (position, id) of the last programme of the
+    previous page; ``next`` is that of this page's last one when more follow, else None.
+
+    A programme planned later always sorts after every existing one, so walking the pages
+    returns every programme exactly once even while programmes are being added (keyset
+    paging: one index range read per page, however many programmes there are)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or \
+            not 0 < limit <= MAX_PROGRAMMES_PAGE:
+        raise InvalidQueryError(f"limit must be 1..{MAX_PROGRAMMES_PAGE}", field="limit")
+    where, params = "", []
+    if after is not None:
+        where = "WHERE (position, programme_id) > (?, ?)"
+        params = [int(after[0]), str(after[1])]
+    table = sql.table("pj_programmes")
+    with _reading(sql) as cur:
+        rows = cur.query(
+            f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
+            f"FROM {table} {where} ORDER BY position, programme_id LIMIT ?",
+            [*params, limit + 1])
+        total = int(cur.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = _programme_items(cur, sql, rows)
+    last = (int(rows[-1]["position"]), rows[-1]["programme_id"]) if more else None
+    return items, last, total
+
+
+def programme(sql: Sql, programme_id: Any) -> dict[str, Any]:
+    """One programme, looked up by its key (as in :func:`programmes`)."""
+    with _reading(sql) as cur:
+        pid = _programme_id(cur, sql, programme_id)
+        rows = cur.query(
+            f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
+            f"FROM {sql.table('pj_programmes')} WHERE programme_id = ?", (pid,))
+        return _programme_items(cur, sql, rows)[0]
+
+
+def version(sql: Sql, programme_id: Any = None) -> str | None:
+    """A cheap token that changes whenever an answer about ``programme_id`` (or, without
+    one, about the programmes' list) may change: for the API's ETags, read before the
+    answer is computed, so a matching ``If-None-Match`` is answered without computing it.
+
+    When every read model has reached the same position P (the runner moves them together
+    in one transaction), an answer about a programme depends only on its events up to P,
+    and every event of a programme has a timeline row: the token is the position of its
+    last event <= P (one index seek on ``pj_timeline (programme_id, position)``), so
+    writes to other programmes leave its ETag alone. While the read models stand at
+    different positions (a new or rebuilt one catching up), it is all their positions.
+    None for a programme with no events (unknown: let the query answer 404)."""
+    rows = sql.query(f"SELECT name, position FROM {sql.table(TRACKING_TABLE)}")
+    found = {r["name"]: int(r["position"]) for r in rows}
+    positions = [found.get(name, 0) for name in NAMES]
+    low = min(positions)
+    spread = "" if low == max(positions) else "/" + ",".join(map(str, positions))
+    if programme_id is None:
+        return f"{low}{spread}"
+    pid = str(programme_id)
+    last = sql.query(
+        f"SELECT MAX(position) AS p FROM {sql.table('pj_timeline')} "
+        "WHERE programme_id = ? AND position <= ?", (pid, low))[0]["p"]
+    if not last:
+        return None
+    return f"{pid}@{int(last)}{spread}"
 
 
 # ----------------------------------------------------------------------------- timeline
@@ -251,12 +332,13 @@ def timeline(
     order = f"t.{SORTS[sort]} {'DESC' if descending else 'ASC'}"
     if sort != "position":
         order += f", t.position {'DESC' if descending else 'ASC'}"
+    # consent is joined for this programme only (never the whole table)
     table = (f"{sql.table('pj_timeline')} t LEFT JOIN {sql.table('pj_consent')} c "
-             "ON c.participant_id = t.participant_id")
+             "ON c.participant_id = t.participant_id AND c.programme_id = ?")
     condition = " AND ".join(where)
     with _reading(sql) as cur:
         pid = _programme_id(cur, sql, programme_id)
-        args = [pid, *params]
+        args = [pid, pid, *params]
         total = int(cur.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}",
                               args)[0]["n"])
         # The actor is named by pseudonym: another participant acting is named only while
@@ -268,9 +350,9 @@ def timeline(
             f"CASE WHEN a.erased = 1 THEN ? WHEN a.consent = 0 THEN 'participant' "
             f"ELSE t.actor END AS actor "
             f"FROM {table} LEFT JOIN {sql.table('pj_consent')} a "
-            "ON a.programme_id = t.programme_id AND a.pseudonym = t.actor "
+            "ON a.programme_id = ? AND a.pseudonym = t.actor "
             f"WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-            [ERASED_LABEL, ERASED_LABEL, *args, limit, offset])
+            [ERASED_LABEL, ERASED_LABEL, pid, *args, limit, offset])  # pid: the actor's join
     for r in rows:
         r["position"] = int(r["position"])
         r["programme_id"] = pid
@@ -288,8 +370,9 @@ def progress(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
         rows = cur.query(
             f"SELECT p.week, MAX(p.theme) AS theme, {sums} FROM {sql.table('pj_progress')} p "
             f"LEFT JOIN {sql.table('pj_consent')} c ON c.participant_id = p.participant_id "
+            "AND c.programme_id = ? "  # this programme's consent only
             f"WHERE p.programme_id = ? AND (p.participant_id = '' OR {SHOWN}) "
-            "GROUP BY p.week ORDER BY p.week", (pid,))
+            "GROUP BY p.week ORDER BY p.week", (pid, pid))
     out = []
     for r in rows:
         row: dict[str, Any] = {"week": int(r["week"]), "theme": r["theme"]}

@@ -44,7 +44,9 @@ class DirectoryView(View):
               "programme_id TEXT NOT NULL, title TEXT NOT NULL, organisation TEXT NOT NULL, "
               "synthetic INTEGER NOT NULL, closed INTEGER NOT NULL, planned_at TEXT NOT NULL, "
               "position BIGINT NOT NULL",
-              "programme_id"),
+              "programme_id",
+              # the API's pages of programmes: keyset order (queries.programmes_page)
+              (("pj_programmes_order", "position, programme_id"),)),
         Table("pj_weeks",
               "programme_id TEXT NOT NULL, week INTEGER NOT NULL, theme TEXT NOT NULL, "
               "starts_on TEXT NOT NULL, ends_on TEXT NOT NULL",

@@ -43,3 +43,15 @@ def test_writes_benchmark_runs():
     assert all(int(r[1]) > 0 and int(r[2]) > 0 and float(r[3]) > 0 for r in rows), out
     assert "sqlite: chain verifies" in out, out
     assert re.search(r"^\| sqlite \| 60 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \|$", out, re.M), out
+
+
+def test_evaluator_reads_benchmark_runs():
+    out = run("benchmarks/evaluator_reads.py", "--small", "1", "--big", "2", "--stores",
+              "sqlite", "--clients", "2", "--requests", "4", "--rounds", "1")
+    rows = [line for line in out.splitlines() if line.startswith("| sqlite |")]
+    assert [r.split("|")[2].strip() for r in rows] == [
+        "/programmes", "/programmes/{id}", "/progress", "/timeline", "/progress 304"]
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert int(cells[3].replace(",", "")) > int(cells[2].replace(",", "")) > 1000
+        assert float(cells[4]) > 0 and float(cells[5]) > 0 and float(cells[6]) > 0
