@@ -84,3 +84,23 @@ def test_before_the_programme_was_planned_the_funnel_is_empty(app):
         asof.state_at(app.sql, pid, time="2000-01-01").progress()
     with pytest.raises(asof.UnknownProgrammeError):
         asof.progress_at(app.sql, "00000000-0000-0000-0000-000000000000")
+
+
+def test_migrate_rebuilds_a_timeline_made_before_the_totals(app, store_url, small_totals):
+    """A store whose timeline predates ``pj_timeline_totals``: migrate re-creates the
+    timeline and sets it back to 0, so catching up writes the totals from the log."""
+    from projections.base import read_positions
+    from projections.schema import migrate
+
+    result = load_demo(app, seed=8, participants=3)
+    catch_up(app)
+    pid = str(result.programme_ids[0])
+    expected = asof.state_at(app.sql, pid).progress()
+    with app.sql.transaction() as cur:
+        cur.execute(f"DROP TABLE {app.sql.table(asof.TOTALS)}")
+    migrate(store_url)
+    assert read_positions(app.sql)["timeline"] == 0
+    assert read_positions(app.sql)["progress"] == app.max_position()  # others untouched
+    catch_up(app)
+    assert asof.progress_at(app.sql, pid) == expected
+    assert app.sql.query(f"SELECT COUNT(*) AS n FROM {app.sql.table(asof.TOTALS)}")[0]["n"]
