@@ -144,20 +144,25 @@ class ChainWriter:
               taken: dict[UUID, str]) -> list[tuple[int, int, str, str | None, str | None]]:
         """The links for ``stored_events``, just recorded at ``positions``, after ``head``
         (the last link, read in the same transaction; None for an empty chain)."""
+        return list(self.iter_links(head, stored_events, positions, taken))
+
+    def iter_links(self, head: Any, stored_events: Sequence[StoredEvent],
+                   positions: Sequence[int] | None,
+                   taken: dict[UUID, str]) -> Iterator[tuple[int, int, str, str | None,
+                                                              str | None]]:
+        """:meth:`links` one at a time (a bulk write streams them to the server as they
+        are made, so its transaction is never idle for the seconds 100k hashes take)."""
         if positions is None or len(positions) != len(stored_events):
             raise RuntimeError("the recorder did not return a position for every event")
         seq, previous = (int(head["seq"]), str(head["hash"])) if head else (0, GENESIS)
         digests = format_key_digests(taken)
-        rows = []
         for n, (event, position) in enumerate(zip(stored_events, positions, strict=True)):
             seq += 1
             carried = digests if n == 0 else ""
             previous = link_hash(previous, seq, int(position), event.originator_id,
                                  event.originator_version, event.topic, bytes(event.state),
                                  carried)
-            rows.append((seq, int(position), previous, link_mac(self.key, previous),
-                         carried or None))
-        return rows
+            yield (seq, int(position), previous, link_mac(self.key, previous), carried or None)
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -279,11 +284,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 if len(positions) != len(stored_events):
                     raise RuntimeError(f"copied {len(stored_events)} events but found "
                                        f"{len(positions)} new positions")
-                rows = writer.links(head, stored_events, positions, taken)
                 with curs.copy(f"COPY {writer.table} (seq, position, hash, mac, key_digests) "
                                "FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["int8", "int8", "text", "text", "text"])
-                    for row in rows:
+                    for row in writer.iter_links(head, stored_events, positions, taken):
                         copy.write_row(row)
             return positions
         except BaseException:

@@ -138,3 +138,37 @@ def test_import_of_a_bulk_load_verifies(store_url, tmp_path):
     finally:
         target.close()
         source.close()
+
+
+def test_a_big_write_is_never_idle_in_its_transaction_while_it_hashes(pg_schema_url,
+                                                                      monkeypatch):
+    """The links of a COPY-written batch are made while they are sent: hashing that
+    takes longer than PostgreSQL's idle-in-transaction timeout (eventsourcing's default
+    is 5 s; 1 s here, with hashing slowed down) must not kill the transaction."""
+    import time as clock_time
+
+    from domain import chain
+
+    Framdrift.migrate(pg_schema_url).close()
+    app = Framdrift.from_url(pg_schema_url, POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="1")
+    real = chain.link_hash
+
+    def slow(*args, **kwargs):
+        clock_time.sleep(0.02)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(Framdrift, "BATCH_CHUNK", 10)
+    try:
+        with app.batch(fresh=True):
+            pid = app.plan_programme(organisation="Org", title="Big")
+            for n in range(80):
+                app.register_unit(pid, key=f"u{n}", name=f"Unit {n}")
+        monkeypatch.setattr(chain, "link_hash", slow)  # ~1.6 s of hashing in one write
+        with app.batch(fresh=True):
+            for n in range(80, 160):
+                app.register_unit(pid, key=f"u{n}", name=f"Unit {n}")
+        monkeypatch.setattr(chain, "link_hash", real)
+        assert len(app.get_programme(pid)["units"]) == 160
+        assert app.chain.verify().ok
+    finally:
+        app.close()
