@@ -456,6 +456,8 @@ def load_demo(
     """
     start = app.max_position()
     per_batch = max(1, batch_events // max(1, participants * EVENTS_PER_PARTICIPANT))
+    if workers > 1:  # at least one group a process
+        per_batch = min(per_batch, -(-programmes // workers))
     groups = [list(range(at, min(programmes, at + per_batch)))
               for at in range(0, programmes, per_batch)]
     in_memory = not app.config.is_postgres and ":memory:" in app.config.url
@@ -528,8 +530,9 @@ def _load_in_processes(app: Framdrift, groups: list[list[int]], workers: int,
     finished: set[int] = set()
     try:
         for i in range(workers):
+            # in the caller's directory: a relative SQLite path names the same file
             proc = subprocess.Popen([sys.executable, "-m", "domain.demo"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+                                    stdout=subprocess.PIPE, text=True, env=env)
             procs.append(proc)
             assert proc.stdin is not None
             proc.stdin.write(json.dumps({

@@ -172,3 +172,29 @@ def test_a_big_write_is_never_idle_in_its_transaction_while_it_hashes(pg_schema_
         assert app.chain.verify().ok
     finally:
         app.close()
+
+
+def test_the_demo_command_with_loader_processes_and_a_relative_sqlite_path(tmp_path,
+                                                                          monkeypatch):
+    """``framdrift demo --workers 2`` in another directory: the loaders write the same
+    file (a relative path), the count is right and ``verify`` passes."""
+    from click.testing import CliRunner
+
+    from api.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    env = {"FRAMDRIFT_DATABASE_URL": "sqlite:///data/rel.sqlite3"}
+    runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"], env=env).exit_code == 0
+    result = runner.invoke(cli, ["demo", "--programmes", "3", "--participants", "2",
+                                 "--workers", "2"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "3 programme(s)" in result.output
+    app = Framdrift.from_url("sqlite:///data/rel.sqlite3")
+    try:
+        assert app.max_position() > 3 * 2 * 20
+        assert app.chain.verify().ok
+    finally:
+        app.close()
+    verified = runner.invoke(cli, ["verify"], env=env)
+    assert verified.exit_code == 0, verified.output
