@@ -157,11 +157,14 @@ def import_all(in_dir: Path) -> None:
     events_path, keys_path = in_dir / EVENTS_FILE, in_dir / KEYS_FILE
     if not events_path.exists():
         raise click.ClickException(f"{events_path} not found")
+    with events_path.open("rb") as counting:  # the progress bar's length: one line an event
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: counting.read(1 << 20), b""))
     try:
-        with events_path.open(encoding="utf-8") as events:
+        with events_path.open(encoding="utf-8") as events, click.progressbar(
+                length=lines, label="importing events", file=sys.stderr) as bar:
             keys = keys_path.open(encoding="utf-8") if keys_path.exists() else None
             try:
-                count = import_log(app, events, keys)
+                count = import_log(app, events, keys, progress=bar.update)
             finally:
                 if keys is not None:
                     keys.close()

@@ -98,9 +98,17 @@ def _migrate_hooks() -> list[Any]:
 @click.option("--first-day", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Monday of week 1 (default 2026-09-07).")
 @click.option("--if-empty", is_flag=True, help="Only load when the store has no events.")
-def demo(seed: int, programmes: int, participants: int, first_day: Any, if_empty: bool) -> None:
+@click.option("--workers", default=None, type=click.IntRange(1, 16),
+              help="Loader processes (default: one per core, at most 4, from 16 programmes).")
+def demo(seed: int, programmes: int, participants: int, first_day: Any, if_empty: bool,
+         workers: int | None = None) -> None:
     """Load the SYNTHETIC demo programme(s): fictional people, deterministic from --seed."""
+    import os
+
     from domain.demo import DEFAULT_FIRST_DAY, load_demo
+
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1) if programmes >= 16 else 1
 
     app = open_app()
     if if_empty and app.max_position() > 0:
@@ -110,7 +118,7 @@ def demo(seed: int, programmes: int, participants: int, first_day: Any, if_empty
     with click.progressbar(length=programmes, label="loading synthetic programmes",
                            file=sys.stderr) as bar:
         result = load_demo(app, seed=seed, programmes=programmes, participants=participants,
-                           first_day=start_day, progress=bar.update)
+                           first_day=start_day, progress=bar.update, workers=workers)
     click.echo(
         f"synthetic demo data loaded: {len(result.programme_ids)} programme(s), "
         f"{result.events} new events (seed {seed})"

@@ -4,6 +4,9 @@ Loads the synthetic demo with one programme scaled by its number of participants
 (about 34 events per participant), catches up the timeline read model (which serves
 as-of replay), then asks ``projections.asof.state_at`` for random log positions and
 random moments (half each) and reports p50 / p99 / max latency, plus checkpoint count and sizes.
+Then the progress funnel alone at the same moments from the running totals
+(``projections.asof.progress_at``, issue 14: one seek plus at most TOTALS_EVERY rows),
+and its ratio to the full fold (funnel / state).
 
     .venv/bin/python benchmarks/asof.py                    # 10k and 100k, both stores
     .venv/bin/python benchmarks/asof.py --sizes 10000 --stores sqlite --queries 50
@@ -71,18 +74,21 @@ def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
         t1 = datetime.fromisoformat(last["time"]).timestamp()
         rng = random.Random(seed)
         times: list[float] = []
+        funnel: list[float] = []
         asof.state_at(app.sql, pid)  # warm the connection
         for n in range(queries):
             if n % 2:
                 moment = datetime.fromtimestamp(rng.uniform(t0, t1)).astimezone().isoformat()
-                started = perf_counter()
-                state = asof.state_at(app.sql, pid, time=moment)
+                where: dict[str, object] = {"time": moment}
             else:
-                position = rng.randint(first["position"], last["position"])
-                started = perf_counter()
-                state = asof.state_at(app.sql, pid, position=position)
+                where = {"position": rng.randint(first["position"], last["position"])}
+            started = perf_counter()
+            state = asof.state_at(app.sql, pid, **where)
             state.progress()
             times.append(perf_counter() - started)
+            started = perf_counter()
+            asof.progress_at(app.sql, pid, **where)
+            funnel.append(perf_counter() - started)
         cps = app.sql.query(
             f"SELECT COUNT(*) AS n FROM {app.sql.table('pj_timeline_checkpoints')} "
             "WHERE programme_id = ?", (pid,))[0]["n"]
@@ -90,6 +96,8 @@ def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
             "events": result.events, "load_s": loaded, "catch_up_s": projected,
             "checkpoints": int(cps), "p50_ms": statistics.median(times) * 1000,
             "p99_ms": percentile(times, 0.99) * 1000, "max_ms": max(times) * 1000,
+            "f_p50_ms": statistics.median(funnel) * 1000,
+            "f_p99_ms": percentile(funnel, 0.99) * 1000, "f_max_ms": max(funnel) * 1000,
         }
     finally:
         app.close()
@@ -104,8 +112,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}")
-    print("| store | events | checkpoints | load s | catch-up s | p50 ms | p99 ms | max ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print("| store | events | checkpoints | load s | catch-up s | p50 ms | p99 ms | max ms "
+          "| funnel p50 ms | funnel p99 ms | funnel max ms | funnel / state p99 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for store in args.stores.split(","):
         for size in args.sizes:
             if store == "sqlite":
@@ -123,7 +133,8 @@ def main() -> None:
                         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             print(f"| {store} | {r['events']:,} | {r['checkpoints']} | {r['load_s']:.1f} | "
                   f"{r['catch_up_s']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                  f"{r['max_ms']:.1f} |", flush=True)
+                  f"{r['max_ms']:.1f} | {r['f_p50_ms']:.1f} | {r['f_p99_ms']:.1f} | "
+                  f"{r['f_max_ms']:.1f} | {r['f_p99_ms'] / r['p99_ms']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,54 @@ def load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+class PeakMemory:
+    """The peak of the summed resident memory of this process and all its descendants
+    (the rebuild's part processes), sampled from /proc every 0.1 s (issue 14: "peak
+    memory of all processes together")."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _tree_rss() -> int:
+        children: dict[int, list[int]] = {}
+        rss: dict[int, int] = {}
+        page = os.sysconf("SC_PAGE_SIZE")
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+                rss[int(entry)] = int(fields[21]) * page
+            except (OSError, IndexError, ValueError):
+                continue
+        total, todo = 0, [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            total += rss.get(pid, 0)
+            todo.extend(children.get(pid, []))
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, self._tree_rss())
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = self._tree_rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def measure(store: str, url: str, programmes: int, repeat: int = 1,
             workers: int | None = None) -> dict:
     print(f"{store}: {url}", flush=True)
@@ -99,9 +147,11 @@ def measure(store: str, url: str, programmes: int, repeat: int = 1,
             events, raw_s = raw_rate(app)
             print(f"  raw read+decode: {events} events in {raw_s:.2f} s = "
                   f"{events / raw_s:,.0f} ev/s", flush=True)
-            result = rebuild(app, workers=workers)
+            with PeakMemory() as memory:
+                result = rebuild(app, workers=workers)
             print(f"  rebuild: {result.events} events in {result.seconds:.2f} s = "
-                  f"{result.rate:,.0f} ev/s", flush=True)
+                  f"{result.rate:,.0f} ev/s; peak memory of all processes "
+                  f"{memory.peak / 2**20:,.0f} MiB", flush=True)
             ratio = result.rate / (events / raw_s)
             print(f"  ratio rebuild/raw = {ratio:.2f} (load average {load()})", flush=True)
             read, read_s = reader_rate(app)
@@ -111,14 +161,15 @@ def measure(store: str, url: str, programmes: int, repeat: int = 1,
                   f"{read / read_s:,.0f} ev/s; rebuild/reader = "
                   f"{result.rate / (read / read_s):.2f}", flush=True)
             rounds.append((events / raw_s, result.rate, ratio, read / read_s,
-                           result.rate / (read / read_s)))
+                           result.rate / (read / read_s), memory.peak / 2**20))
         return {"store": store, "events": events,
                 "raw": statistics.median(r[0] for r in rounds),
                 "rebuild": statistics.median(r[1] for r in rounds),
                 "ratio": statistics.median(r[2] for r in rounds), "rounds": len(rounds),
                 "reader": statistics.median(r[3] for r in rounds),
                 "reader_ratio": statistics.median(r[4] for r in rounds),
-                "per_round": ", ".join(f"{r[2]:.2f}" for r in rounds)}
+                "per_round": ", ".join(f"{r[2]:.2f}" for r in rounds),
+                "peak_mib": max(r[5] for r in rounds)}
     finally:
         app.close()
 
@@ -150,13 +201,16 @@ def main() -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print(f"load average after the runs: {load()}")
+    for r in results:  # the headline (issue 14): the rebuild against its own reader
+        print(f"{r['store']}: rebuild / its own reader = {r['reader_ratio']:.2f}, peak memory "
+              f"of all processes {r['peak_mib']:,.0f} MiB, {r['events']:,} events")
     print("| store | events | raw read+decode ev/s | rebuild ev/s | ratio | per-round ratios "
-          "| rebuild's reader alone ev/s | rebuild / reader |")
-    print("|---|---:|---:|---:|---:|---|---:|---:|")
+          "| rebuild's reader alone ev/s | rebuild / reader | peak MiB |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
     for r in results:
         print(f"| {r['store']} | {r['events']:,} | {r['raw']:,.0f} | {r['rebuild']:,.0f} | "
               f"{r['ratio']:.2f} | {r['per_round']} | {r['reader']:,.0f} | "
-              f"{r['reader_ratio']:.2f} |")
+              f"{r['reader_ratio']:.2f} | {r['peak_mib']:,.0f} |")
 
 
 if __name__ == "__main__":

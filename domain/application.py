@@ -238,23 +238,30 @@ class Framdrift(Application[UUID]):
         self._thread().batch_events = value
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, *, fresh: bool = False) -> Iterator[None]:
         """Collect the events of many commands and record them in one transaction.
 
         For bulk loads (demo data, benchmarks): commands run as usual, in order,
         but their events are written together when the block ends, in the order
         they happened. If anything fails, nothing of the batch is written.
+
+        ``fresh``: the batch creates new records and new participants only, so the
+        store is not asked whether each request was handled before, and data keys
+        are made in memory and written together (``KeyStore.deferring``) — no round
+        trip per command. If a record did exist after all, the batch fails whole
+        (``ConcurrentChangeError``); a key stored meanwhile is used instead of ours.
         """
         if self._batch is not None:
             yield
             return
         self._batch, self._batch_events = {}, ProcessingEvent()
+        self._thread().fresh = fresh
         try:
-            with self.keys.holding():
+            with self.keys.deferring() if fresh else self.keys.holding():
                 yield
                 if self._batch_events.events:
                     try:
-                        recordings = self._record_batch(self._batch_events)
+                        recordings = self._record_batch(self._batch_events, fresh=fresh)
                     except IntegrityError:
                         raise errors.ConcurrentChangeError(
                             "someone else changed these records at the same time; "
@@ -264,11 +271,13 @@ class Framdrift(Application[UUID]):
                     self._notify(recordings)
         finally:
             self._batch, self._batch_events = None, None
+            self._thread().fresh = False
 
-    #: Events a statement when a batch is written to PostgreSQL in chunks.
+    #: Above this many events a batch is written to PostgreSQL with COPY.
     BATCH_CHUNK = 2000
 
-    def _record_batch(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+    def _record_batch(self, processing_event: ProcessingEvent[UUID], *,
+                      fresh: bool = False) -> list[Recording[UUID]]:
         """Record a batch in ONE transaction, as several INSERTs on PostgreSQL.
 
         eventsourcing's PostgreSQL recorder sends all events as one statement in
@@ -276,17 +285,24 @@ class Framdrift(Application[UUID]):
         large pipelined message before the server has all of it: both sides then
         wait for each other for ever (server in ClientRead, client in
         ``Pipeline.sync``), from about 5 MB (~15k demo events) on. So big batches
-        go through the recorder's own statements (table lock, NOTIFY, INSERT ...
-        RETURNING) in chunks, without pipeline mode, inside one transaction:
-        still all or nothing, chain links included.
+        go through the recorder's own statements (table lock, NOTIFY, COPY; see
+        ``ChainedPostgresRecorder.insert_events_in_chunks``) without pipeline mode,
+        inside one transaction: still all or nothing, chain links included. A
+        fresh batch writes its deferred data keys first (``KeyStore.flush_deferred``).
         """
         events = processing_event.events
-        if not self.config.is_postgres or len(events) <= self.BATCH_CHUNK:
+        chunked = self.config.is_postgres and len(events) > self.BATCH_CHUNK
+        if not chunked and not fresh:
             return self._record(processing_event)
         assert processing_event.tracking is None, "batches carry no tracking"
         recorder: Any = self.recorder
         stored = [self.mapper.to_stored_event(e) for e in events]
-        ids = recorder.insert_events_in_chunks(stored, self.BATCH_CHUNK)
+        if fresh and not self.keys.flush_deferred():  # some keys existed: theirs, again
+            stored = [self.mapper.to_stored_event(e) for e in events]
+        if chunked:
+            ids = recorder.insert_events_in_chunks(stored, self.BATCH_CHUNK)
+        else:
+            ids = list(recorder.insert_events(stored) or [])
         if len(ids) != len(stored):
             raise AssertionError(f"recorded {len(ids)} of {len(stored)} events")
         recordings = [
@@ -306,6 +322,8 @@ class Framdrift(Application[UUID]):
     def _contains(self, aggregate_id: UUID) -> bool:
         if self._batch is not None and aggregate_id in self._batch:
             return True
+        if self._batch is not None and getattr(self._thread(), "fresh", False):
+            return False  # a fresh batch: the insert refuses anything stored before
         return aggregate_id in self.repository
 
     def _get(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError]) -> A:

@@ -427,6 +427,12 @@ class _Plan:
                         request_id=self.rid("maturity", phase, n)))
 
 
+#: About this many events a transaction when programmes are loaded (several programmes
+#: to a transaction; ~1,200 events each at 30 participants).
+BATCH_EVENTS = 10_000
+EVENTS_PER_PARTICIPANT = 40
+
+
 def load_demo(
     app: Framdrift,
     *,
@@ -435,31 +441,150 @@ def load_demo(
     participants: int = PARTICIPANTS,
     first_day: date = DEFAULT_FIRST_DAY,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
+    batch_events: int = BATCH_EVENTS,
 ) -> DemoResult:
-    """Load ``programmes`` synthetic programmes; each in one transaction.
+    """Load ``programmes`` synthetic programmes, several to a transaction.
 
-    Each programme is written in one transaction and has a deterministic id, so
-    loading the same seed again skips what is there: an interrupted load can
-    simply be run again.
+    Each programme is written whole in one transaction (a fresh batch: new records and
+    participants only, no look-up per command, data keys written together) and has a
+    deterministic id, so loading the same seed again skips what is there: an
+    interrupted load can simply be run again. ``workers`` > 1 builds the programmes in
+    that many processes (``multiprocessing``, spawned; each with its own application on
+    the same store); the log then holds the same records, the transactions' order
+    varying. ``progress`` is called with the number of programmes done.
     """
     start = app.max_position()
-    ids: list[UUID] = []
-    people: dict[UUID, list[UUID]] = {}
-    for index in range(programmes):
+    per_batch = max(1, batch_events // max(1, participants * EVENTS_PER_PARTICIPANT))
+    if workers > 1:  # at least one group a process
+        per_batch = min(per_batch, -(-programmes // workers))
+    groups = [list(range(at, min(programmes, at + per_batch)))
+              for at in range(0, programmes, per_batch)]
+    in_memory = not app.config.is_postgres and ":memory:" in app.config.url
+    done: dict[int, tuple[UUID, list[UUID]]] = {}
+    if workers > 1 and len(groups) > 1 and not in_memory:
+        _load_in_processes(app, groups, min(workers, len(groups)), done, progress, seed=seed,
+                           participants=participants, first_day=first_day)
+    else:
+        for group in groups:
+            loaded = _load_group(app, seed, group, participants, first_day)
+            done.update(loaded)
+            if progress:
+                progress(len(loaded))
+    ids = [done[i][0] for i in range(programmes)]
+    people = {done[i][0]: done[i][1] for i in range(programmes)}
+    return DemoResult(ids, app.max_position() - start, people)
+
+
+def _load_group(app: Framdrift, seed: int, indices: list[int], participants: int,
+                first_day: date) -> dict[int, tuple[UUID, list[UUID]]]:
+    """Programmes ``indices`` in ONE transaction, each skipped if it is there already."""
+    loaded: dict[int, tuple[UUID, list[UUID]]] = {}
+    plans = []
+    for index in indices:
         plan = _Plan(app, seed, index, first_day)
         pid, participant_ids = plan.build(participants)
-        if app._contains(pid):  # loaded before: each programme is loaded whole or not at all
-            ids.append(pid)
-            people[pid] = participant_ids
-            if progress:
-                progress(1)
-            continue
-        with app.batch():
-            for step in sorted(plan.steps):
-                with clock(lambda at=step.at: at), acting_as(step.actor):
-                    step.run()
-        ids.append(pid)
-        people[pid] = participant_ids
-        if progress:
-            progress(1)
-    return DemoResult(ids, app.max_position() - start, people)
+        loaded[index] = (pid, participant_ids)
+        if not app._contains(pid):  # loaded before: each programme whole or not at all
+            plans.append(plan)
+    if plans:
+        with app.batch(fresh=True):
+            for plan in plans:
+                for step in sorted(plan.steps):
+                    with clock(lambda at=step.at: at), acting_as(step.actor):
+                        step.run()
+    return loaded
+
+
+def _load_in_processes(app: Framdrift, groups: list[list[int]], workers: int,
+                       done: dict[int, tuple[UUID, list[UUID]]],
+                       progress: Callable[[int], None] | None, *, seed: int,
+                       participants: int, first_day: date) -> None:
+    """The groups, dealt round-robin to ``workers`` subprocesses (``python -m
+    domain.demo``: spec as JSON on stdin, one JSON line per group written on stdout).
+    A failing worker stops the others; what they committed stays (whole programmes),
+    so the load can be run again."""
+    import json
+    import os
+    import queue as queues
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
+    messages: queues.Queue[tuple[int, list[Any]]] = queues.Queue()
+
+    def listen(i: int, stream: Any) -> None:
+        for line in stream:
+            try:
+                messages.put((i, json.loads(line)))
+            except ValueError:
+                pass
+        messages.put((i, ["eof"]))
+
+    procs: list[subprocess.Popen[str]] = []
+    finished: set[int] = set()
+    try:
+        for i in range(workers):
+            # in the caller's directory: a relative SQLite path names the same file
+            proc = subprocess.Popen([sys.executable, "-m", "domain.demo"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, env=env)
+            procs.append(proc)
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps({
+                "url": app.config.url, "seed": seed, "participants": participants,
+                "first_day": first_day.isoformat(), "groups": groups[i::workers]}))
+            proc.stdin.close()
+            threading.Thread(target=listen, args=(i, proc.stdout), daemon=True).start()
+        while len(finished) < workers:
+            i, message = messages.get()
+            if message[0] == "group":
+                for index, (pid, people) in message[1].items():
+                    done[int(index)] = (UUID(pid), [UUID(p) for p in people])
+                if progress:
+                    progress(len(message[1]))
+            elif message[0] == "done":
+                finished.add(i)
+            elif message[0] == "error":
+                raise RuntimeError(f"demo loader {i} failed:\n{message[1]}")
+            elif i not in finished:
+                raise RuntimeError(f"demo loader {i} ended with exit code {procs[i].wait()}")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+def _worker_main() -> None:
+    import json
+    import sys
+    import traceback
+
+    def say(*message: Any) -> None:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+    try:
+        spec = json.loads(sys.stdin.read())
+        app = Framdrift.from_url(spec["url"])
+        try:
+            first_day = date.fromisoformat(spec["first_day"])
+            for group in spec["groups"]:
+                loaded = _load_group(app, spec["seed"], group, spec["participants"], first_day)
+                say("group", {i: [str(pid), [str(p) for p in people]]
+                              for i, (pid, people) in loaded.items()})
+        finally:
+            app.close()
+        say("done")
+    except BaseException:  # noqa: BLE001 - reported to the parent
+        say("error", traceback.format_exc())
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    _worker_main()

@@ -254,6 +254,9 @@ class KeyStore:
                                    or getattr(self._held, "on", False)):
             if cached[1] is not None or not create:
                 return cached[1]
+        deferred = getattr(self._held, "deferred", None)
+        if create and deferred is not None:
+            return self._defer(subject, deferred)
         key = self._load(subject)
         if key is None and create:
             key = self._create(subject)
@@ -294,6 +297,82 @@ class KeyStore:
             with self._lock:
                 self._uncommitted[subject] = key_digest(subject, key)
         return self._open(subject, stored)
+
+    # keys of a bulk load, written together -------------------------------------------
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """A bulk load of NEW subjects (``Framdrift.batch(fresh=True)``, this thread only):
+        a key not in the cache is made in memory, without looking it up, and written
+        with the others by :meth:`flush_deferred`, one statement for hundreds of keys
+        instead of four round trips each. Keys the block made but never flushed are
+        forgotten when it ends. Implies :meth:`holding`."""
+        outer = getattr(self._held, "deferred", None)
+        self._held.deferred = {} if outer is None else outer
+        try:
+            with self.holding():
+                yield
+        finally:
+            if outer is None:
+                pending, self._held.deferred = self._held.deferred, None
+                with self._lock:
+                    for subject in pending:
+                        self._cache.pop(subject, None)
+
+    def _defer(self, subject: UUID, deferred: dict[UUID, bytes]) -> bytes:
+        key = deferred.get(subject)
+        if key is None:
+            key = deferred[subject] = AESGCM.generate_key(bit_length=256)
+            with self._lock:
+                self._cache[subject] = (time.monotonic(), key)
+        return key
+
+    def flush_deferred(self) -> bool:
+        """Store the keys made in :meth:`deferring`, in one transaction. A subject
+        that was erased raises :class:`SubjectErasedError` (nothing stored). A subject
+        whose key was stored meanwhile (a load run again after it stopped between its
+        keys and its events) keeps the stored key: the cache then holds that one and
+        False is returned, so the caller encodes again before writing anything."""
+        deferred = getattr(self._held, "deferred", None)
+        if not deferred:
+            return True
+        table, erased_table = self.sql.table(KEY_TABLE), self.sql.table(ERASED_TABLE)
+        subjects = list(deferred)
+        stored: dict[UUID, bytes] = {}
+        with self.sql.transaction() as cur:
+            for at in range(0, len(subjects), 200):
+                part = [str(s) for s in subjects[at : at + 200]]
+                now = _utcnow()
+                params: list[Any] = []
+                for subject in subjects[at : at + 200]:
+                    params += [str(subject), self._seal(subject, deferred[subject]), now]
+                # The write first: on SQLite it takes the write lock (a read first could
+                # not upgrade if another process wrote meanwhile).
+                inserted = cur.query(
+                    f"INSERT INTO {table} (subject_id, data_key, created_at) VALUES "
+                    + ", ".join(["(?, ?, ?)"] * len(part))
+                    + " ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id", params)
+                marks = ", ".join("?" * len(part))
+                erased = cur.query(f"SELECT subject_id FROM {erased_table} "
+                                   f"WHERE subject_id IN ({marks})", part)
+                if erased:  # the transaction is rolled back: no key for them
+                    raise SubjectErasedError(f"subject {erased[0]['subject_id']} has been erased")
+                if len(inserted) != len(part):
+                    ours = {row["subject_id"] for row in inserted}
+                    others = [s for s in part if s not in ours]
+                    marks = ", ".join("?" * len(others))
+                    for row in cur.query(f"SELECT subject_id, data_key FROM {table} "
+                                         f"WHERE subject_id IN ({marks})", others):
+                        subject = UUID(row["subject_id"])
+                        stored[subject] = self._open(subject, bytes(row["data_key"]))
+        with self._lock:
+            for subject, key in deferred.items():
+                if subject in stored:
+                    self._cache[subject] = (time.monotonic(), stored[subject])
+                else:
+                    self._uncommitted[subject] = key_digest(subject, key)
+        deferred.clear()
+        return not stored
 
     # coverage by the hash chain (domain/chain.py) -------------------------------------
 

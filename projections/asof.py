@@ -60,6 +60,23 @@ CHECKPOINT_TABLE = Table(
     "state BYTEA NOT NULL",
     "programme_id, position")
 
+# Running totals of the progress funnel (issue 14): every TOTALS_EVERY changes of a
+# programme (a fixed number, however big the programme grows) its funnel counts per
+# week, and on each timeline row whose event changes them, the change (``"d"`` in its
+# change JSON: [week, count index, +1 or -1] items). The funnel as of any moment is then
+# one index seek to the totals at or before it plus at most TOTALS_EVERY short rows.
+TOTALS = "pj_timeline_totals"
+TOTALS_EVERY = 256
+TOTALS_TABLE = Table(
+    TOTALS,
+    "programme_id TEXT NOT NULL, position BIGINT NOT NULL, totals TEXT NOT NULL",
+    "programme_id, position")
+# The funnel's counts, in the order of ``ProgrammeState.progress`` rows.
+FUNNEL = ("reflections", "withdrawn_reflections", "decisions", "reversed_decisions",
+          "planned", "started", "evaluated", "concluded", "adopt", "adapt", "abandon",
+          "capabilities")
+_STAGE = {name: i for i, name in enumerate(FUNNEL)}
+
 
 class UnknownProgrammeError(errors.ProgrammeNotFoundError):
     """No programme with that id in the as-of read model."""
@@ -124,7 +141,52 @@ def row_change(row: dict[str, Any]) -> dict[str, Any]:
     change = {"position": int(row["position"]), "time": row["event_time"],
               "type": row["event_type"], "id": row["record_id"], "summary": row["summary"]}
     change.update(json.loads(row["change"]))
+    change.pop("d", None)  # the funnel's running totals, not part of the change
     return change
+
+
+def contribution(record: dict[str, Any] | None) -> list[tuple[int, int]]:
+    """What one record adds to the funnel (``ProgrammeState.progress``): (week, index in
+    FUNNEL) items."""
+    if record is None:
+        return []
+    kind, week = record["kind"], record["week"]
+    if kind == "reflection":
+        return [(week, 1 if record["void"] else 0)]
+    if kind == "decision":
+        return [(week, 3 if record["void"] else 2)]
+    if kind == "experiment":
+        found = [(week, _STAGE[record["stage"]])]
+        if record["outcome"]:
+            found.append((week, _STAGE[record["outcome"]]))
+        return found
+    if kind == "capability":
+        return [(week, 11)]
+    return []
+
+
+def funnel_totals(state: ProgrammeState) -> dict[int, list[int]]:
+    totals: dict[int, list[int]] = {}
+    for record in state.records.values():
+        for week, index in contribution(record):
+            totals.setdefault(week, [0] * len(FUNNEL))[index] += 1
+    return totals
+
+
+def progress_rows(weeks: list[dict[str, Any]],
+                  totals: dict[int, list[int]]) -> list[dict[str, Any]]:
+    """``ProgrammeState.progress`` from the programme's weeks and funnel totals."""
+    rows = []
+    for w in sorted(weeks, key=lambda w: w["number"]):
+        c = totals.get(w["number"]) or [0] * len(FUNNEL)
+        rows.append({
+            "week": w["number"], "theme": w["theme"], "reflections": c[0], "decisions": c[2],
+            "experiments": {"planned": c[4], "started": c[5], "evaluated": c[6],
+                            "concluded": c[7]},
+            "outcomes": {"adopt": c[8], "adapt": c[9], "abandon": c[10]},
+            "capabilities": c[11], "withdrawn_reflections": c[1], "reversed_decisions": c[3],
+        })
+    return rows
 
 
 CHANGE_COLUMNS = "position, event_time, event_type, record_id, summary, change"
@@ -140,7 +202,8 @@ class ProgrammeStates:
     def __init__(self, sql: Sql, suffix: str = ""):
         self.sql = sql
         self.suffix = suffix
-        # programme -> [state, changes since its last checkpoint, max event time]
+        # programme -> [state, changes since its last checkpoint, max event time,
+        #               funnel totals, changes since the last totals row]
         self.states: dict[str, list[Any]] = {}
         self.cached_states = CACHED_STATES_REBUILD if suffix else CACHED_STATES
         # A rebuild (``suffix``) starts from empty tables that have no secondary indexes
@@ -152,6 +215,7 @@ class ProgrammeStates:
 
     def clear(self) -> None:
         self.checkpoints: list[tuple[Any, ...]] = []
+        self.totals: list[tuple[Any, ...]] = []
         while len(self.states) > self.cached_states:  # least recently used first
             self.states.pop(next(iter(self.states)))
 
@@ -163,27 +227,55 @@ class ProgrammeStates:
         if self.checkpoints:
             cur.executemany(f"INSERT INTO {self.sql.table(CHECKPOINTS + self.suffix)} "
                             "VALUES (?, ?, ?, ?)", self.checkpoints)
+        if self.totals:
+            cur.executemany(f"INSERT INTO {self.sql.table(TOTALS + self.suffix)} "
+                            "VALUES (?, ?, ?)", self.totals)
 
     def entry(self, pid: str) -> list[Any]:
         found = self.states.pop(pid, None)
         if found is None and self.fresh and pid not in self.seen:
             self.seen.add(pid)
-            found = [ProgrammeState(pid), 0, ""]
+            found = [ProgrammeState(pid), 0, "", {}, 0]
         elif found is None:
             with self.sql.transaction(commit=False) as cur:
                 state, folded = load(cur, self.sql, pid, suffix=self.suffix)
                 rows = cur.query(
                     f"SELECT max_time FROM {self.sql.table(TIMELINE + self.suffix)} "
                     "WHERE programme_id = ? ORDER BY position DESC LIMIT 1", (pid,))
-            found = [state, folded, rows[0]["max_time"] if rows else ""]
+                last = cur.query(
+                    f"SELECT position FROM {self.sql.table(TOTALS + self.suffix)} "
+                    "WHERE programme_id = ? ORDER BY position DESC LIMIT 1", (pid,))
+                since = 0
+                if state.events:  # the changes after the last totals row, counted
+                    since = cur.query(
+                        f"SELECT COUNT(*) AS n FROM {self.sql.table(TIMELINE + self.suffix)} "
+                        "WHERE programme_id = ? AND position > ?",
+                        (pid, int(last[0]["position"]) if last else 0))[0]["n"]
+            found = [state, folded, rows[0]["max_time"] if rows else "",
+                     funnel_totals(state), int(since)]
         self.states[pid] = found  # most recently used last
         return found
 
-    def apply(self, pid: str, change: dict[str, Any]) -> str:
-        """Fold ``change`` into programme ``pid``'s state; the programme's max event time."""
+    def apply(self, pid: str, change: dict[str, Any]) -> tuple[str, list[list[int]] | None]:
+        """Fold ``change`` into programme ``pid``'s state; the programme's max event time
+        and what the change did to its funnel totals (None: nothing)."""
         entry = self.entry(pid)
         state = entry[0]
+        rid = change["id"]
+        before = contribution(state.records.get(rid))
         fold(state, change)
+        after = contribution(state.records.get(rid)) if (before or rid in state.records) \
+            else []
+        delta: list[list[int]] | None = None
+        if before != after:
+            totals = entry[3]
+            delta = []
+            for week, index in before:
+                totals.setdefault(week, [0] * len(FUNNEL))[index] -= 1
+                delta.append([week, index, -1])
+            for week, index in after:
+                totals.setdefault(week, [0] * len(FUNNEL))[index] += 1
+                delta.append([week, index, 1])
         at = change["time"]
         if at > entry[2]:
             entry[2] = at
@@ -191,7 +283,12 @@ class ProgrammeStates:
         if checkpoint_due(state.events, entry[1]):
             self.checkpoints.append((pid, change["position"], state.events, pack(state)))
             entry[1] = 0
-        return entry[2]
+        entry[4] += 1
+        if entry[4] >= TOTALS_EVERY:
+            self.totals.append((pid, change["position"], encode_change(
+                {str(week): counts for week, counts in entry[3].items() if any(counts)})))
+            entry[4] = 0
+        return entry[2], delta
 
 
 # ------------------------------------------------------------------------------ reading
@@ -333,6 +430,55 @@ def state_at(sql: Sql, programme: Any, *, position: int | None = None,
                 position = by_time if position is None else min(position, by_time)
         state, _ = load(cur, sql, pid, position)
     return state
+
+
+def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
+                time: Any = None) -> list[dict[str, Any]]:
+    """The progress funnel per week (``ProgrammeState.progress``) as of log ``position``
+    or event ``time``, from the running totals: the totals row at or before the moment
+    (one index seek) plus the funnel changes of at most TOTALS_EVERY rows after it — the
+    same work for a programme of a thousand events as of a million."""
+    pid = programme_id(programme)
+    t_tl, t_tt = sql.table(TIMELINE), sql.table(TOTALS)
+    upto = MAX_POSITION if position is None else position
+    # ONE statement (a consistent snapshot, one round trip): the bound a time sets
+    # (``position_at_time``), the programme's first row (its weeks), the totals at or
+    # before the moment and the rows after them up to it.
+    if time is None:
+        by_time, params = "?", [MAX_POSITION]
+    else:
+        by_time = (f"COALESCE((SELECT position - 1 FROM {t_tl} WHERE programme_id = ? AND "
+                   "max_time > ? ORDER BY max_time, position LIMIT 1), ?)")
+        params = [pid, instant(time), MAX_POSITION]
+    rows = sql.query(
+        f"WITH b AS (SELECT {by_time} AS p), "
+        f"t AS (SELECT position, totals FROM {t_tt} WHERE programme_id = ? AND position <= ? "
+        "AND position <= (SELECT p FROM b) ORDER BY position DESC LIMIT 1) "
+        "SELECT -1 AS k, position, change AS body FROM "
+        f"(SELECT position, change FROM {t_tl} WHERE programme_id = ? ORDER BY position "
+        "LIMIT 1) f "
+        "UNION ALL SELECT 0 AS k, position, totals AS body FROM t "
+        f"UNION ALL SELECT 1 AS k, position, change AS body FROM {t_tl} WHERE programme_id = ? "
+        "AND position > COALESCE((SELECT position FROM t), 0) AND position <= ? "
+        "AND position <= (SELECT p FROM b) "
+        "UNION ALL SELECT 2 AS k, p AS position, NULL AS body FROM b "
+        "ORDER BY k, position",
+        [*params, pid, upto, pid, pid, upto])
+    if not rows or rows[0]["k"] != -1:
+        raise UnknownProgrammeError(f"programme {pid} not found", field="programme_id")
+    bound = min(upto, int(rows[-1]["position"]))
+    if bound < int(rows[0]["position"]):
+        return []  # before the programme was planned
+    weeks = json.loads(rows[0]["body"]).get("weeks", [])
+    totals: dict[int, list[int]] = {}
+    for row in rows[1:-1]:
+        text = row["body"]
+        if row["k"] == 0:
+            totals = {int(w): c for w, c in json.loads(text).items()}
+        elif '"d":' in text:
+            for week, index, step in json.loads(text).get("d", ()):
+                totals.setdefault(week, [0] * len(FUNNEL))[index] += step
+    return progress_rows(weeks, totals)
 
 
 def moment(sql: Sql, programme: Any, as_of: Any = None, *,

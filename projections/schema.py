@@ -64,13 +64,17 @@ def _columns(cur: Cursor, sql: Sql, table: str) -> list[str] | None:
 
 
 def outdated(cur: Cursor, sql: Sql, name: str) -> bool:
-    """Whether a projection's tables exist with other columns than its code defines."""
+    """Whether a projection's tables exist with other columns than its code defines, or
+    some exist and a table its code defines does not (added by a newer version: the
+    rows of the others lack what it would have been built with)."""
+    missing = existing = 0
     for table in tables_of(name):
         wanted = [c.strip().split()[0] for c in table.columns.split(",")]
         found = _columns(cur, sql, table.name)
         if found is not None and found != wanted:
             return True
-    return False
+        missing, existing = missing + (found is None), existing + (found is not None)
+    return bool(missing and existing)
 
 
 # Tables and read models of older versions: the as-of model is part of the timeline

@@ -32,7 +32,7 @@ from domain.model import (
 )
 from domain.replay import change_extras
 from domain.store import Cursor, Sql
-from projections.asof import CHECKPOINT_TABLE, ProgrammeStates, encode_change
+from projections.asof import CHECKPOINT_TABLE, TOTALS_TABLE, ProgrammeStates, encode_change
 from projections.base import ReadModel, Table, View, bulk_insert, event_time, sid
 
 # --------------------------------------------------------------------------- directory
@@ -333,6 +333,7 @@ class TimelineView(View, Reader):
                ("pj_timeline_time", "programme_id, event_time"),
                ("pj_timeline_max_time", "programme_id, max_time, position"))),
         CHECKPOINT_TABLE,
+        TOTALS_TABLE,
     )
 
     def __init__(self, sql: Sql, name: str, suffix: str = ""):
@@ -419,7 +420,10 @@ class TimelineProjection(ReadModel[TimelineView]):
         if programme_id is not None:  # (events of no known programme have no as-of state)
             change["position"], change["time"], change["type"] = position, at, event_type
             change["id"], change["summary"] = record_id, summary
-            max_time = view.asof.apply(programme_id, change)
+            max_time, delta = view.asof.apply(programme_id, change)
+            if delta:  # the funnel's running totals (projections.asof.progress_at)
+                stored = (stored[:-1] + ("," if stored != "{}" else "") + '"d":'
+                          + encode_change(delta) + "}")
         view.rows.append((
             position, programme_id, at, event_type, kind, record_id, participant_id,
             pseudonym, unit, week, theme, summary, actor, max_time, stored,

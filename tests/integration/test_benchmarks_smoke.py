@@ -31,7 +31,7 @@ def test_projection_rebuild_benchmark_runs():
 
 def test_asof_benchmark_runs():
     out = run("benchmarks/asof.py", "--sizes", "1500", "--stores", "sqlite", "--queries", "20")
-    assert re.search(r"\| sqlite \| [\d,]+ \| \d+( \| [\d.]+){5} \|", out), out
+    assert re.search(r"\| sqlite \| [\d,]+ \| \d+( \| [\d.]+){9} \|", out), out
 
 
 def test_writes_benchmark_runs():
@@ -55,3 +55,13 @@ def test_evaluator_reads_benchmark_runs():
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert int(cells[3].replace(",", "")) > int(cells[2].replace(",", "")) > 1000
         assert float(cells[4]) > 0 and float(cells[5]) > 0 and float(cells[6]) > 0
+
+
+def test_bulk_load_benchmark_runs():
+    out = run("benchmarks/bulk_load.py", "--programmes", "2", "--workers", "2",
+              "--stores", "sqlite")
+    row = next(line for line in out.splitlines() if line.startswith("| sqlite |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert int(cells[1].replace(",", "")) > 2000  # two demo programmes...
+    assert float(cells[4]) > 0 and float(cells[6]) > 0  # ...loaded, imported, compared
+    assert cells[7] == "yes"  # both chains verify

@@ -1,0 +1,106 @@
+"""The progress funnel as of any moment from running totals (``asof.progress_at``, issue
+14) equals the full fold (``state_at(...).progress()``) at many random moments — by log
+position and by time, on SQLite and PostgreSQL (``app`` fixture) — also when the read
+model was caught up in several runs (programme states evicted and loaded back) and after
+a rebuild."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+
+from domain.demo import load_demo
+from projections import asof
+from projections.base import event_time
+from projections.runner import catch_up, rebuild
+
+
+def _moments(app, pid: str, rng: random.Random, n: int):
+    events = list(app.iter_log())
+    first, last = events[0][0] - 1, events[-1][0] + 1
+    times = [datetime.fromisoformat(event_time(e)) for _, e in events]
+    lo, hi = min(times).timestamp(), max(times).timestamp()
+    for k in range(n):
+        if k % 2:
+            yield {"time": datetime.fromtimestamp(rng.uniform(lo - 86400, hi + 86400))
+                   .astimezone().isoformat()}
+        else:
+            yield {"position": rng.randint(first, last)}
+
+
+def _check(app, pid: str, seed: int, n: int = 60) -> int:
+    checked_nonzero = 0
+    for where in _moments(app, pid, random.Random(seed), n):
+        expected = asof.state_at(app.sql, pid, **where).progress()
+        assert asof.progress_at(app.sql, pid, **where) == expected, where
+        checked_nonzero += any(r["reflections"] or r["decisions"] for r in expected)
+    assert asof.progress_at(app.sql, pid) == asof.state_at(app.sql, pid).progress()
+    return checked_nonzero
+
+
+@pytest.fixture
+def small_totals(monkeypatch):
+    monkeypatch.setattr(asof, "TOTALS_EVERY", 37)  # many totals rows in a small log
+    monkeypatch.setattr(asof, "CHECKPOINT_MIN", 50)
+
+
+def test_funnel_from_totals_equals_the_fold_at_random_moments(app, small_totals):
+    result = load_demo(app, seed=5, programmes=2, participants=6)
+    catch_up(app, batch_size=89)  # batches that do not line up with totals rows
+    rows = app.sql.query(f"SELECT COUNT(*) AS n FROM {app.sql.table(asof.TOTALS)}")[0]["n"]
+    assert rows >= 2 * 10  # totals every 37 changes of each programme
+    for n, pid in enumerate(result.programme_ids):
+        assert _check(app, str(pid), seed=n) > 10  # most moments have records counted
+
+
+def test_totals_survive_eviction_and_a_rebuild(app, small_totals, monkeypatch):
+    """Programme states evicted between runs are loaded back (their totals recomputed
+    from the state); a rebuild writes the same totals rows."""
+    monkeypatch.setattr(asof, "CACHED_STATES", 0)
+    result = load_demo(app, seed=6, programmes=3, participants=4)
+    catch_up(app, batch_size=50)
+    pids = [str(p) for p in result.programme_ids]
+    for n, pid in enumerate(pids):
+        _check(app, pid, seed=10 + n, n=30)
+    table = app.sql.table(asof.TOTALS)
+    before = app.sql.query(f"SELECT programme_id, position, totals FROM {table} "
+                           "ORDER BY programme_id, position")
+    rebuild(app, ["timeline"], workers=1)
+    after = app.sql.query(f"SELECT programme_id, position, totals FROM {table} "
+                          "ORDER BY programme_id, position")
+    assert after == before and before
+    for n, pid in enumerate(pids):
+        _check(app, pid, seed=20 + n, n=30)
+
+
+def test_before_the_programme_was_planned_the_funnel_is_empty(app):
+    result = load_demo(app, seed=7, participants=2)
+    catch_up(app)
+    pid = str(result.programme_ids[0])
+    assert asof.progress_at(app.sql, pid, position=0) == []
+    assert asof.progress_at(app.sql, pid, time="2000-01-01") == \
+        asof.state_at(app.sql, pid, time="2000-01-01").progress()
+    with pytest.raises(asof.UnknownProgrammeError):
+        asof.progress_at(app.sql, "00000000-0000-0000-0000-000000000000")
+
+
+def test_migrate_rebuilds_a_timeline_made_before_the_totals(app, store_url, small_totals):
+    """A store whose timeline predates ``pj_timeline_totals``: migrate re-creates the
+    timeline and sets it back to 0, so catching up writes the totals from the log."""
+    from projections.base import read_positions
+    from projections.schema import migrate
+
+    result = load_demo(app, seed=8, participants=3)
+    catch_up(app)
+    pid = str(result.programme_ids[0])
+    expected = asof.state_at(app.sql, pid).progress()
+    with app.sql.transaction() as cur:
+        cur.execute(f"DROP TABLE {app.sql.table(asof.TOTALS)}")
+    migrate(store_url)
+    assert read_positions(app.sql)["timeline"] == 0
+    assert read_positions(app.sql)["progress"] == app.max_position()  # others untouched
+    catch_up(app)
+    assert asof.progress_at(app.sql, pid) == expected
+    assert app.sql.query(f"SELECT COUNT(*) AS n FROM {app.sql.table(asof.TOTALS)}")[0]["n"]
