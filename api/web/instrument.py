@@ -166,7 +166,8 @@ def instrument(programme_id: str) -> Any:
     schema = instrument_schema(dims, assessed)
     context = {"programme": p, "dimensions": list(enumerate(dims)), "assessed": assessed,
                "scale_text": scale_text}
-    if request.method == "POST" and request.form.get("expected_version") != str(p["version"]):
+    posted = request.form.get("expected_version", "")
+    if request.method == "POST" and posted.isdigit() and int(posted) != p["version"]:
         # read at another version: its fields may not even match the dimensions now
         stale = errors.ConcurrentChangeError("changed since the form was read")
         return render("r_instrument.html", values=typed(request.form, schema),

@@ -46,7 +46,7 @@ from api.web.forms import (
 from api.web.participant import handle_form, typed
 from domain import errors as domain_errors
 from domain.accounts import issue_link, list_links, revoke_links
-from domain.context import acting_as
+from domain.context import acting_as, now
 from domain.model import record_id_for
 from domain.values import DEFAULT_THEMES, THEME_NAMES
 
@@ -245,7 +245,8 @@ def new_assessment(programme_id: str) -> Any:
 
     return _programme_form(
         programme_id, template="r_maturity.html", schema=instrument.assessment_schema(dims),
-        defaults={"phase": "before", "instrument": "DiMiOS"},
+        defaults={"phase": "before", "instrument": "DiMiOS",
+                  "assessed_on": now().date().isoformat()},
         submit=submit, saved=_("The assessment is recorded."),
         context={"dimensions": list(enumerate(dims)),
                  "score_labels": instrument.score_labels(dims)},

@@ -36,9 +36,11 @@ def test_the_form_shows_names_in_the_page_language_and_each_scale(world):
     assert '<label for="score_0">Digital förmåga' in html
     assert '<label for="score_1">Människor' in html
     people = _input(html, "score_1")
-    assert 'type="number"' in people and "min=1 max=5" in people
-    assert "Kultur · Ett tal från 1 till 5." in html
-    assert "min=0 max=100" in _input(html, "score_0")
+    # a text field taking a decimal comma, described by its scale
+    assert 'type="text"' in people and "inputmode=decimal" in people
+    assert 'aria-describedby="score_1-hint"' in people
+    assert '<p class="hint" id="score_1-hint">Kultur · Ett tal från 1 till 5.</p>' in html
+    assert '<p class="hint" id="score_0-hint">Ett tal från 0 till 100.</p>' in html
     assert "digital_capability" not in html  # no key shown raw
     client.get("/lang/en")
     english = client.get(f"/r/programmes/{world.programme}/maturity/new").get_data(
