@@ -293,6 +293,7 @@ SUMMARIES = (
     _l("%(kind)s %(id)s: a team member removed"),
     _l("%(kind)s %(id)s: a participant joined the team"),
 )
+_NAMED_IN_ENGLISH = ("scores", "dimensions")  # keys in an English summary, named
 LEFT_OUT = _l("(left out)")  # projections.asof.scrub's word for a record left out
 _SHORT_ID = r"(?:[0-9a-f]{8}|\(left out\))"
 _PLACES = {"week": r"[0-9]+", "weeks": r"[0-9]+", "unit_count": r"[0-9]+", "cycle": r"[0-9]+",
@@ -363,7 +364,9 @@ class Labeller:
         for pattern, msgid in _summary_patterns():
             found = pattern.match(text)
             if found:
-                params = {k: self._part(k, v) for k, v in found.groupdict().items()}
+                # English keeps its words; only the dimensions' keys become their names
+                params = {k: self._part(k, v) if self.lang != "en" or k in _NAMED_IN_ENGLISH
+                          else v for k, v in found.groupdict().items()}
                 return translate(msgid, self.lang, **params)
         if event_type in EVENT_TYPES:
             return translate(EVENT_TYPES[event_type], self.lang)
