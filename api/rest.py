@@ -379,7 +379,8 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
     return response
 
 
-def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) -> Callable:
+def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
+                doc: dict[str, Any] | None = None) -> Callable:
     """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``."""
 
     def decorate(func: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
@@ -388,6 +389,8 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) ->
             return labelled(func(args, programme_id), programme_id)
 
         view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(named))
+        if doc:
+            view = blp.doc(**doc)(view)
         view = blp.arguments(args_schema, location="query")(consistent(view))
         return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
             require_role(*READERS)(view))
@@ -442,7 +445,13 @@ def collaborations(args: dict[str, Any], programme_id: Any) -> Any:
             **readmodels.call("collaboration_links", _pid(programme_id), week)}
 
 
-@_read_model("maturity", s.Maturity, s.MaturityArgs)
+MATURITY_EXPORT_DOC = {"responses": {"200": {"content": {
+    **EXPORT_DOC["responses"]["200"]["content"],
+    "application/json": {"schema": {"$ref": "#/components/schemas/Maturity"}},
+}}}}
+
+
+@_read_model("maturity", s.Maturity, s.MaturityArgs, MATURITY_EXPORT_DOC)
 def maturity(args: dict[str, Any], programme_id: Any) -> Any:
     """Maturity per dimension (and unit): before, after and the change, on the scale of
     the programme's instrument; also as a csv, xlsx or ndjson file (``format``)."""
