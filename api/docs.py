@@ -100,8 +100,9 @@ the answer: polling with `If-None-Match` is cheap).
 has a sibling `<field>_label` with its name, in the language of `?lang=sv|en`, else of
 `Accept-Language`, else Swedish (told in `Content-Language`).
 
-**Exports.** The timeline also as `format=csv` (UTF-8 with a byte-order mark; `sep=semicolon`
-for Excel in a Swedish locale), `format=xlsx` or `format=ndjson`.
+**Exports.** The timeline and the maturity table also as `format=csv` (UTF-8 with a
+byte-order mark; `sep=semicolon` for Excel in a Swedish locale), `format=xlsx` or
+`format=ndjson`.
 
 **Errors** are `application/problem+json` (RFC 9457): `type` (a relative URI, e.g.
 `/api/v1/problems/not-found`, whose page explains it), `title`, `status`, `detail`,
@@ -140,8 +141,9 @@ att fråga om och om igen med `If-None-Match` kostar lite).
 värde och har ett syskon `<fält>_label` med namnet, på språket i `?lang=sv|en`, annars i
 `Accept-Language`, annars svenska (anges i `Content-Language`).
 
-**Export.** Tidslinjen även som `format=csv` (UTF-8 med byte-ordningsmärke; `sep=semicolon`
-för Excel med svenska inställningar), `format=xlsx` eller `format=ndjson`.
+**Export.** Tidslinjen och mognadstabellen även som `format=csv` (UTF-8 med
+byte-ordningsmärke; `sep=semicolon` för Excel med svenska inställningar), `format=xlsx`
+eller `format=ndjson`.
 
 **Fel** är `application/problem+json` (RFC 9457): `type` (en relativ URI, t.ex.
 `/api/v1/problems/not-found`, vars sida förklarar felet), `title`, `status`, `detail`,
@@ -170,7 +172,11 @@ SUMMARIES_SV = {
     "get /api/v1/programmes/{programme_id}/collaborations":
         "Par av enheter som delar beslut eller experiment, per vecka.",
     "get /api/v1/programmes/{programme_id}/maturity":
-        "Mognad per dimension (och enhet): före, efter och förändringen.",
+        "Mognad per dimension (och enhet): före, efter och förändringen, på skalan i "
+        "insatsens mätinstrument; även som fil (csv, xlsx, ndjson).",
+    "get /api/v1/programmes/{programme_id}/maturity-instrument":
+        "Insatsens mätinstrument för mognad (bara läsning): varje dimensions nyckel, namn "
+        "på svenska och engelska, kategori och skala, och om den har bedömts.",
     "get /api/v1/tokens": "API-nycklar som har utfärdats (aldrig hemligheterna). Bara "
                           "forskare.",
     "get /api/v1/programmes/{programme_id}/state":

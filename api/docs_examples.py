@@ -73,7 +73,7 @@ def build_examples() -> dict[str, Any]:
                     f"/api/v1/programmes/{pid}/lineage?record_id={capability}",
             }
             for name in ("progress", "development-areas", "engagement", "collaborations",
-                         "maturity", "state"):
+                         "maturity", "state", "maturity-instrument"):
                 asks[f"get /api/v1/programmes/{{programme_id}}/{name}"] = \
                     f"/api/v1/programmes/{pid}/{name}"
             out = {}

@@ -51,6 +51,7 @@ from api.web.labels import (
     RECORD_FIELDS,
     STAGES,
     Labeller,
+    dimension_names,
     labelled_columns,
     pick_language,
     unit_names,
@@ -603,7 +604,8 @@ def page_summaries(state: ProgrammeState, rows: list[dict[str, Any]]) -> list[di
 
     lang = pick_language(str(get_locale() or ""))
     areas = {a: v.get("name") or a for a, v in state.areas.items()}
-    labeller = Labeller(lang, unit_names(state.programme), areas)
+    labeller = Labeller(lang, unit_names(state.programme), areas,
+                        dimension_names(state.programme))
     out = []
     for row in rows:
         text = row.get("summary")
@@ -862,7 +864,8 @@ def _table(state: ProgrammeState, rows: list[dict[str, Any]], columns: list[str]
     """A table download with names beside keys (``api.web.labels``) in ``lang``. Only
     keys the row already has are named: a label never adds what a participant wrote."""
     areas = {a: v.get("name") or a for a, v in getattr(state, "areas", {}).items()}
-    labeller = Labeller(lang, unit_names(state.programme), areas)
+    labeller = Labeller(lang, unit_names(state.programme), areas,
+                        dimension_names(state.programme))
     return export_file(labeller.add(rows), labelled_columns(columns), fmt, sep=sep,
                        sheet=what)
 

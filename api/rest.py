@@ -57,7 +57,13 @@ from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, current_principal, require_role
 from api.errors import PROBLEM_MEDIA_TYPE, ErrorSchema, ProblemResponses
-from api.web.labels import Labeller, pick_language, unit_names
+from api.web.labels import (
+    Labeller,
+    dimension_names,
+    labelled_columns,
+    pick_language,
+    unit_names,
+)
 
 PREFIX = "/api/v1"
 POSITION_HEADER = "X-Framdrift-Position"
@@ -350,7 +356,7 @@ def labeller(programme_id: Any = None) -> Labeller:
     facts = programme_facts(programme_id) if programme_id is not None else {}
     areas = {str(a.get("area_id") or a.get("id")): a.get("name") or ""
              for a in facts.get("development_areas", []) if a.get("name")}
-    return Labeller(language(), unit_names(facts), areas)
+    return Labeller(language(), unit_names(facts), areas, dimension_names(facts))
 
 
 def labelled(body: Any, programme_id: Any = None) -> Any:
@@ -502,7 +508,8 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
     return response
 
 
-def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) -> Callable:
+def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
+                doc: dict[str, Any] | None = None) -> Callable:
     """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``."""
 
     def decorate(func: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
@@ -511,6 +518,8 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs) ->
             return labelled(func(args, programme_id), programme_id)
 
         view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(named))
+        if doc:
+            view = blp.doc(**doc)(view)
         view = blp.arguments(args_schema, location="query")(consistent(conditional(view)))
         return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
             require_role(*READERS)(view))
@@ -565,11 +574,53 @@ def collaborations(args: dict[str, Any], programme_id: Any) -> Any:
             **readmodels.call("collaboration_links", _pid(programme_id), week)}
 
 
-@_read_model("maturity", s.Maturity)
+MATURITY_EXPORT_DOC = {"responses": {"200": {"content": {
+    **EXPORT_DOC["responses"]["200"]["content"],
+    "application/json": {"schema": {"$ref": "#/components/schemas/Maturity"}},
+}}}}
+
+
+@_read_model("maturity", s.Maturity, s.MaturityArgs, MATURITY_EXPORT_DOC)
 def maturity(args: dict[str, Any], programme_id: Any) -> Any:
-    """Maturity per dimension (and unit): before, after and the change."""
-    return {"programme_id": programme_id,
-            "items": readmodels.call("maturity", _pid(programme_id))}
+    """Maturity per dimension (and unit): before, after and the change, on the scale of
+    the programme's instrument; also as a csv, xlsx or ndjson file (``format``)."""
+    scales = {d["key"]: d for d in programme_facts(programme_id).get("instrument") or []}
+    items = [{**row, "scale_min": scales.get(row["dimension"], {}).get("scale_min"),
+              "scale_max": scales.get(row["dimension"], {}).get("scale_max")}
+             for row in readmodels.call("maturity", _pid(programme_id))]
+    fmt = args.get("format") or "json"
+    if fmt == "json":
+        return {"programme_id": programme_id, "items": items}
+    columns = labelled_columns(list(s.MaturityRow().fields))
+    rows = s.MaturityRow(many=True).dump(labelled(items, programme_id))
+    text, mimetype = export_file(rows, columns, fmt, sep=args.get("sep") or "comma",
+                                 sheet="maturity")
+    response = Response(text, mimetype=mimetype)
+    name = spreadsheet.file_name(programme_facts(programme_id).get("title"), "maturity",
+                                 datetime.now(UTC), fmt, readmodels.position())
+    response.headers["Content-Disposition"] = spreadsheet.content_disposition(name)
+    return response
+
+
+@blp.route("/programmes/<uuid:programme_id>/maturity-instrument")
+@require_role(*READERS)
+@blp.arguments(s.ConsistencyArgs, location="query")
+@consistent
+@blp.response(200, s.MaturityInstrument)
+@blp.doc(**CONDITIONAL_DOC)
+def maturity_instrument(args: dict[str, Any], programme_id: Any) -> Any:
+    """The programme's maturity instrument (read-only): each dimension's key and name in
+    Swedish and English, its category and scale, and whether it has been scored."""
+    facts = programme_facts(programme_id)
+    if not facts:
+        abort(404, message=f"No programme {programme_id}.",
+              errors={"programme_id": ["unknown programme"]})
+    assessed = set(facts.get("assessed_dimensions") or [])
+    items = [{"dimension": d["key"], "name_sv": d["name_sv"], "name_en": d["name_en"],
+              "category": d["category"], "scale_min": d["scale_min"],
+              "scale_max": d["scale_max"], "assessed": d["key"] in assessed}
+             for d in facts.get("instrument") or []]
+    return labelled({"programme_id": programme_id, "items": items}, programme_id)
 
 
 @blp.route("/tokens")

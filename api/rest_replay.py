@@ -26,7 +26,7 @@ from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, require_role
 from api.rest import CONDITIONAL_DOC, PREFIX, consistent, language
-from api.web.labels import Labeller, unit_names
+from api.web.labels import Labeller, dimension_names, unit_names
 from projections import asof
 
 blp = Blueprint(
@@ -208,7 +208,8 @@ class RecordLineage(s.OfProgramme):
 def state_labeller(state: Any, lang: str) -> Labeller:
     """Names beside keys as of the state: its units' and development areas' names."""
     areas = {a: v.get("name") or a for a, v in getattr(state, "areas", {}).items()}
-    return Labeller(lang, unit_names(state.programme), areas)
+    return Labeller(lang, unit_names(state.programme), areas,
+                        dimension_names(state.programme))
 
 
 def state_body(state: Any) -> dict[str, Any]:

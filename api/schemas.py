@@ -393,10 +393,43 @@ class MaturityRow(Base):
     change = fields.Float(required=True, allow_none=True)
     before_assessed_on = iso(required=True, allow_none=True)
     after_assessed_on = iso(required=True, allow_none=True)
+    scale_min = fields.Float(allow_none=True, metadata={
+        "description": "The lowest score of the dimension's scale (its instrument)."})
+    scale_max = fields.Float(allow_none=True, metadata={
+        "description": "The highest score of the dimension's scale."})
 
 
 class Maturity(OfProgramme):
     items = fields.List(fields.Nested(MaturityRow), required=True)
+
+
+class MaturityArgs(ConsistencyArgs):
+    format = fields.String(
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": "json (default), csv, xlsx or ndjson: the rows as a file, "
+                                 "each key column followed by its name (`*_label`)."},
+    )
+    sep = fields.String(
+        validate=validate.OneOf(SEPARATORS),
+        metadata={"description": "CSV separator: comma (default) or semicolon."},
+    )
+
+
+class InstrumentDimension(Base):
+    dimension = fields.String(required=True, metadata={
+        "description": "The key assessments are stored under; it never changes."})
+    dimension_label = label("dimension")
+    name_sv = fields.String(required=True)
+    name_en = fields.String(required=True)
+    category = fields.String(required=True, allow_none=True)
+    scale_min = fields.Float(required=True)
+    scale_max = fields.Float(required=True)
+    assessed = fields.Boolean(required=True, metadata={
+        "description": "Scored in some assessment: its scale can no longer change."})
+
+
+class MaturityInstrument(OfProgramme):
+    items = fields.List(fields.Nested(InstrumentDimension), required=True)
 
 
 class TokenOut(Base):

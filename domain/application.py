@@ -56,6 +56,7 @@ from domain.privacy import (
 )
 from domain.store import Sql, StoreConfig, parse_database_url
 from domain.values import (
+    Dimension,
     MaterialKind,
     MeetingKind,
     Outcome,
@@ -548,8 +549,11 @@ class Framdrift(Application[UUID]):
         maturity_dimensions: list[str] | None = None,
         synthetic: bool = False,
         request_id: str | None = None,
+        instrument: list[dict[str, Any]] | None = None,
     ) -> UUID:
-        """Plan a programme: explicit weeks, or five default themed weeks from ``first_day``."""
+        """Plan a programme: explicit weeks, or five default themed weeks from ``first_day``;
+        its maturity instrument (dimensions as dicts, see ``dimensions_from``), or the
+        default one."""
         if (existing := self._already("programme", request_id)) is not None:
             return existing
         if weeks:
@@ -570,6 +574,7 @@ class Framdrift(Application[UUID]):
                 organisation=organisation, title=title, weeks=week_objs, units=units,
                 maturity_dimensions=maturity_dimensions, synthetic=synthetic,
                 request_id=request_id,
+                instrument=dimensions_from(instrument) if instrument else None,
             )
         return self._create(programme, request_id)
 
@@ -667,6 +672,18 @@ class Framdrift(Application[UUID]):
                 phase=phase_enum, instrument=instrument, scores=scores,
                 assessed_on=assessed_on or now().date(), unit=unit,
             ),
+        )
+
+    def define_maturity_instrument(
+        self, programme_id: UUID | str, *, dimensions: list[dict[str, Any]],
+        expected_version: int | None = None, request_id: str | None = None,
+    ) -> None:
+        """Record a new version of the programme's maturity instrument (all its
+        dimensions, as dicts: key, name_sv, name_en, category, scale_min, scale_max)."""
+        checked = dimensions_from(dimensions)
+        self._programme_command(
+            programme_id, request_id, lambda p: p.define_maturity_instrument(checked),
+            expected_version,
         )
 
     def close_programme(
@@ -1179,6 +1196,33 @@ def _value(v: Any) -> Any:
     return reveal(v)
 
 
+def dimensions_from(items: list[dict[str, Any]]) -> list[Dimension]:
+    """Dimensions from simple dicts (scale defaults 0–100); a missing or mistyped field
+    is an ``InvalidValueError`` naming it."""
+    if not isinstance(items, list):
+        raise errors.InvalidValueError("must be a list of dimensions", field="dimensions")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise errors.InvalidValueError("must be a list of dimensions", field="dimensions")
+        for name in ("key", "name_sv", "name_en"):
+            if not isinstance(item.get(name), str):
+                raise errors.InvalidValueError("must not be empty", field=name)
+        category = item.get("category")
+        if category is not None and not isinstance(category, str):
+            raise errors.InvalidValueError("must be a text", field="category")
+        out.append(Dimension(
+            key=item["key"], name_sv=item["name_sv"], name_en=item["name_en"],
+            category=category, scale_min=item.get("scale_min", 0.0),
+            scale_max=item.get("scale_max", 100.0)))
+    return out
+
+
+def dimension_to_dict(d: Dimension) -> dict[str, Any]:
+    return {"key": d.key, "name_sv": d.name_sv, "name_en": d.name_en,
+            "category": d.category, "scale_min": d.scale_min, "scale_max": d.scale_max}
+
+
 def programme_to_dict(p: Programme) -> dict[str, Any]:
     return {
         "id": str(p.id),
@@ -1194,6 +1238,8 @@ def programme_to_dict(p: Programme) -> dict[str, Any]:
         ],
         "units": [dict(u) for u in p.units.values()],
         "maturity_dimensions": list(p.maturity_dimensions),
+        "instrument": [dimension_to_dict(d) for d in p.instrument],
+        "assessed_dimensions": sorted(p.assessed_dimensions()),
         "materials": [{k: _value(v) for k, v in m.items()} for m in p.materials.values()],
         "meetings": [{k: _value(v) for k, v in m.items()} for m in p.meetings.values()],
         "development_areas": [dict(a) for a in p.development_areas.values()],

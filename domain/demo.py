@@ -418,7 +418,8 @@ class _Plan:
             pid, phase=phase, instrument=content.MATURITY_INSTRUMENT, scores=dict(scores),
             assessed_on=day, request_id=self.rid("maturity", phase)))
         for n, unit in enumerate(units):
-            jitter = {k: round(min(5.0, max(1.0, v + self.rng.uniform(-0.4, 0.4))), 1)
+            spread = content.MATURITY_UNIT_SPREAD
+            jitter = {k: round(min(100.0, max(0.0, v + self.rng.uniform(-spread, spread))))
                       for k, v in scores.items()}
             self.at(_at(day, 12, n + 1), RESEARCHER,
                     lambda unit=unit, jitter=jitter, n=n: self.app.assess_maturity(

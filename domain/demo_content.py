@@ -1789,16 +1789,19 @@ MATURITY_DIMENSIONS: list[MaturityDimension] = [
     },
 ]
 
-# Scale 1..5 for both dimensions, where a higher score means MORE of the dimension:
+# On the default instrument's scale, 0–100 for both dimensions (domain.values.
+# DEFAULT_INSTRUMENT), where a higher score means MORE of the dimension:
 # - digital_capability: higher is better (more capability);
 # - digital_legacy: higher means a heavier legacy burden, so LOWER is better.
 # After the course capability is a bit higher and legacy slightly lower (less burden).
 MATURITY_BEFORE: dict[str, float] = {
-    "digital_capability": 2.4,
-    "digital_legacy": 3.7,
+    "digital_capability": 35.0,
+    "digital_legacy": 68.0,
 }
 
 MATURITY_AFTER: dict[str, float] = {
-    "digital_capability": 2.9,
-    "digital_legacy": 3.5,
+    "digital_capability": 48.0,
+    "digital_legacy": 62.0,
 }
+# how far a unit's score may lie from the organisation's (either way)
+MATURITY_UNIT_SPREAD: float = 10.0

@@ -132,6 +132,9 @@ def _summarise(event: Any) -> str:
         case "Programme.MaturityAssessed":
             scores = ", ".join(f"{k} {v:g}" for k, v in d["scores"].items())
             return f"maturity assessed {d['phase'].value} ({d['instrument']}): {scores}"
+        case "Programme.MaturityInstrumentDefined":
+            dims = ", ".join(f"{x.key} ({x.scale})" for x in d["dimensions"])
+            return f"maturity instrument defined: {dims}"
         case "Programme.Closed":
             return "programme closed"
         case "Participant.Enrolled":

@@ -124,3 +124,21 @@ class ConcurrentChangeError(DomainError):
     """Someone else changed the record since it was read; nothing was overwritten."""
 
     field = "version"
+
+
+class InstrumentChangeError(DomainError):
+    """A change to a programme's maturity instrument would change what recorded assessments
+    mean (a scale changed or a dimension removed after it was scored): refused, so a
+    score always reads on the scale it was given on. Renaming keeps the key and is fine."""
+
+    field = "dimensions"
+
+
+class ScoreOutOfScaleError(InvalidValueError):
+    """A maturity score outside its dimension's scale (or not a number)."""
+
+    field = "scores"
+
+    def __init__(self, message: str, *, dimension: str, low: float, high: float):
+        super().__init__(message)
+        self.dimension, self.low, self.high = dimension, low, high

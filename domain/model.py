@@ -22,6 +22,7 @@ from domain import errors
 from domain.context import actor_cvar, now, request_id_cvar
 from domain.privacy import PersonalData
 from domain.values import (
+    Dimension,
     MaterialKind,
     MeetingKind,
     Outcome,
@@ -35,6 +36,8 @@ from domain.values import (
 
 MAX_TEXT = 5000
 MAX_LABEL = 200
+MAX_DIMENSIONS = 30
+_DIMENSION_KEY = re.compile(r"[a-z0-9_]{1,80}")
 # Event fields naming what a programme command created, so a retry can answer the same.
 _RESULT_KEYS = ("material_id", "meeting_id", "area_id", "recommendation_id", "assessment_id")
 _ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/ids")
@@ -141,6 +144,9 @@ class Programme(FramdriftAggregate):
         self.weeks = list(weeks)
         self.units = {u["key"]: dict(u) for u in units}
         self.maturity_dimensions = list(maturity_dimensions)
+        # Programmes planned before instruments existed (and those that keep the default)
+        # read their dimensions by key: the default's names and scale 0–100.
+        self.instrument = [Dimension.named_by_key(k) for k in maturity_dimensions]
         self.synthetic = synthetic
         self.materials: dict[str, dict[str, Any]] = {}
         self.meetings: dict[str, dict[str, Any]] = {}
@@ -160,6 +166,7 @@ class Programme(FramdriftAggregate):
         maturity_dimensions: list[str] | None = None,
         synthetic: bool = False,
         request_id: str | None = None,
+        instrument: list[Dimension] | None = None,
     ) -> Programme:
         organisation = require_line(organisation, "organisation")
         title = require_line(title, "title")
@@ -182,8 +189,10 @@ class Programme(FramdriftAggregate):
         checked_units = [cls._checked_unit(u) for u in units or []]
         if len({u["key"] for u in checked_units}) != len(checked_units):
             raise errors.InvalidValueError("unit keys must be unique", field="units")
-        dims = maturity_dimensions or ["digital_capability", "digital_legacy"]
-        return cls._create(  # type: ignore[attr-defined]
+        checked_instrument = cls.checked_instrument(instrument) if instrument else None
+        dims = ([d.key for d in checked_instrument] if checked_instrument else
+                maturity_dimensions or ["digital_capability", "digital_legacy"])
+        programme = cls._create(  # type: ignore[attr-defined]
             cls.Planned,
             organisation=organisation,
             title=title,
@@ -193,6 +202,54 @@ class Programme(FramdriftAggregate):
             synthetic=synthetic,
             id=record_id_for("programme", request_id),
         )
+        if checked_instrument and checked_instrument != programme.instrument:
+            programme._define_instrument(dimensions=checked_instrument)
+        return programme
+
+    @staticmethod
+    def checked_instrument(dimensions: list[Dimension]) -> list[Dimension]:
+        """An instrument's dimensions, trimmed and checked: at least one, at most
+        ``MAX_DIMENSIONS``, unique keys of lower-case letters, digits and ``_``, both names,
+        a finite scale whose minimum is below its maximum."""
+        if not dimensions:
+            raise errors.InvalidValueError("an instrument needs at least one dimension",
+                                           field="dimensions")
+        if len(dimensions) > MAX_DIMENSIONS:
+            raise errors.InvalidValueError(
+                f"at most {MAX_DIMENSIONS} dimensions", field="dimensions")
+        out: list[Dimension] = []
+        for d in dimensions:
+            if not isinstance(d, Dimension):
+                raise errors.InvalidValueError("not a dimension", field="dimensions")
+            key = require_line(d.key, "key", limit=80)
+            if not _DIMENSION_KEY.fullmatch(key):
+                raise errors.InvalidValueError(
+                    f"key {key!r}: use lower-case letters a-z, digits and _", field="key")
+            category = (require_line(d.category, "category", limit=80)
+                        if d.category and d.category.strip() else None)
+            low, high = d.scale_min, d.scale_max
+            for bound, name in ((low, "scale_min"), (high, "scale_max")):
+                if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not (
+                        -1e9 < float(bound) < 1e9):
+                    raise errors.InvalidValueError("must be a number", field=name)
+            if not float(low) < float(high):
+                raise errors.InvalidValueError(
+                    f"the scale of {key!r} must go from a lower to a higher number",
+                    field="scale_max")
+            out.append(Dimension(
+                key=key, name_sv=require_line(d.name_sv, "name_sv", limit=80),
+                name_en=require_line(d.name_en, "name_en", limit=80), category=category,
+                scale_min=float(low), scale_max=float(high)))
+        if len({d.key for d in out}) != len(out):
+            raise errors.InvalidValueError("dimension keys must be unique", field="key")
+        return out
+
+    def dimension(self, key: str) -> Dimension | None:
+        return next((d for d in self.instrument if d.key == key), None)
+
+    def assessed_dimensions(self) -> set[str]:
+        """Keys of the dimensions some assessment has scored."""
+        return {k for a in self.assessments for k in a["scores"]}
 
     @staticmethod
     def _checked_unit(unit: dict[str, str]) -> dict[str, str]:
@@ -402,17 +459,20 @@ class Programme(FramdriftAggregate):
         if not scores:
             raise errors.InvalidValueError("at least one dimension score", field="scores")
         for dim, score in scores.items():
-            if dim not in self.maturity_dimensions:
+            dimension = self.dimension(dim)
+            if dimension is None:
                 raise errors.InvalidValueError(
                     f"unknown dimension {dim!r}; this programme measures "
                     f"{', '.join(self.maturity_dimensions)}",
                     field="scores",
                 )
             if not isinstance(score, (int, float)) or isinstance(score, bool) or not (
-                0 <= float(score) <= 100
+                dimension.fits(float(score))
             ):
-                raise errors.InvalidValueError(
-                    f"score for {dim!r} must be a number from 0 to 100", field="scores"
+                raise errors.ScoreOutOfScaleError(
+                    f"score for {dim!r} ({dimension.name_en}) must be a number from "
+                    f"{dimension.scale_min:g} to {dimension.scale_max:g}",
+                    dimension=dim, low=dimension.scale_min, high=dimension.scale_max,
                 )
         if unit is not None:
             self.require_unit(unit)
@@ -437,6 +497,31 @@ class Programme(FramdriftAggregate):
             {"assessment_id": assessment_id, "phase": phase, "instrument": instrument,
              "assessed_on": assessed_on, "scores": dict(scores), "unit": unit}
         )
+
+    def define_maturity_instrument(self, dimensions: list[Dimension]) -> None:
+        """A new version of the instrument: dimensions added, renamed (the key stays, so
+        their assessments keep their meaning), given a category, or re-scaled while
+        unscored. A scored dimension can be neither re-scaled nor removed
+        (``InstrumentChangeError``). Allowed after closing, as "after" assessments are."""
+        checked = self.checked_instrument(dimensions)
+        new = {d.key: d for d in checked}
+        for key in sorted(self.assessed_dimensions()):
+            old = self.dimension(key)
+            if key not in new:
+                raise errors.InstrumentChangeError(
+                    f"dimension {key!r} has assessments and cannot be removed")
+            if old is not None and (old.scale_min, old.scale_max) != (
+                    new[key].scale_min, new[key].scale_max):
+                raise errors.InstrumentChangeError(
+                    f"the scale of {key!r} cannot change from {old.scale}: it has "
+                    f"assessments on that scale")
+        if checked != self.instrument:
+            self._define_instrument(dimensions=checked)
+
+    @event("MaturityInstrumentDefined")
+    def _define_instrument(self, dimensions: list[Dimension]) -> None:
+        self.instrument = list(dimensions)
+        self.maturity_dimensions = [d.key for d in dimensions]
 
     def close(self) -> None:
         self.require_open()

@@ -97,6 +97,9 @@ _KEEP: dict[str, Any] = {
         "source_id": d["source_id"], "target_id": d["target_id"]},
     "Programme.MaturityAssessed": lambda d: {
         "phase": d["phase"].value, "scores": dict(d["scores"]), "unit": d["unit"]},
+    "Programme.MaturityInstrumentDefined": lambda d: {"dimensions": [
+        {"key": x.key, "name_sv": x.name_sv, "name_en": x.name_en, "category": x.category,
+         "scale_min": x.scale_min, "scale_max": x.scale_max} for x in d["dimensions"]]},
     "Participant.Enrolled": lambda d: {
         "programme_id": sid(d["programme_id"]), "pseudonym": d["pseudonym"],
         "unit": d["unit"], "role": d["role"].value},
@@ -231,6 +234,8 @@ class ProgrammeState:
             self.assessments.append(
                 {"phase": change["phase"], "scores": change["scores"], "unit": change["unit"]}
             )
+        elif t == "Programme.MaturityInstrumentDefined":
+            self.programme["instrument"] = [dict(x) for x in change["dimensions"]]
         elif t == "Programme.Closed":
             self.closed = True
         elif t in RECORD_CREATED:

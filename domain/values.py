@@ -156,5 +156,63 @@ ENUMS: tuple[type[Enum], ...] = (
 def register_value_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
     transcoder.register(WeekAsDict())
+    transcoder.register(DimensionAsDict())
     for enum_cls in ENUMS:
         transcoder.register(_enum_transcoding(enum_cls)())
+
+
+# ------------------------------------------------------------ the maturity instrument
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One dimension of a programme's maturity instrument: a stable key (what assessments
+    are stored under, so a renamed dimension keeps its scores), its names in Swedish and
+    English, an optional category grouping dimensions, and its scale."""
+
+    key: str
+    name_sv: str
+    name_en: str
+    category: str | None = None
+    scale_min: float = 0.0
+    scale_max: float = 100.0
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_sv
+
+    def fits(self, score: float) -> bool:
+        return self.scale_min <= score <= self.scale_max
+
+    @property
+    def scale(self) -> str:
+        """The range as people write it: ``0–100``."""
+        return f"{self.scale_min:g}–{self.scale_max:g}"
+
+    @classmethod
+    def named_by_key(cls, key: str) -> Dimension:
+        """A dimension known only by its key (an older programme's own keys): the default
+        dimension of that key, else the key as its name, scored 0–100."""
+        for d in DEFAULT_INSTRUMENT:
+            if d.key == key:
+                return d
+        return cls(key=key, name_sv=key, name_en=key)
+
+
+# The public sector's maturity model measures two dimensions, scored 0–100.
+DEFAULT_INSTRUMENT: tuple[Dimension, ...] = (
+    Dimension("digital_capability", "Digital förmåga", "Digital capability"),
+    Dimension("digital_legacy", "Digitalt arv", "Digital legacy"),
+)
+
+
+class DimensionAsDict(Transcoding):
+    type = Dimension
+    name = "maturity_dimension"
+
+    def encode(self, obj: Dimension) -> dict[str, Any]:
+        return {"key": obj.key, "name_sv": obj.name_sv, "name_en": obj.name_en,
+                "category": obj.category, "scale_min": obj.scale_min,
+                "scale_max": obj.scale_max}
+
+    def decode(self, data: dict[str, Any]) -> Dimension:
+        return Dimension(**data)

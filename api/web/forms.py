@@ -467,6 +467,15 @@ def domain_message(error: domain_errors.DomainError) -> str:
                  "evaluated, concluded).")
     if isinstance(e, domain_errors.ProgrammeClosedError):
         return _("The programme is closed.")
+    if isinstance(e, domain_errors.ScoreOutOfScaleError):
+        from api.web.labels import dimension_name
+
+        return _("%(dimension)s: enter a number from %(low)s to %(high)s.",
+                 dimension=dimension_name(e.dimension), low=f"{e.low:g}", high=f"{e.high:g}")
+    if isinstance(e, domain_errors.InstrumentChangeError):
+        if "removed" in e.message:
+            return _("A dimension that has been assessed cannot be removed.")
+        return _("The scale of a dimension that has been assessed cannot change.")
     if type(e).__name__ == "NotTeamMemberError":
         return _("Only the author or a member of the team may take this forward.")
     if type(e).__name__ == "NotSharedError":

@@ -41,6 +41,7 @@ EVENT_TYPES = {
     "Programme.DevelopmentAreasMerged": _l("Development areas merged"),
     "Programme.RecommendationAdopted": _l("Recommendation adopted"),
     "Programme.MaturityAssessed": _l("Maturity assessed"),
+    "Programme.MaturityInstrumentDefined": _l("Maturity instrument defined"),
     "Programme.Closed": _l("Programme closed"),
     "Participant.Enrolled": _l("Participant enrolled"),
     "Participant.ConsentGiven": _l("Consent given"),
@@ -139,7 +140,7 @@ GLOBALS = {
     "event_type_name": lambda k: _name(EVENT_TYPES, k),
     "kind_head": lambda k: _name(KIND_HEADS, k),
     "actor_name": lambda k: _name(ACTORS, k),
-    "dimension_name": lambda k: _name(DIMENSIONS, k),
+    "dimension_name": lambda k, programme=None: dimension_name(k, programme),
     "record_fields": lambda kind: RECORD_FIELDS.get(kind, ()),
     "outcome_options": lambda: _options(OUTCOMES),
     "material_kind_options": lambda: _options(MATERIAL_KINDS),
@@ -170,7 +171,8 @@ DEFAULT_LABEL_LANGUAGE = "sv"
 SUBJECT_KINDS = {**KINDS, "programme": _l("Programme"), "participant": _l("Participant")}
 RELATIONS = {"based_on": _l("based on"), "previous_cycle": _l("previous cycle")}
 ACCOUNT_ROLES = {"researcher": _l("Researcher"), "evaluator": _l("Evaluator")}
-# maturity dimensions: the demo's two (a programme may measure others: shown by their key)
+# maturity dimensions: the default instrument's two, for when no programme is at hand; a
+# programme's own instrument names its dimensions (``dimension_names``)
 DIMENSIONS = {"digital_capability": _l("Digital capability"),
               "digital_legacy": _l("Digital legacy")}
 
@@ -181,7 +183,7 @@ LABELLED_FIELDS: dict[str, Any] = {
     "type": {**EVENT_TYPES, **RELATIONS}, "relation": RELATIONS,
     "unit": "units", "unit_a": "units", "unit_b": "units", "units": "units",
     "unit_keys": "units", "stage": STAGES, "outcome": OUTCOMES,
-    "role": {**ROLES, **ACCOUNT_ROLES}, "dimension": DIMENSIONS, "actor": ACTORS,
+    "role": {**ROLES, **ACCOUNT_ROLES}, "dimension": "dimensions", "actor": ACTORS,
     "merged": "areas",
 }
 
@@ -262,6 +264,7 @@ SUMMARIES = (
     _l("development area %(area)s merged into %(target)s"),
     _l("recommendation %(recommendation)s adopted (%(areas)s)"),
     _l("maturity assessed %(phase)s (%(instrument)s): %(scores)s"),
+    _l("maturity instrument defined: %(dimensions)s"),
     _l("programme closed"),
     _l("participant enrolled as %(role)s in unit %(unit)s"),
     _l("consent to research use given"),
@@ -290,6 +293,7 @@ SUMMARIES = (
     _l("%(kind)s %(id)s: a team member removed"),
     _l("%(kind)s %(id)s: a participant joined the team"),
 )
+_NAMED_IN_ENGLISH = ("scores", "dimensions")  # keys in an English summary, named
 LEFT_OUT = _l("(left out)")  # projections.asof.scrub's word for a record left out
 _SHORT_ID = r"(?:[0-9a-f]{8}|\(left out\))"
 _PLACES = {"week": r"[0-9]+", "weeks": r"[0-9]+", "unit_count": r"[0-9]+", "cycle": r"[0-9]+",
@@ -321,10 +325,12 @@ class Labeller:
     """Names of keys in one language, for one programme (its units and areas)."""
 
     def __init__(self, lang: str = DEFAULT_LABEL_LANGUAGE,
-                 units: dict[str, str] | None = None, areas: dict[str, str] | None = None):
+                 units: dict[str, str] | None = None, areas: dict[str, str] | None = None,
+                 dimensions: dict[str, dict[str, str]] | None = None):
         self.lang = lang if lang in LABEL_LANGUAGES else DEFAULT_LABEL_LANGUAGE
         self.units = units or {}
         self.areas = areas or {}
+        self.dimensions = dimensions or {}
 
     def name(self, field: str, key: Any) -> Any:
         """The name of ``key`` of ``field`` (a list of names for a list); None for None;
@@ -341,6 +347,11 @@ class Labeller:
             return self.units.get(key, str(key))
         if table == "areas":
             return self.areas.get(key, str(key))
+        if table == "dimensions":
+            names = self.dimensions.get(key)
+            if names:
+                return names.get(self.lang) or names.get("en") or str(key)
+            return translate(DIMENSIONS[key], self.lang) if key in DIMENSIONS else str(key)
         if isinstance(table, dict) and key in table:
             return translate(table[key], self.lang)
         return str(key)
@@ -348,12 +359,14 @@ class Labeller:
     def summary(self, text: str | None, event_type: str | None = None) -> str | None:
         """An English summary (domain.describe) in this language; a summary it does not
         know is named by its event type."""
-        if not text or self.lang == "en":
-            return text
+        if not text or (self.lang == "en" and not text.startswith("maturity ")):
+            return text  # English but for the dimensions' keys in a maturity summary
         for pattern, msgid in _summary_patterns():
             found = pattern.match(text)
             if found:
-                params = {k: self._part(k, v) for k, v in found.groupdict().items()}
+                # English keeps its words; only the dimensions' keys become their names
+                params = {k: self._part(k, v) if self.lang != "en" or k in _NAMED_IN_ENGLISH
+                          else v for k, v in found.groupdict().items()}
                 return translate(msgid, self.lang, **params)
         if event_type in EVENT_TYPES:
             return translate(EVENT_TYPES[event_type], self.lang)
@@ -378,6 +391,12 @@ class Labeller:
             return ", ".join(self.units.get(u, u) for u in value.split(", "))
         if name == "themes":
             return ", ".join(str(self.name("theme", t)) for t in value.split(", "))
+        if name == "scores":  # "digital_capability 35, digital_legacy 67.5"
+            return ", ".join(f"{self.name('dimension', k)} {v}" for k, _sp, v in
+                             (p.rpartition(" ") for p in value.split(", ")))
+        if name == "dimensions":  # "digital_capability (0–100), ..."
+            return ", ".join(f"{self.name('dimension', k)} ({v}" for k, _sp, v in
+                             (p.rpartition(" (") for p in value.split(", ")))
         return value
 
     def add(self, data: Any) -> Any:
@@ -409,3 +428,24 @@ def _keys(value: Any) -> bool:
 def unit_names(programme: dict[str, Any] | None) -> dict[str, str]:
     """key -> name of a programme's units (``programme_to_dict`` or an as-of state)."""
     return {u["key"]: u.get("name") or u["key"] for u in (programme or {}).get("units", [])}
+
+
+def dimension_names(programme: dict[str, Any] | None) -> dict[str, dict[str, str]]:
+    """key -> {"sv": name, "en": name} of a programme's maturity dimensions (its
+    instrument; an as-of state without one: empty, so the default names apply)."""
+    return {d["key"]: {"sv": d["name_sv"], "en": d["name_en"]}
+            for d in (programme or {}).get("instrument") or []}
+
+
+def dimension_name(key: str, programme: dict[str, Any] | None = None,
+                   lang: str | None = None) -> str:
+    """A dimension's name on a page: from the programme's instrument (``g.programme`` when
+    not given) in the page's language."""
+    from flask import g
+    from flask_babel import get_locale
+
+    if programme is None:
+        programme = g.get("programme")
+    if lang is None:
+        lang = str(get_locale() or DEFAULT_LABEL_LANGUAGE)[:2]
+    return str(Labeller(lang, dimensions=dimension_names(programme)).name("dimension", key))

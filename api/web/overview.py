@@ -144,9 +144,11 @@ def network_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str
     return {"width": width, "height": height, "nodes": nodes, "edges": edges}
 
 
-def maturity_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def maturity_chart(rows: list[dict[str, Any]],
+                   scales: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
     """Before and after per dimension for the whole organisation (the units' mean when
-    only units were assessed), as paired horizontal bars."""
+    only units were assessed), as paired horizontal bars, each on its dimension's scale
+    (``scales``: key -> (lowest, highest), from the programme's instrument)."""
     whole = [r for r in rows if r["unit"] is None]
     if not whole:
         grouped: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -159,6 +161,14 @@ def maturity_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
                  for d, v in sorted(grouped.items())]
     scores = [r[p] for r in whole for p in ("before", "after") if r[p] is not None]
     top = 100.0 if not scores or max(scores) > 10 else (5.0 if max(scores) <= 5 else 10.0)
+    scales = scales or {}
+    if scales:
+        top = max(scales.get(r["dimension"], (0.0, top))[1] for r in whole) if whole else 100.0
+
+    def length(r: dict[str, Any], score: float | None) -> float:
+        low, high = scales.get(r["dimension"], (0.0, top))
+        return round(plot * max(0.0, (score if score is not None else low) - low)
+                     / ((high - low) or 1), 1)
     width, left, bar, gap = 560, 180, 18, 26
     plot = width - left - 70
     out = []
@@ -169,8 +179,7 @@ def maturity_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
                     "change": (round(r["after"] - r["before"], 1)
                                if r["before"] is not None and r["after"] is not None
                                else None),
-                    "bw": round(plot * (r["before"] or 0) / top, 1),
-                    "aw": round(plot * (r["after"] or 0) / top, 1)})
+                    "bw": length(r, r["before"]), "aw": length(r, r["after"])})
     return {"width": width, "height": 20 + len(whole) * (2 * bar + gap), "left": left,
             "bar": bar, "rows": out, "top": top}
 
@@ -256,7 +265,8 @@ def overview(programme_id: str) -> Any:
     ids = {n["id"]: n for n in lineage["nodes"]}
     authors = {rid: flags.get(pid_) for rid, pid_ in _authors_of(sql, p["id"], ids).items()}
     board = _board(app, lineage["nodes"], {k: v for k, v in authors.items() if v})
-    maturity = maturity_chart(queries.maturity(sql, p["id"]))
+    maturity = maturity_chart(queries.maturity(sql, p["id"]), {
+        d["key"]: (d["scale_min"], d["scale_max"]) for d in p.get("instrument") or []})
     return render(
         "r_overview.html", programme=p, week=week, weeks=weeks, glance=glance,
         logged=logged, not_logged=not_logged, progress=progress,

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from api.app import framdrift_app
-from api.web import bp
+from api.web import bp, instrument
 from api.web.common import (
     actor,
     base_url,
@@ -35,7 +35,6 @@ from api.web.forms import (
     EraseForm,
     LinkForm,
     MaterialPublishForm,
-    MaturityForm,
     MeetingForm,
     MergeAreasForm,
     ProgrammeForm,
@@ -47,7 +46,7 @@ from api.web.forms import (
 from api.web.participant import handle_form, typed
 from domain import errors as domain_errors
 from domain.accounts import issue_link, list_links, revoke_links
-from domain.context import acting_as
+from domain.context import acting_as, now
 from domain.model import record_id_for
 from domain.values import DEFAULT_THEMES, THEME_NAMES
 
@@ -231,43 +230,27 @@ def new_area(programme_id: str) -> Any:
         saved=_("The development area is identified."))
 
 
-class Score(ma.fields.Float):
-    default_error_messages = {"invalid": _l("Enter a number from 0 to 100."),
-                              "special": _l("Enter a number from 0 to 100."),
-                              "required": _l("Fill in this field.")}
-
-    def __init__(self, **kwargs: Any):
-        super().__init__(required=True, allow_nan=False, validate=ma.validate.Range(
-            0, 100, error=_l("Enter a number from 0 to 100.")), **kwargs)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str):
-            if len(value) > 20:
-                raise self.make_error("invalid")
-            value = value.replace(",", ".")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 @bp.route("/r/programmes/<programme_id>/maturity/new", methods=["GET", "POST"])
 @researcher_required
 def new_assessment(programme_id: str) -> Any:
     app = framdrift_app()
     p = _programme(programme_id)
-    dims = p["maturity_dimensions"]
-    schema_class = type("MaturityScores", (MaturityForm,),
-                        {f"score_{i}": Score() for i in range(len(dims))})
+    dims = p["instrument"]  # names in the page's language, each on its own scale
 
     def submit(d: dict[str, Any]) -> Any:
         return app.assess_maturity(
             p["id"], phase=d["phase"], instrument=d["instrument"],
-            scores={dim: d[f"score_{i}"] for i, dim in enumerate(dims)},
+            scores={dim["key"]: d[f"score_{i}"] for i, dim in enumerate(dims)},
             assessed_on=d["assessed_on"], unit=d["unit"] or None, request_id=d["request_id"])
 
     return _programme_form(
-        programme_id, template="r_maturity.html", schema=schema_class(),
-        defaults={"phase": "before", "instrument": "DiMiOS"},
+        programme_id, template="r_maturity.html", schema=instrument.assessment_schema(dims),
+        defaults={"phase": "before", "instrument": "DiMiOS",
+                  "assessed_on": now().date().isoformat()},
         submit=submit, saved=_("The assessment is recorded."),
-        context={"dimensions": list(enumerate(dims))}, aliases={"scores": "_form"})
+        context={"dimensions": list(enumerate(dims)),
+                 "score_labels": instrument.score_labels(dims)},
+        aliases={"scores": "_form"})
 
 
 # ------------------------------------------------------------------ participants

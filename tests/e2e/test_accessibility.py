@@ -161,6 +161,8 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("r-unit-new", f"{r}/units/new", None),
             ("r-area-new", f"{r}/areas/new", None),
             ("r-maturity-new", f"{r}/maturity/new", None),
+            ("r-maturity-errors", f"{r}/maturity/new", "main form"),
+            ("r-instrument", f"{r}/instrument", None),
             ("r-enrol", f"{r}/participants/new", None),
             ("r-enrol-errors", f"{r}/participants/new", "main form"),
             ("r-participant", f"{r}/participants/{d['person']}", None),

@@ -32,6 +32,7 @@ READ_ENDPOINTS = (
     "/api/v1/programmes/{pid}/engagement",
     "/api/v1/programmes/{pid}/collaborations",
     "/api/v1/programmes/{pid}/maturity",
+    "/api/v1/programmes/{pid}/maturity-instrument",
 )
 
 

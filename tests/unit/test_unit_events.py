@@ -20,7 +20,16 @@ from domain.model import (
     Reflection,
     record_id_for,
 )
-from domain.values import MaterialKind, MeetingKind, Outcome, Phase, Role, Week
+from domain.values import (
+    DEFAULT_INSTRUMENT,
+    Dimension,
+    MaterialKind,
+    MeetingKind,
+    Outcome,
+    Phase,
+    Role,
+    Week,
+)
 
 FIRST_DAY = date(2026, 9, 7)
 UNITS = [{"key": "soc", "name": "Social services"}, {"key": "it", "name": "IT"}]
@@ -41,6 +50,7 @@ def everything(tick):
     p.rename_development_area(a1, "AA")
     p.merge_development_areas(a2, a1)
     p.adopt_recommendation(text="Do", development_areas=[a1])
+    p.define_maturity_instrument([*DEFAULT_INSTRUMENT, Dimension("data", "Data", "Data")])
     p.assess_maturity(phase=Phase.BEFORE, instrument="DiMiOS", assessed_on=FIRST_DAY,
                       scores={"digital_capability": 40})
     p.close()
@@ -104,7 +114,7 @@ def test_every_event_carries_actor_and_event_time_from_the_context():
     ticks = iter(start + timedelta(minutes=i) for i in range(1000))
     with acting_as("researcher:r1"), clock(lambda: next(ticks)):
         events = everything(ticks)
-    assert len(events) == 49
+    assert len(events) == 50
     assert {describe.event_type(e) for e in events} == set(_event_classes())
     assert {e.actor for e in events} == {"researcher:r1"}
     stamps = [e.timestamp for e in events]

@@ -44,6 +44,8 @@ MATRIX: list[tuple[str, str, tuple[int, int, int, int, int]]] = [
     ("/r/programmes/{programme}/units/new", "GET", (302, 403, 403, 200, 401)),
     ("/r/programmes/{programme}/areas/new", "GET", (302, 403, 403, 200, 401)),
     ("/r/programmes/{programme}/maturity/new", "GET", (302, 403, 403, 200, 401)),
+    ("/r/programmes/{programme}/instrument", "GET", (302, 403, 403, 200, 401)),
+    ("/r/programmes/{programme}/instrument", "POST", (401, 403, 403, 422, 401)),
     ("/r/programmes/{programme}/participants/new", "GET", (302, 403, 403, 200, 401)),
     ("/r/programmes/{programme}/participants/{me}", "GET", (302, 403, 403, 200, 401)),
     ("/r/programmes/{programme}/participants/{stranger}", "GET", (302, 403, 403, 404, 401)),
