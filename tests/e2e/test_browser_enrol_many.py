@@ -44,7 +44,8 @@ def both_widths(tab, screenshot, name: str) -> list[str]:
     problems = []
     for width in (1280, 360):
         tab.set_viewport_size({"width": width, "height": 900 if width > 400 else 740})
-        screenshot(tab, f"{name}-{width}")
+        path = screenshot(tab, f"{name}-{width}")
+        tab.screenshot(path=str(path).replace(".png", "-first-screen.png"))
         if AXE.exists():
             problems += _check(tab, AXE, name, width)
     tab.set_viewport_size({"width": 1280, "height": 900})

@@ -56,7 +56,8 @@ def test_thirty_rows_three_bad_preview_names_them_and_nothing_is_enrolled(world:
     assert "Samma e-postadress som på rad 2." in html
     assert "27 kan skrivas in" in html and "3 med problem" in html
     # the good rows show their unit's name; the list stays in the text box for editing
-    assert "<td data-label=\"Enhet\">Bostadsbolaget</td>" in html
+    assert "<td data-label=\"Roll och enhet\">Expert · Bostadsbolaget</td>" in html
+    assert "Visa de 27 raderna som kan skrivas in" in html
     assert "Deltagare 04,inte-en-adress,expert,IT-avdelningen" in html.split("<textarea")[1]
     # "Enrol" while rows are bad and "leave out" is not ticked: nothing is enrolled
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
@@ -105,9 +106,11 @@ def test_bom_semicolon_swedish_header_file_upload(world: World) -> None:
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html
     assert "Första raden lästes som rubrikrad." in html
-    assert html.count('<span class="tag tag-done">Klar</span>') == 3
+    ready = html.split('class="table stack preview ready-rows"')[1].split("</table>")[0]
+    assert len(re.findall(r'<tr id="row-\d+">', ready)) == 3
+    assert "Rader med problem" not in html
     assert "<td data-label=\"Namn\">Efternamn; Förnamn 0</td>" in html
-    assert "<td data-label=\"Enhet\">Socialförvaltningen</td>" in html
+    assert "<td data-label=\"Roll och enhet\">Expert · Socialförvaltningen</td>" in html
     assert "Skriv in 3 deltagare" in html
     # the file's text is now in the text box: "Enrol" sends it from there
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
