@@ -7,7 +7,9 @@
  *   shows nobody another person's text). Without a signed-in person nothing is kept.
  * - A form is sent once: its submit button is disabled after the first click (the
  *   server also records a form only once, by its idempotency key).
- * - The first error on a page gets the focus. */
+ * - The first error on a page gets the focus.
+ * - Copy buttons beside links and tokens ([data-copy]): the clipboard, or else the text
+ *   selected to copy by hand; the live region beside it says which. */
 (function () {
   "use strict";
   var ROOT = "framdrift-draft2:";
@@ -118,6 +120,33 @@
     apply();
   }
 
+  function copyButton(button) {
+    var id = button.getAttribute("data-copy");
+    var target = document.getElementById(id);
+    var status = document.getElementById(id + "-status");
+    if (!target) { return; }
+    button.hidden = false;
+    function say(text) { if (status) { status.textContent = text; } }
+    function selectOnly() {
+      target.focus();
+      target.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      say(button.getAttribute(copied ? "data-copied" : "data-select"));
+    }
+    button.addEventListener("click", function () {
+      say("");
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(target.value).then(function () {
+          say(button.getAttribute("data-copied"));
+          button.setAttribute("data-done", "1");
+        }, selectOnly);
+      } else {
+        selectOnly();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-clear-drafts]"), function (el) {
       clearDraftsOf(el.getAttribute("data-clear-drafts"));  // after a sign-out
@@ -153,6 +182,7 @@
       el.addEventListener("focus", function () { el.select(); });
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-picker-filters]"), picker);
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
     var summary = document.querySelector(".errorsummary");
     if (summary) {
       var first = document.querySelector("[aria-invalid=true]");

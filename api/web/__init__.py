@@ -9,7 +9,8 @@ error pages.
 Modules: ``setup`` (the per-app set-up), ``common`` (guards, helpers, reading a
 participant's records), ``forms`` (marshmallow schemas of every form), ``signin``
 (``/``, ``/login``, ``/in/<link>``, ``/logout``, ``/lang/<code>``), ``participant``
-(``/p/...``) and ``researcher`` (``/r/...``).
+(``/p/...``) and ``researcher`` (``/r/...``), ``enrolment`` (enrolling several
+participants from a CSV list).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _setup(state) -> None:  # noqa: ANN001 - flask's BlueprintSetupState
     init_app(state.app)
 
 
-from api.web import overview, participant, researcher, signin  # noqa: E402,F401  (routes)
+from api.web import enrolment, overview, participant, researcher, signin  # noqa: E402,F401
 
 
 def _register_error_pages() -> None:

@@ -246,7 +246,10 @@ class RefineForm(VersionedSchema):
 
 
 class MaterialForm(RequestSchema):
-    material_id = Id(required=True)
+    """One material (a one-tap button) and/or several ticked at once."""
+
+    material_id = Id(load_default=None)
+    material_ids = IdList()
 
 
 class AmendForm(VersionedSchema):

@@ -892,6 +892,15 @@ def consent() -> Any:
 # ------------------------------------------------------------------- materials
 
 
+def _take_part_of(app: Any, material_ids: list[str], request_id: str) -> None:
+    """Mark materials as taken part of, all or none; one request id per material, so a
+    resent form records nothing twice."""
+    with acting_as(actor()), app.batch():
+        for material_id in material_ids:
+            app.record_material_taken_part_of(g.me["id"], material_id,
+                                              request_id=f"{request_id}-{material_id}")
+
+
 @bp.route("/p/materials", methods=["GET", "POST"])
 @participant_required
 def materials() -> Any:
@@ -900,15 +909,25 @@ def materials() -> Any:
     status = 200
     if request.method == "POST":
         data, errors = load(MaterialForm(), request.form)
+        chosen = list(dict.fromkeys(
+            ([data["material_id"]] if data.get("material_id") else [])
+            + data.get("material_ids", [])))
+        if not errors and not chosen:
+            errors = {"material_ids": [_("Tick the material you have taken part of.")]}
         if not errors:
             try:
-                with acting_as(actor()):
-                    app.record_material_taken_part_of(
-                        g.me["id"], data["material_id"], request_id=data["request_id"])
+                try:
+                    _take_part_of(app, chosen, data["request_id"])
+                except domain_errors.ConcurrentChangeError:
+                    # another post was saved meanwhile (often this one's first try):
+                    # once more; what is recorded already is skipped
+                    _take_part_of(app, chosen, data["request_id"])
             except domain_errors.DomainError as e:
                 errors = domain_errors_for(e, ("material_id",))
             else:
-                flash(_("Noted: you have taken part of the material."), "ok")
+                flash(_("Noted: you have taken part of the material.") if len(chosen) == 1
+                      else _("Noted: you have taken part of %(n)s materials.", n=len(chosen)),
+                      "ok")
                 if request.form.get("back") == "home":  # the one tap on "This week"
                     return redirect(url_for("web.my_log", _anchor="this-week"))
                 return redirect(url_for("web.materials"))

@@ -175,6 +175,8 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("replay", f"/replay/{pid}", None),
             ("replay-record", f"/replay/{pid}?record={rec['capability']['id']}", None),
             ("replay-lineage", f"/replay/{pid}/records/{rec['capability']['id']}", None),
+            ("r-enrol-many", f"{r}/participants/import", None),
+            ("r-enrol-many-errors", f"{r}/participants/import", "main form"),
         ],
     }
 

@@ -89,6 +89,11 @@ MATRIX: list[tuple[str, str, tuple[int, int, int, int, int]]] = [
      (302, 403, 403, 404, 401)),
     ("/api/v1/programmes", "GET", (401, 403, 403, 200, 200)),
     ("/nowhere", "GET", (404, 404, 404, 404, 401)),
+    # enrolling several from a list (issue 13)
+    ("/r/programmes/{programme}/participants/import", "GET", (302, 403, 403, 200, 401)),
+    ("/r/programmes/{programme}/participants/import", "POST", (401, 403, 403, 422, 401)),
+    ("/r/programmes/00000000-0000-0000-0000-000000000000/participants/import", "GET",
+     (302, 403, 403, 404, 401)),
 ]
 ROLES = (ANON, ME, STRANGER, RESEARCHER, EVALUATOR)
 

@@ -1,0 +1,116 @@
+"""Enrolling several participants from a CSV list (``/r/programmes/<id>/participants/import``).
+
+One form, three steps: paste or upload the list -> "Preview" (every row checked, the bad
+ones with their reason at the row; the list stays in the text box for editing) -> "Enrol
+N participants" (all or none, in one transaction). The preview keeps nothing on the
+server: the list travels in the form, which carries the CSRF token and a request id like
+every other form, so sending it twice enrols nobody twice (``api/enrolment.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from api import enrolment
+from api.app import framdrift_app
+from api.web import bp
+from api.web.common import actor, get_programme_or_404, new_request_id, render, researcher_required
+from api.web.forms import RequestSchema, Whole, domain_errors_for, load
+from domain import errors as domain_errors
+from domain.accounts import issue_link
+from domain.context import acting_as
+
+# The list may come as text and as a file in one request (1 MB each, see MAX_BYTES); the
+# proxy (deploy/nginx.conf) takes bodies up to 2 MiB too.
+MAX_REQUEST = 2 * 1024 * 1024
+
+
+class EnrolManyForm(RequestSchema):
+    days = Whole(low=1, high=366, load_default=30)
+
+
+def _list_text() -> tuple[str, dict[str, list[str]]]:
+    """The list: an uploaded file if one was chosen, else the text box."""
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        try:
+            return enrolment.decode(upload.read(enrolment.MAX_BYTES + 1)), {}
+        except enrolment.ListError as e:
+            return "", {"file": [str(e)]}
+    return request.form.get("csv", ""), {}
+
+
+@bp.route("/r/programmes/<programme_id>/participants/import", methods=["GET", "POST"])
+@researcher_required
+def enrol_many(programme_id: str) -> Any:
+    app = framdrift_app()
+    p = get_programme_or_404(app, programme_id)
+    context: dict[str, Any] = {"programme": p, "preview": None, "errors": {}}
+    if request.method == "GET":
+        return render("r_enrol_many.html", values={"request_id": new_request_id(), "days": 30,
+                                                   "csv": ""}, **context)
+    request.max_content_length = MAX_REQUEST
+    request.max_form_memory_size = MAX_REQUEST
+    data, errors = load(EnrolManyForm(), request.form)
+    text, file_errors = _list_text()
+    errors.update(file_errors)
+    leave_out = request.form.get("leave_out") == "yes"
+    wants_enrol = request.form.get("action") == "enrol"
+    values = {"request_id": new_request_id(), "csv": text, "days": request.form.get("days", 30),
+              "leave_out": leave_out}
+    if wants_enrol and not errors:
+        done = enrolment.sent_before(app, data["request_id"])
+        if done:  # this very form was sent before: it enrolled them, all at once
+            people = [app.get_participant(pid) for pid in done]
+            return render("r_enrolled.html", programme=p, enrolled=[(x, None) for x in people],
+                          days=data["days"], again=True)
+    preview = None
+    if not errors:
+        try:
+            preview = enrolment.preview(text, p["units"],
+                                        enrolment.enrolled_emails(app, p["id"]))
+        except enrolment.ListError as e:
+            errors = {"csv": [str(e)]}
+        else:
+            if not preview.rows:
+                errors = {"csv": [_("Paste or upload a list with at least one participant.")]}
+    if preview is not None and not errors and wants_enrol:
+        if preview.bad and not leave_out:
+            errors = {"leave_out": [_("Fix the rows with problems in the list, or tick "
+                                      "the box to leave them out.")]}
+        elif not preview.good:
+            errors = {"csv": [_("No row can be enrolled: fix the rows with problems.")]}
+        else:
+            try:
+                with acting_as(actor()):
+                    try:
+                        ids = enrolment.enrol(app, p["id"], preview.good, data["request_id"])
+                    except domain_errors.ConcurrentChangeError:
+                        # often this form's own first try, saved meanwhile: answer as it did
+                        if not enrolment.sent_before(app, data["request_id"]):
+                            raise
+                        ids = enrolment.sent_before(app, data["request_id"])
+                        people = [app.get_participant(pid) for pid in ids]
+                        return render("r_enrolled.html", programme=p, days=data["days"],
+                                      enrolled=[(x, None) for x in people], again=True)
+                    secrets = [issue_link(app, role="participant", subject=pid,
+                                          days=data["days"])[0] for pid in ids]
+            except domain_errors.DomainError as e:
+                errors = domain_errors_for(e, ("csv",))
+            else:
+                from api.web.researcher import _link_url
+
+                flash(ngettext("%(num)s participant enrolled.",
+                               "%(num)s participants enrolled.", len(ids)), "ok")
+                people = [app.get_participant(pid) for pid in ids]
+                return render("r_enrolled.html", programme=p, days=data["days"], again=False,
+                              enrolled=[(x, _link_url(s)) for x, s in zip(people, secrets,
+                                                                          strict=True)])
+    unit_names = {u["key"]: u["name"] for u in p["units"]}
+    status = 422 if errors or (preview is not None and preview.bad) else 200
+    return render("r_enrol_many.html", values=values, **{
+        **context, "preview": preview, "errors": errors, "unit_names": unit_names}), status
