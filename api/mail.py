@@ -55,11 +55,11 @@ REMINDER_DAYS = 7
 NEW_LINK_DAYS = 30
 SMTP_TIMEOUT = 15.0
 SUBJECTS = {
-    "invitation": {"sv": "Din personliga länk till Framdrift – %(title)s",
+    "invitation": {"sv": "Din personliga inloggningslänk till Framdrift – %(title)s",
                    "en": "Your personal link to Framdrift – %(title)s"},
     "reminder": {"sv": "Påminnelse: skriv i din logg den här veckan – %(title)s",
                  "en": "Reminder: write in your log this week – %(title)s"},
-    "new_link": {"sv": "Din nya länk till Framdrift",
+    "new_link": {"sv": "Din nya inloggningslänk till Framdrift",
                  "en": "Your new link to Framdrift"},
 }
 
@@ -129,9 +129,9 @@ def render_message(settings: SmtpSettings, claimed: outbox.Claimed,
     message["Message-ID"] = claimed.header_id
     message["Date"] = formatdate(localtime=False)
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = lang
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    message["Content-Language"] = lang  # after the content (set_content drops Content-*)
     return message
 
 

@@ -504,11 +504,24 @@ class AddressIndex:
 
     def forget(self, participant_id: UUID | str) -> None:
         """Erasure: the participant's rows go (the digest would otherwise link them)."""
+        if not self.has_tables():
+            return  # a store migrated before the outbox existed: no rows to delete
         with self.sql.transaction() as cur:
             if not self.sql.postgres:
                 cur.execute("PRAGMA secure_delete = ON")
             cur.execute(f"DELETE FROM {self.sql.table(INDEX_TABLE)} WHERE participant_id = ?",
                         (str(participant_id),))
+
+    def has_tables(self) -> bool:
+        if self.sql.postgres:
+            rows = self.sql.query(
+                "SELECT 1 AS x FROM information_schema.tables WHERE table_schema = ? "
+                "AND table_name = ?", (self.sql.schema, INDEX_TABLE))
+        else:
+            rows = self.sql.query(
+                "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (INDEX_TABLE,))
+        return bool(rows)
 
 
 def migrate(url: str) -> None:

@@ -28,6 +28,7 @@ def _setup(state) -> None:  # noqa: ANN001 - flask's BlueprintSetupState
 
 
 from api.web import overview, participant, researcher, signin  # noqa: E402,F401  (routes)
+from api.web import mail  # noqa: E402,F401  (routes: e-mail, docs/adr/0009-mail-outbox.md)
 
 
 def _register_error_pages() -> None:
