@@ -388,7 +388,7 @@ def run_schedules(app: Framdrift, *, at: datetime, base_url: str) -> int:
             continue
         if not programme["closed"]:
             count += remind(app, programme["id"], request_key=f"schedule:{week_key}",
-                            language="sv", base_url=base_url)
+                            language=schedule.language, base_url=base_url)
         outbox.mark_ran(app, schedule, week_key)
     return count
 

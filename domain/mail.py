@@ -350,16 +350,19 @@ class ReminderSchedule(FramdriftAggregate):
     and which weeks it has gone out (``Ran``, appended at the version read: one sender)."""
 
     @event("Set")
-    def __init__(self, programme_id: str, weekday: int | None, hour: int | None):
+    def __init__(self, programme_id: str, weekday: int | None, hour: int | None,
+                 language: str = "sv"):
         self.programme_id = programme_id
         self.weekday = weekday
         self.hour = hour
+        self.language = language
         self.last_run: str | None = None
 
     @event("Changed")
-    def _change(self, weekday: int | None, hour: int | None) -> None:
+    def _change(self, weekday: int | None, hour: int | None, language: str = "sv") -> None:
         self.weekday = weekday
         self.hour = hour
+        self.language = language
 
     @event("Ran")
     def _ran(self, week: str) -> None:
@@ -380,9 +383,11 @@ def _check_schedule(weekday: int | None, hour: int | None) -> None:
 
 
 def set_schedule(app: Framdrift, programme_id: UUID | str, weekday: int | None,
-                 hour: int | None) -> None:
-    """Set (or with ``None, None`` stop) a programme's weekly reminder."""
+                 hour: int | None, language: str = "sv") -> None:
+    """Set (or with ``None, None`` stop) a programme's weekly reminder (in ``language``)."""
     _check_schedule(weekday, hour)
+    if language not in LANGUAGES:
+        raise errors.InvalidValueError("must be sv or en", field="language")
     from domain.model import Programme
 
     programme = app._get(Programme, programme_id, errors.ProgrammeNotFoundError)
@@ -391,12 +396,12 @@ def set_schedule(app: Framdrift, programme_id: UUID | str, weekday: int | None,
     if found is None:
         schedule: ReminderSchedule = ReminderSchedule._create(  # type: ignore[attr-defined]
             ReminderSchedule.Set, id=sid, programme_id=str(programme.id), weekday=weekday,
-            hour=hour)
+            hour=hour, language=language)
     else:
-        if (found.weekday, found.hour) == (weekday, hour):
+        if (found.weekday, found.hour, found.language) == (weekday, hour, language):
             return
         schedule = found
-        schedule._change(weekday=weekday, hour=hour)
+        schedule._change(weekday=weekday, hour=hour, language=language)
     app._save(schedule)
 
 

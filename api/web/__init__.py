@@ -27,8 +27,7 @@ def _setup(state) -> None:  # noqa: ANN001 - flask's BlueprintSetupState
     init_app(state.app)
 
 
-from api.web import overview, participant, researcher, signin  # noqa: E402,F401  (routes)
-from api.web import mail  # noqa: E402,F401  (routes: e-mail, docs/adr/0009-mail-outbox.md)
+from api.web import mail, overview, participant, researcher, signin  # noqa: E402,F401  (routes)
 
 
 def _register_error_pages() -> None:

@@ -251,7 +251,7 @@ def reminder_schedule(programme_id: str) -> Any:
     if weekday is not None and hour is None:
         return _outbox_page(p, errors={"hour": [_("Pick an hour.")]}, status=422)
     with acting_as(actor()):
-        outbox.set_schedule(app, p["id"], weekday, hour)
+        outbox.set_schedule(app, p["id"], weekday, hour, _language())
     flash(_("The weekly reminder is set.") if weekday is not None
           else _("The weekly reminder is turned off."), "ok")
     return redirect(url_for("web.mail_outbox", programme_id=p["id"]))

@@ -112,7 +112,10 @@ def demo(sqlite_app, live_server_factory):
         "researcher": issue_link(sqlite_app, role="researcher",
                                  subject=researcher_id_for("a11y"))[0],
     }
-    web = flask_app(sqlite_app)
+    # e-mail set up (to a port nothing listens on; nothing is sent after requests), so the
+    # new-link page shows its form
+    web = flask_app(sqlite_app, SMTP_URL="smtp://127.0.0.1:9", MAIL_FROM="noreply@example.org",
+                    MAIL_SEND_AFTER_REQUEST=False)
     with live_server_factory(web) as server:
         yield {"url": server.url, "web": web, "pid": pid, "person": person,
                "records": records, "programme": programme, "links": links}
@@ -132,6 +135,8 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("login-errors", "/login", "form[action$='/login']"),
             ("link-invalid", "/in/not-a-valid-link", None),
             ("error-404", "/no/such/page", None),
+            ("link-request", "/link", None),
+            ("link-request-errors", "/link", "main form"),
         ],
         "participant": [
             ("my-log", "/p/", None),
@@ -173,6 +178,7 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("replay", f"/replay/{pid}", None),
             ("replay-record", f"/replay/{pid}?record={rec['capability']['id']}", None),
             ("replay-lineage", f"/replay/{pid}/records/{rec['capability']['id']}", None),
+            ("r-mail", f"{r}/mail", None),
         ],
     }
 

@@ -188,6 +188,8 @@ def test_the_weekly_schedule_sends_once_a_week(mailing, smtp) -> None:
     assert (first.scheduled, first.sent) == (1, 1)  # Eva logged this week, Kim has none
     assert (second.scheduled, second.sent) == (0, 0)
     assert [m.participant_id for m in outbox.outbox(app, world.programme)] == [kim_mail]
+    [message] = smtp.messages
+    assert message["Subject"].startswith("Påminnelse")  # the language the form was in
 
 
 def test_a_refusing_server_shows_the_failure_and_retry_now_delivers_once(mailing, smtp) -> None:
