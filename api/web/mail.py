@@ -94,7 +94,30 @@ def _kick() -> None:
 @bp.app_context_processor
 def _mail_globals() -> dict[str, Any]:
     return {"mail_enabled": mail_enabled, "invitation_states": _invitation_states,
-            "weekday_name": _weekday_name, "mail_request_id": new_request_id}
+            "weekday_name": _weekday_name, "mail_request_id": new_request_id,
+            "mail_reason": mail_reason}
+
+
+def mail_reason(reason: str | None) -> str:
+    """A failure as recorded (English, from api.mail.describe_error) in the page's language;
+    the server's own answer is quoted as it came."""
+    if not reason:
+        return ""
+    if reason == "the mail server cannot be reached (connection refused)":
+        return str(_l("the mail server cannot be reached (connection refused)"))
+    for prefix, text in (
+            ("the server refused the recipient: ", _l("the server refused the recipient: "
+                                                      "%(answer)s")),
+            ("the server answered ", _l("the server answered %(answer)s")),
+            ("the mail server cannot be reached ", _l("the mail server cannot be reached "
+                                                      "%(answer)s"))):
+        if reason.startswith(prefix):
+            return str(text) % {"answer": reason[len(prefix):]}
+    known = {"the mail server did not answer in time":
+             _l("the mail server did not answer in time"),
+             "the server offers no STARTTLS: the password is not sent in clear":
+             _l("the server offers no STARTTLS: the password is not sent in clear")}
+    return str(known.get(reason, reason))
 
 
 def _weekday_name(day: int) -> str:
