@@ -149,16 +149,16 @@ class _Connection:
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
         if s.implicit_tls:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=SMTP_TIMEOUT,
-                                                  context=context)
+                                                  context=ssl.create_default_context())
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT)
         try:
             smtp.ehlo()
             if not s.implicit_tls and smtp.has_extn("starttls"):
-                smtp.starttls(context=context)
+                # made only when used: loading the system's CA certificates takes ~0.3 s
+                smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if s.username:
                 tls = s.implicit_tls or getattr(smtp, "sock", None) is not None and isinstance(

@@ -32,3 +32,8 @@ def test_projection_rebuild_benchmark_runs():
 def test_asof_benchmark_runs():
     out = run("benchmarks/asof.py", "--sizes", "1500", "--stores", "sqlite", "--queries", "20")
     assert re.search(r"\| sqlite \| [\d,]+ \| \d+( \| [\d.]+){5} \|", out), out
+
+
+def test_mail_benchmark_runs():
+    out = run("benchmarks/mail.py", "--sizes", "3")
+    assert re.search(r"\| 3 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|", out), out
