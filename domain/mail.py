@@ -346,10 +346,11 @@ def schedule_id_for(programme_id: UUID | str) -> UUID:
 
 
 class ReminderSchedule(FramdriftAggregate):
-    """When a programme's weekly reminder goes out (weekday 0 = Monday, hour local time),
-    and which weeks it has gone out (``Ran``, appended at the version read: one sender)."""
+    """When a programme's weekly reminder goes out (weekday 0 = Monday, hour local time;
+    ``None``: off), and which weeks it has gone out (``Ran``, appended at the version read,
+    so one sender)."""
 
-    @event("Set")
+    @event("Scheduled")
     def __init__(self, programme_id: str, weekday: int | None, hour: int | None,
                  language: str = "sv"):
         self.programme_id = programme_id
@@ -358,7 +359,7 @@ class ReminderSchedule(FramdriftAggregate):
         self.language = language
         self.last_run: str | None = None
 
-    @event("Changed")
+    @event("Rescheduled")
     def _change(self, weekday: int | None, hour: int | None, language: str = "sv") -> None:
         self.weekday = weekday
         self.hour = hour
@@ -395,7 +396,7 @@ def set_schedule(app: Framdrift, programme_id: UUID | str, weekday: int | None,
     found = get_schedule(app, programme.id)
     if found is None:
         schedule: ReminderSchedule = ReminderSchedule._create(  # type: ignore[attr-defined]
-            ReminderSchedule.Set, id=sid, programme_id=str(programme.id), weekday=weekday,
+            ReminderSchedule.Scheduled, id=sid, programme_id=str(programme.id), weekday=weekday,
             hour=hour, language=language)
     else:
         if (found.weekday, found.hour, found.language) == (weekday, hour, language):
@@ -416,7 +417,7 @@ def get_schedule(app: Framdrift, programme_id: UUID | str) -> ReminderSchedule |
 def schedules(app: Framdrift) -> list[ReminderSchedule]:
     from domain.accounts import _issued
 
-    return [app.repository.get(uid) for uid in _issued(app, ReminderSchedule.Set)]
+    return [app.repository.get(uid) for uid in _issued(app, ReminderSchedule.Scheduled)]
 
 
 def mark_ran(app: Framdrift, schedule: ReminderSchedule, week: str) -> bool:
