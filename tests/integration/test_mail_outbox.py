@@ -216,3 +216,28 @@ def test_settings_are_checked() -> None:
         "mail.example", 2465, True, "u@k", "p:ss")
     s = mail.smtp_settings("smtp://relay", "a@b.se")
     assert s is not None and (s.port, s.implicit_tls, s.username) == (25, False, None)
+
+
+def test_the_mail_commands_send_and_list(cohort, smtp, monkeypatch) -> None:
+    """Why: `framdrift mail send` / `worker` send the outbox from a process of their own
+    (docker-compose's `mail` service); `mail outbox` shows states without addresses."""
+    from click.testing import CliRunner
+
+    from api.cli import cli
+
+    app = cohort["app"]
+    monkeypatch.setenv("FRAMDRIFT_DATABASE_URL", app.config.url)
+    runner = CliRunner()
+    monkeypatch.delenv("FRAMDRIFT_SMTP_URL", raising=False)
+    refused = runner.invoke(cli, ["mail", "send"])
+    assert refused.exit_code != 0 and "FRAMDRIFT_SMTP_URL is not set" in refused.output
+    monkeypatch.setenv("FRAMDRIFT_SMTP_URL", smtp.url)
+    monkeypatch.setenv("FRAMDRIFT_MAIL_FROM", "noreply@testby.se")
+    mail.invite(app, cohort["pid"], [cohort["eva"], cohort["kim"]], request_key="r",
+                language="sv", base_url="https://fd.example")
+    sent = runner.invoke(cli, ["mail", "worker", "--every", "0.5", "--passes", "2"])
+    assert sent.exit_code == 0, sent.output
+    assert "sent 2, failed 0" in sent.output and len(smtp.messages) == 2
+    listed = runner.invoke(cli, ["mail", "outbox", "--programme", cohort["pid"]])
+    assert listed.exit_code == 0 and listed.output.count(" sent ") == 2
+    assert "@example.org" not in listed.output
