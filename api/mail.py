@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -200,8 +201,22 @@ class _Connection:
             self.smtp = None
 
 
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+")
+_SECRET = re.compile(r"fdl?_[A-Za-z0-9_-]{8,}")
+
+
+def redact(text: str) -> str:
+    """A server's answer often repeats the recipient's address ("550 <eva@...>: rejected"):
+    the reason is recorded in clear in the log, so addresses and link secrets go."""
+    return _SECRET.sub("[link]", _ADDRESS.sub("[address]", text))
+
+
 def describe_error(error: BaseException) -> str:
     """A failure as the researchers see it (never an address or a link)."""
+    return redact(_describe(error))
+
+
+def _describe(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [f"{c} {m.decode('utf-8', 'replace') if isinstance(m, bytes) else m}"
                  for c, m in error.recipients.values()]

@@ -80,7 +80,8 @@ def test_an_invitation_arrives_once_with_a_working_link_in_its_language(cohort, 
     assert mail.invited(app, cohort["pid"]) == {cohort["eva"], cohort["kim"]}
 
 
-@pytest.mark.parametrize("refusal", ["451 4.3.0 Try again later", "550 5.1.1 No such user"])
+@pytest.mark.parametrize("refusal", ["451 4.3.0 Try again later",
+                                     "550 5.1.1 <eva@example.org>: Recipient address rejected"])
 def test_a_refusing_server_gives_retries_a_visible_failure_then_one_delivery(
         cohort, smtp, refusal) -> None:
     """Why: a refusal must neither lose the message nor send it twice: it is retried with
@@ -92,7 +93,8 @@ def test_a_refusing_server_gives_retries_a_visible_failure_then_one_delivery(
     first = mail.send_pass(app, _settings(smtp))
     assert (first.sent, first.failed) == (0, 1)
     [info] = outbox.outbox(app, cohort["pid"])
-    assert info.state == "failed" and info.attempts == 1 and refusal[:3] in info.reason
+    assert info.state == "failed" and info.attempts == 1 and refusal[:9] in info.reason
+    assert "@" not in info.reason  # a server's answer may name the address: not kept
     next_try = info.next_try_at
     assert next_try is not None and now() < datetime.fromisoformat(
         next_try) <= now() + timedelta(minutes=2)
@@ -181,7 +183,7 @@ def test_after_erasure_the_address_and_link_are_unreadable_and_nothing_is_sent(
 
     mail.invite(app, cohort["pid"], [cohort["eva"], cohort["kim"]], request_key="r",
                 language="sv", base_url="https://fd.example")
-    smtp.handler.refuse = "451 later"
+    smtp.handler.refuse = "451 4.2.0 <eva@example.org> greylisted"
     mail.send_pass(app, _settings(smtp))
     smtp.handler.refuse = None
     assert outbox.AddressIndex(app).find("EVA@example.org ") == [cohort["eva"]]
