@@ -253,14 +253,19 @@ def send_pass(app: Framdrift, settings: SmtpSettings, *, at: datetime | None = N
     connection = _Connection(settings)
     programmes: dict[str, dict[str, Any]] = {}
     try:
-        for mid in outbox.message_ids(app):
+        ids, tracker = outbox.pending_ids(app)
+        for mid in ids:
             message = outbox.get_message(app, mid)
+            if message.state in ("sent", "cancelled"):
+                tracker.finished(mid)  # final: not read again by this process
+                continue
             if not message.due(at):
                 continue
             claimed = outbox.claim(app, mid, worker, at)
             if claimed is None:
                 if outbox.get_message(app, mid).state == "cancelled":
                     result.cancelled += 1
+                    tracker.finished(mid)
                 continue
             if claimed.programme_id not in programmes:
                 programmes[claimed.programme_id] = app.get_programme(claimed.programme_id)
@@ -276,6 +281,7 @@ def send_pass(app: Framdrift, settings: SmtpSettings, *, at: datetime | None = N
                 continue
             # At least once: a crash here resends after the lease, with this Message-ID.
             outbox.record_sent(app, mid, claimed.header_id)
+            tracker.finished(mid)
             result.sent += 1
     finally:
         connection.close()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -238,6 +239,45 @@ def message_ids(app: Framdrift) -> list[UUID]:
     from domain.accounts import _issued
 
     return _issued(app, MailMessage.Queued)
+
+
+class _Pending:
+    """This process's view of which messages may still need sending: the ids queued up to
+    a log position (read on from there each time) minus those seen sent or cancelled
+    (final states: nothing changes them), so a pass reads only what may be due."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.position = 0
+        self.ids: dict[UUID, None] = {}
+
+    def unfinished(self, app: Framdrift) -> list[UUID]:
+        from eventsourcing.utils import get_topic
+
+        with self.lock:
+            topics = [get_topic(MailMessage.Queued)]
+            while True:
+                page = app.recorder.select_notifications(start=self.position + 1, limit=500,
+                                                         topics=topics)
+                if not page:
+                    break
+                for n in page:
+                    self.ids[n.originator_id] = None
+                self.position = page[-1].id
+            return list(self.ids)
+
+    def finished(self, message_id: UUID) -> None:
+        with self.lock:
+            self.ids.pop(message_id, None)
+
+
+def pending_ids(app: Framdrift) -> tuple[list[UUID], _Pending]:
+    """Messages that may still be waiting (oldest first), and the tracker to tell which
+    have reached a final state."""
+    tracker = app.__dict__.get("_mail_pending")
+    if tracker is None:
+        tracker = app.__dict__.setdefault("_mail_pending", _Pending())
+    return tracker.unfinished(app), tracker
 
 
 def outbox(app: Framdrift, programme_id: str | None = None) -> list[MessageInfo]:
