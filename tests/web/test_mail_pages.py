@@ -300,3 +300,24 @@ def test_after_erasure_no_new_link_is_sent(sqlite_app, smtp) -> None:
     _settle(world)
     assert smtp.messages == []
     assert [m for m in outbox.outbox(world.app) if m.kind == "new_link"] == []
+
+
+def test_a_new_link_by_e_mail_from_the_participants_page(mailing, smtp) -> None:
+    """Why: a researcher who hears that a link is lost sends a new one from the
+    participant's page in one click, instead of copying it into an e-mail."""
+    world = mailing
+    researcher = world.client("researcher")
+    path = f"/r/programmes/{world.programme}/participants/{world.me}"
+    page = researcher.get(path).get_data(as_text=True)
+    assert "Skicka en ny inloggningslänk via e-post" in page
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.split(
+        f'action="/r/programmes/{world.programme}/invitations"')[1].split("</form>")[0]))
+    assert fields["participant_id"] == world.me
+    assert researcher.post(f"/r/programmes/{world.programme}/invitations",
+                           data=fields).status_code == 302
+    _settle(world)
+    [message] = smtp.to("eva@example.org")
+    assert world.flask.test_client().get(f"/in/{_secret(message)}").status_code == 302
+    colleague = researcher.get(f"/r/programmes/{world.programme}/participants/"
+                               f"{world.colleague}").get_data(as_text=True)
+    assert "via e-post" not in colleague  # no address: no button
