@@ -144,7 +144,7 @@ def _outbox_page(p: dict[str, Any], *, errors: dict[str, list[str]] | None = Non
     people = {x["id"]: x for x in participants_of(app, p["id"])}
     messages = outbox.outbox(app, p["id"])
     week = current_week(p)
-    waiting = [x for x in mail.not_logged(app, p["id"], week)]
+    waiting = mail.not_logged(app, p["id"], week)
     schedule = outbox.get_schedule(app, p["id"])
     counts = {s: sum(1 for m in messages if m.state == s)
               for s in ("queued", "failed", "sent", "cancelled")}
