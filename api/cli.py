@@ -65,7 +65,7 @@ def migrate() -> None:
 
 # Other packages' table creation, run by ``migrate`` after the event tables:
 # "module:function" names, each taking the database URL. Missing modules are skipped.
-MIGRATE_HOOKS = ("projections.schema:migrate",)
+MIGRATE_HOOKS = ("projections.schema:migrate", "domain.mail:migrate")
 
 
 def _optional_module(name: str) -> Any:
@@ -246,7 +246,7 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
 # commands to another module's group).
 COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands",
                    "api.replay_commands", "api.privacy_commands", "api.key_commands",
-                   "api.enrolment_commands")
+                   "api.enrolment_commands", "api.mail_commands")
 
 
 def _register_command_modules() -> None:

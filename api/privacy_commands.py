@@ -38,6 +38,9 @@ def erase_participant(app: Any, participant_id: str) -> dict[str, Any]:
         revoke_links(app, before["id"], "participant erased")
     except ImportError:  # pragma: no cover - accounts not installed
         pass
+    from api.mail import forget_participant
+
+    forget_participant(app, before["id"])  # unsent mail cancelled, address index cleared
     app.keys.forget_cache()
     return {k: before[k] for k in ("id", "pseudonym", "unit", "programme_id", "erased")}
 

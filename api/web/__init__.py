@@ -28,7 +28,14 @@ def _setup(state) -> None:  # noqa: ANN001 - flask's BlueprintSetupState
     init_app(state.app)
 
 
-from api.web import enrolment, overview, participant, researcher, signin  # noqa: E402,F401
+from api.web import (  # noqa: E402,F401  (routes)
+    enrolment,
+    mail,
+    overview,
+    participant,
+    researcher,
+    signin,
+)
 
 
 def _register_error_pages() -> None:

@@ -65,3 +65,8 @@ def test_bulk_load_benchmark_runs():
     assert int(cells[1].replace(",", "")) > 2000  # two demo programmes...
     assert float(cells[4]) > 0 and float(cells[6]) > 0  # ...loaded, imported, compared
     assert cells[7] == "yes"  # both chains verify
+
+
+def test_mail_benchmark_runs():
+    out = run("benchmarks/mail.py", "--sizes", "3")
+    assert re.search(r"\| 3 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|", out), out

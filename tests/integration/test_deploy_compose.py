@@ -245,3 +245,17 @@ def test_resolver_rejects_unknown_commands():
     assert _parses(["projections", "status", "--max-lag", "5000"])
     assert not _parses(["projections", "status", "--max-lag", "-1"])
     assert not _parses(["projections", "status", "--no-such-option"])
+
+
+def test_mail_settings_and_the_mail_worker(compose):
+    """Why: issue 13 - the compose file shows where the SMTP settings go, and a `mail`
+    service sends the outbox with the same settings as the web app."""
+    services = compose["services"]
+    for name in ("web", "mail"):
+        env = services[name]["environment"]
+        assert "FRAMDRIFT_SMTP_URL" in env and env.get("FRAMDRIFT_MAIL_FROM")
+        assert env.get("FRAMDRIFT_BASE_URL")
+    assert _command(services["mail"])[:3] == ["framdrift", "mail", "worker"]
+    assert _parses(_command(services["mail"])[1:])
+    assert services["mail"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully")
