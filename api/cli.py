@@ -237,7 +237,8 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
 # A module may also define ``register(cli)``, called after every module is loaded (to add
 # commands to another module's group).
 COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands",
-                   "api.replay_commands", "api.privacy_commands", "api.key_commands")
+                   "api.replay_commands", "api.privacy_commands", "api.key_commands",
+                   "api.evaluator_commands")
 
 
 def _register_command_modules() -> None:

@@ -153,6 +153,24 @@
       el.addEventListener("focus", function () { el.select(); });
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-picker-filters]"), picker);
+    // "Copy the link" (a link shown once) and "Print or save as PDF" (the report)
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (b) {
+      b.addEventListener("click", function () {
+        var field = document.getElementById(b.getAttribute("data-copy"));
+        var status = document.querySelector("[data-copy-status='" + b.getAttribute("data-copy") + "']");
+        if (!field) { return; }
+        var done = function () { if (status) { status.textContent = b.getAttribute("data-copied") || ""; } };
+        field.focus(); field.select();
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(field.value).then(done, function () {
+            if (document.execCommand("copy")) { done(); }
+          });
+        } else if (document.execCommand("copy")) { done(); }
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-print]"), function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
     var summary = document.querySelector(".errorsummary");
     if (summary) {
       var first = document.querySelector("[aria-invalid=true]");

@@ -27,7 +27,14 @@ def _setup(state) -> None:  # noqa: ANN001 - flask's BlueprintSetupState
     init_app(state.app)
 
 
-from api.web import overview, participant, researcher, signin  # noqa: E402,F401  (routes)
+from api.web import (  # noqa: E402,F401  (routes)
+    evaluator,
+    overview,
+    participant,
+    report,
+    researcher,
+    signin,
+)
 
 
 def _register_error_pages() -> None:

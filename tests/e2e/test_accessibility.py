@@ -26,7 +26,12 @@ from api_support import flask_app  # noqa: E402
 from web_support import form_fields, make_world  # noqa: E402
 
 from api.web.common import records_of  # noqa: E402
-from domain.accounts import create_researcher, issue_link, researcher_id_for  # noqa: E402
+from domain.accounts import (  # noqa: E402
+    create_researcher,
+    issue_evaluator_link,
+    issue_link,
+    researcher_id_for,
+)
 from domain.demo import load_demo  # noqa: E402
 from projections.runner import catch_up  # noqa: E402
 
@@ -42,7 +47,7 @@ NOT_PAGES = {"web.static", "static", "web.set_language", "replay.export", "repla
 # Pages photographed for people to judge the design (test-output/screenshots).
 PHOTOGRAPHED = {"index", "my-log", "record-experiment", "record-reflection", "r-programmes",
                 "r-programme", "r-overview", "r-participant", "r-enrol-errors", "replay",
-                "replay-lineage"}
+                "replay-lineage", "e-programme", "r-report"}
 
 
 def test_error_summary_links_each_field_and_researcher_pages_are_wide(app) -> None:
@@ -111,6 +116,7 @@ def demo(sqlite_app, live_server_factory):
         "participant": issue_link(sqlite_app, role="participant", subject=person)[0],
         "researcher": issue_link(sqlite_app, role="researcher",
                                  subject=researcher_id_for("a11y"))[0],
+        "evaluator": issue_evaluator_link(sqlite_app)[0],
     }
     web = flask_app(sqlite_app)
     with live_server_factory(web) as server:
@@ -173,6 +179,12 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("replay", f"/replay/{pid}", None),
             ("replay-record", f"/replay/{pid}?record={rec['capability']['id']}", None),
             ("replay-lineage", f"/replay/{pid}/records/{rec['capability']['id']}", None),
+            ("r-report", f"{r}/report", None),
+            ("r-evaluator-links", f"{r}/evaluator-links", None),
+        ],
+        "evaluator": [
+            ("e-programmes", "/e/", None),
+            ("e-programme", f"/e/programmes/{pid}", None),
         ],
     }
 
