@@ -32,3 +32,13 @@ def test_projection_rebuild_benchmark_runs():
 def test_asof_benchmark_runs():
     out = run("benchmarks/asof.py", "--sizes", "1500", "--stores", "sqlite", "--queries", "20")
     assert re.search(r"\| sqlite \| [\d,]+ \| \d+( \| [\d.]+){5} \|", out), out
+
+
+def test_overview_benchmark_runs():
+    out = run("benchmarks/overview.py", "--requests", "2", "--warmup", "1",
+              "--participants", "6")
+    for page in ("researchers' overview", "evaluators' page", "printable report"):
+        row = next(line for line in out.splitlines() if line.startswith(f"| {page} |"))
+        cells = [float(c) for c in row.strip("|").split("|")[1:]]
+        assert len(cells) == 5 and all(c > 0 for c in cells), row
+    assert "| researchers' overview |" in out and "| 1.00 | 1.00 |" in out
