@@ -324,3 +324,20 @@ def test_the_report_is_for_researchers_only(demo) -> None:
     anonymous = demo["web"].test_client()
     assert anonymous.get(path).status_code == 302
     assert demo["researcher"].get(f"/r/programmes/{uuid.uuid4()}/report").status_code == 404
+
+
+def test_an_erased_participant_is_named_as_erased_in_the_pages_language(demo) -> None:
+    """Why: once erased, a participant keeps their place on the evaluators' page under the
+    neutral label, in the page's language, and their pseudonym is gone."""
+    from api.privacy_commands import erase_participant
+
+    app, pid = demo["app"], demo["pid"]
+    person = demo["people"][0]
+    pseudonym = app.get_participant(person)["pseudonym"]
+    evaluator = _evaluator(demo)
+    assert pseudonym in evaluator.get(f"/e/programmes/{pid}?week=1").get_data(as_text=True)
+    erase_participant(app, person)
+    catch_up(app)
+    html = evaluator.get(f"/e/programmes/{pid}?week=1").get_data(as_text=True)
+    assert pseudonym not in html
+    assert "raderad deltagare" in html.lower() and "erased participant" not in html
