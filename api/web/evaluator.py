@@ -13,6 +13,7 @@ runs before any view). Signing out, switching language and signing in again stay
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import abort, flash, g, redirect, request, session, url_for
@@ -83,7 +84,7 @@ def _restrict_evaluators(state: Any) -> None:
 
 
 def evaluator_required(view: Any) -> Any:
-    import functools
+    """Only a signed-in evaluator (a link session); others get what ``_guard`` gives."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
