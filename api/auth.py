@@ -4,11 +4,12 @@
   ``/api/v1`` only, and only reads (GET, HEAD, OPTIONS). Anywhere else a request that
   carries one is refused (401) before any view runs: a token never opens a web page, a
   form, a CSRF token or a sign-in link, and never adds to a session cookie sent with it.
-- A web session (a signed cookie, see :func:`login`) names a participant or a researcher
-  and the session epochs of what it was started from (the researcher's account, the
-  sign-in link). Every request checks them against the store, so a session ended by
-  sign-out or a new password (:func:`sign_out`, ``domain.accounts``) opens nothing, even
-  replayed from a copied cookie.
+- A web session (a signed cookie, see :func:`login`) names a participant, a researcher or
+  an evaluator (read-only pseudonymous pages only, ADR 0008) and the session epochs of
+  what it was started from (the researcher's account, the sign-in link). Every request
+  checks them against the store, so a session ended by sign-out or a new password
+  (:func:`sign_out`, ``domain.accounts``) opens nothing, even replayed from a copied
+  cookie.
 
 ``require_role(...)`` guards a view for JSON and web alike: no (valid) credentials -> 401
 with ``WWW-Authenticate: Bearer``; the wrong role, or a write with a token -> 403.
@@ -28,7 +29,8 @@ from flask_smorest import abort
 
 ROLES = ("participant", "researcher", "evaluator")
 READERS = ("evaluator", "researcher")
-SESSION_ROLES = ("participant", "researcher")  # web sessions exist only for these
+SESSION_ROLES = ("participant", "researcher", "evaluator")  # web sessions exist only for these
+LINK_ONLY_ROLES = ("participant", "evaluator")  # their sessions start from a sign-in link
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 API_PREFIX = "/api/v1"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -106,8 +108,8 @@ def session_grant(role: str, subject: str, link_id: str | None = None) -> dict[s
         if epoch is None:
             raise ValueError("the sign-in link is not valid")
         grant.update(link=str(link_id), link_epoch=epoch)
-    elif role == "participant":
-        raise ValueError("participants' sessions start from a sign-in link")
+    elif role in LINK_ONLY_ROLES:
+        raise ValueError(f"{role}s' sessions start from a sign-in link")
     if role == "researcher":
         epoch = researcher_epoch(app, subject)
         if epoch is None:
@@ -161,7 +163,7 @@ def _in_force(data: dict[str, Any]) -> bool:
         if not link_session_in_force(app, link, role=role, subject=subject,
                                      epoch=data.get("link_epoch")):
             return False
-    elif role == "participant":
+    elif role in LINK_ONLY_ROLES:
         return False
     if role == "researcher":
         try:

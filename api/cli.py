@@ -246,7 +246,7 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
 # commands to another module's group).
 COMMAND_MODULES = ("projections.cli", "api.commands", "api.admin_commands",
                    "api.replay_commands", "api.privacy_commands", "api.key_commands",
-                   "api.enrolment_commands", "api.mail_commands")
+                   "api.enrolment_commands", "api.mail_commands", "api.evaluator_commands")
 
 
 def _register_command_modules() -> None:

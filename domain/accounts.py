@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -312,12 +312,13 @@ def verify_password(app: Framdrift, username: str, password: str) -> UUID | None
 
 # ------------------------------------------------------------------------ sign-in links
 #
-# A personal sign-in link (``/in/fdl_...``) for a participant (or a researcher). Like API
-# tokens, the secret is shown once and the aggregate id is derived from its SHA-256 hash;
-# the secret itself is stored nowhere. A link expires and can be revoked (new events).
+# A personal sign-in link (``/in/fdl_...``) for a participant (or a researcher, or an
+# evaluator: read-only, pseudonymous pages, ADR 0008). Like API tokens, the secret is shown
+# once and the aggregate id is derived from its SHA-256 hash; the secret itself is stored
+# nowhere. A link expires and can be revoked (new events).
 
 LINK_PREFIX = "fdl_"
-LINK_ROLES = ("participant", "researcher")
+LINK_ROLES = ("participant", "researcher", "evaluator")
 DEFAULT_LINK_DAYS = 30
 _LINK_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/sign-in-links")
 # Subject of the store-local key from which the demo's links are derived (see demo_link).
@@ -448,6 +449,23 @@ def revoke_links(app: Framdrift, subject: UUID | str, reason: str | None = None)
             app._save(link)
             count += 1
     return count
+
+
+def issue_evaluator_link(
+    app: Framdrift, *, days: float = DEFAULT_LINK_DAYS
+) -> tuple[str, UUID, UUID]:
+    """A personal sign-in link for an evaluator's web pages (ADR 0008); returns
+    ``(secret, link id, evaluator id)``. Evaluators have no account: each link names a new
+    evaluator id of its own (no name, nothing personal), so revoking that id
+    (``revoke_links``) ends exactly this link and the sessions it started."""
+    evaluator = uuid4()
+    secret, link_id = issue_link(app, role="evaluator", subject=evaluator, days=days)
+    return secret, link_id, evaluator
+
+
+def list_evaluator_links(app: Framdrift) -> list[LinkInfo]:
+    """Every evaluator link ever issued, oldest first."""
+    return [info for info in list_links(app) if info.role == "evaluator"]
 
 
 def demo_link(

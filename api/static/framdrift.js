@@ -183,6 +183,9 @@
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-picker-filters]"), picker);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-print]"), function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
     var summary = document.querySelector(".errorsummary");
     if (summary) {
       var first = document.querySelector("[aria-invalid=true]");

@@ -30,9 +30,11 @@ def _setup(state) -> None:  # noqa: ANN001 - flask's BlueprintSetupState
 
 from api.web import (  # noqa: E402,F401  (routes)
     enrolment,
+    evaluator,
     mail,
     overview,
     participant,
+    report,
     researcher,
     signin,
 )

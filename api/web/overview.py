@@ -194,11 +194,12 @@ def _texts(app: Any, record_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _quotes(app: Any, tagged: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Up to QUOTES_PER_AREA short excerpts of shared records whose author consents."""
+def _quotes(app: Any, tagged: list[dict[str, Any]],
+            limit: int = QUOTES_PER_AREA) -> list[dict[str, Any]]:
+    """Up to ``limit`` short excerpts of shared records whose author consents."""
     out = []
     for t in tagged:
-        if len(out) >= QUOTES_PER_AREA:
+        if len(out) >= limit:
             break
         if not t["shared"] or not t["consent"] or t["erased"]:
             continue
@@ -234,19 +235,21 @@ def _board(app: Any, nodes: list[dict[str, Any]], shown: dict[str, dict[str, Any
 # -------------------------------------------------------------------------------- page
 
 
-@bp.get("/r/programmes/<programme_id>/overview")
-@researcher_required
-def overview(programme_id: str) -> Any:
-    app = framdrift_app()
-    p = _programme(programme_id)
+def overview_context(app: Any, p: dict[str, Any], week: int, *,
+                     pseudonymous: bool = False,
+                     quotes: int = QUOTES_PER_AREA) -> dict[str, Any]:
+    """What the overview's panels show for programme ``p`` and course ``week``: shared by
+    the researchers' overview, their printable report and the evaluators' page.
+
+    ``pseudonymous`` (evaluators, ADR 0008): people by pseudonym only, never a name, and no
+    text a participant wrote (no quotes, no experiment aims); no personal data is even
+    decrypted. The numbers are the same read models' either way. ``quotes``: example
+    quotes per development area (the printed report shows more)."""
     sql = app.sql
     weeks = [w["number"] for w in p["weeks"]]
-    week = request.args.get("week", type=int) or current_week(p)
-    if weeks and week not in weeks:
-        abort(404)
     names = {u["key"]: u["name"] for u in p["units"]}
-    people = {x["id"]: x for x in participants_of(app, p["id"])}
     glance = queries.week_glance(sql, p["id"], week)
+    people = {} if pseudonymous else {x["id"]: x for x in participants_of(app, p["id"])}
     for row in glance["participants"]:
         person = people.get(row["participant_id"])
         row["name"] = (row["participant"] if row["erased"] or person is None
@@ -256,23 +259,45 @@ def overview(programme_id: str) -> Any:
     progress = queries.progress(sql, p["id"])
     collaborations = queries.collaborations(sql, p["id"])
     areas = queries.development_areas(sql, p["id"])
-    tagged = queries.area_records(sql, p["id"])
+    tagged = {} if pseudonymous else queries.area_records(sql, p["id"])
     for a in areas:
-        a["quotes"] = _quotes(app, tagged.get(a["id"], []))
+        a["quotes"] = _quotes(app, tagged.get(a["id"], []), quotes)
     areas.sort(key=lambda a: (-a["records"], a["name"].casefold()))
     lineage = queries.lineage(sql, p["id"])
-    flags = queries.consent_flags(sql, p["id"])
-    ids = {n["id"]: n for n in lineage["nodes"]}
-    authors = {rid: flags.get(pid_) for rid, pid_ in _authors_of(sql, p["id"], ids).items()}
-    board = _board(app, lineage["nodes"], {k: v for k, v in authors.items() if v})
+    if pseudonymous:
+        shown: dict[str, dict[str, Any]] = {}
+    else:
+        flags = queries.consent_flags(sql, p["id"])
+        ids = {n["id"]: n for n in lineage["nodes"]}
+        authors = {rid: flags.get(pid_) for rid, pid_ in _authors_of(sql, p["id"], ids).items()}
+        shown = {k: v for k, v in authors.items() if v}
+    board = _board(app, lineage["nodes"], shown)
     maturity = maturity_chart(queries.maturity(sql, p["id"]), {
         d["key"]: (d["scale_min"], d["scale_max"]) for d in p.get("instrument") or []})
-    return render(
-        "r_overview.html", programme=p, week=week, weeks=weeks, glance=glance,
-        logged=logged, not_logged=not_logged, progress=progress,
-        funnel=funnel_chart(progress), network=network_chart(collaborations, names),
-        areas=areas, maturity=maturity, board=board, stages=BOARD_STAGES,
-        funnel_kinds=FUNNEL_KINDS)
+    return {"programme": p, "week": week, "weeks": weeks, "glance": glance,
+            "logged": logged, "not_logged": not_logged, "progress": progress,
+            "funnel": funnel_chart(progress), "network": network_chart(collaborations, names),
+            "areas": areas, "maturity": maturity, "board": board, "stages": BOARD_STAGES,
+            "funnel_kinds": FUNNEL_KINDS, "pseudonymous": pseudonymous,
+            "lineage": lineage}
+
+
+def chosen_week(p: dict[str, Any]) -> int:
+    """``?week=`` or the current course week; 404 for a week the programme does not have."""
+    weeks = [w["number"] for w in p["weeks"]]
+    week = request.args.get("week", type=int) or current_week(p)
+    if weeks and week not in weeks:
+        abort(404)
+    return week
+
+
+@bp.get("/r/programmes/<programme_id>/overview")
+@researcher_required
+def overview(programme_id: str) -> Any:
+    app = framdrift_app()
+    p = _programme(programme_id)
+    context = overview_context(app, p, chosen_week(p))
+    return render("r_overview.html", week_endpoint="web.overview", **context)
 
 
 def _authors_of(sql: Any, programme_id: str, nodes: dict[str, Any]) -> dict[str, str]:

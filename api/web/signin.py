@@ -79,13 +79,15 @@ def home_for(role: str | None) -> str:
         return url_for("web.my_log")
     if role == "researcher":
         return url_for("web.programmes")
+    if role == "evaluator":
+        return url_for("web.evaluator_programmes")
     return url_for("web.index")
 
 
 @bp.get("/")
 def index() -> Any:
     principal = current_principal()
-    if principal is not None and principal.role in ("participant", "researcher"):
+    if principal is not None and principal.role in ("participant", "researcher", "evaluator"):
         return redirect(home_for(principal.role))
     return render_template("index.html")
 

@@ -26,7 +26,12 @@ from api_support import flask_app  # noqa: E402
 from web_support import form_fields, make_world  # noqa: E402
 
 from api.web.common import records_of  # noqa: E402
-from domain.accounts import create_researcher, issue_link, researcher_id_for  # noqa: E402
+from domain.accounts import (  # noqa: E402
+    create_researcher,
+    issue_evaluator_link,
+    issue_link,
+    researcher_id_for,
+)
 from domain.demo import load_demo  # noqa: E402
 from projections.runner import catch_up  # noqa: E402
 
@@ -42,7 +47,7 @@ NOT_PAGES = {"web.static", "static", "web.set_language", "replay.export", "repla
 # Pages photographed for people to judge the design (test-output/screenshots).
 PHOTOGRAPHED = {"index", "my-log", "record-experiment", "record-reflection", "r-programmes",
                 "r-programme", "r-overview", "r-participant", "r-enrol-errors", "replay",
-                "replay-lineage"}
+                "replay-lineage", "e-programme", "r-report"}
 
 
 def test_error_summary_links_each_field_and_researcher_pages_are_wide(app) -> None:
@@ -111,6 +116,7 @@ def demo(sqlite_app, live_server_factory):
         "participant": issue_link(sqlite_app, role="participant", subject=person)[0],
         "researcher": issue_link(sqlite_app, role="researcher",
                                  subject=researcher_id_for("a11y"))[0],
+        "evaluator": issue_evaluator_link(sqlite_app)[0],
     }
     # e-mail set up (to a port nothing listens on; nothing is sent after requests), so the
     # new-link page shows its form
@@ -183,6 +189,12 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("r-enrol-many", f"{r}/participants/import", None),
             ("r-enrol-many-errors", f"{r}/participants/import", "main form"),
             ("r-mail", f"{r}/mail", None),
+            ("r-report", f"{r}/report", None),
+            ("r-evaluator-links", f"{r}/evaluator-links", None),
+        ],
+        "evaluator": [
+            ("e-programmes", "/e/", None),
+            ("e-programme", f"/e/programmes/{pid}", None),
         ],
     }
 

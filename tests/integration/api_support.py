@@ -124,3 +124,22 @@ def sign_in(client: FlaskClient, role: str = "researcher") -> None:
     secret, _id = issue_link(app, role=role, subject=subject)
     response = client.get(f"/in/{secret}")
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+def evaluator_pages(app: Framdrift, programme_id: Any) -> dict[str, str]:
+    """The evaluators' web pages of a programme (ADR 0008) as an evaluator signed in with
+    a personal link sees them: the list, the programme's page and each course week's."""
+    from domain.accounts import issue_evaluator_link
+
+    secret, _link, _evaluator = issue_evaluator_link(app)
+    client = flask_app(app).test_client()
+    assert client.get(f"/in/{secret}").status_code == 302
+    pid = str(programme_id)
+    paths = ["/e/", f"/e/programmes/{pid}"] + [
+        f"/e/programmes/{pid}?week={w['number']}" for w in app.get_programme(pid)["weeks"]]
+    out = {}
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        out[path] = response.get_data(as_text=True)
+    return out

@@ -70,3 +70,13 @@ def test_bulk_load_benchmark_runs():
 def test_mail_benchmark_runs():
     out = run("benchmarks/mail.py", "--sizes", "3")
     assert re.search(r"\| 3 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|", out), out
+
+
+def test_overview_benchmark_runs():
+    out = run("benchmarks/overview.py", "--requests", "2", "--warmup", "1",
+              "--participants", "6")
+    for page in ("researchers' overview", "evaluators' page", "printable report"):
+        row = next(line for line in out.splitlines() if line.startswith(f"| {page} |"))
+        cells = [float(c) for c in row.strip("|").split("|")[1:]]
+        assert len(cells) == 5 and all(c > 0 for c in cells), row
+    assert "| researchers' overview |" in out and "| 1.00 | 1.00 |" in out

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from api_support import READ_ENDPOINTS, flask_app
+from api_support import READ_ENDPOINTS, evaluator_pages, flask_app
 from click.testing import CliRunner
 from test_projections_demo import fold
 
@@ -49,6 +49,7 @@ def api_texts(app: Any, pid: str) -> dict[str, str]:
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.get_data(as_text=True))
         out[path] = response.get_data(as_text=True)
+    out.update(evaluator_pages(app, pid))  # and the evaluators' web pages (ADR 0008)
     return out
 
 

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from api_support import READ_ENDPOINTS, flask_app
+from api_support import READ_ENDPOINTS, evaluator_pages, flask_app
 from click.testing import CliRunner
 from test_core_privacy import encodings, stored_blobs
 
@@ -111,6 +111,7 @@ def api_answers(app: Framdrift, pid: Any) -> dict[str, str]:
                               headers=headers)
         assert response.status_code == 200
         out[fmt] = response.get_data(as_text=True)
+    out.update(evaluator_pages(app, pid))  # and the evaluators' web pages (ADR 0008)
     return out
 
 
