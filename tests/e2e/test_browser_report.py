@@ -111,8 +111,8 @@ def test_an_evaluator_link_from_the_programme_page_opens_the_pseudonymous_page(
     field = page.locator("#signin-link")
     link = field.input_value()
     assert "/in/fdl_" in link
-    page.get_by_role("button", name="Kopiera länken").click()
-    page.locator("[data-copy-status='signin-link']").filter(has_text="Kopierad").wait_for()
+    page.locator("button[data-copy='signin-link']").click()
+    page.locator("#signin-link-status").filter(has_text="Kopierad").wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "evaluator-link-created.png"), full_page=True)
 
