@@ -171,9 +171,9 @@ def test_identical_attendance_posts_all_answer_as_the_first(world: World, monkey
             "attended": [world.me, world.colleague]}
     original, arrived = world.app._record_batch, threading.Barrier(SAME_POST)
 
-    def records_together(events: Any) -> Any:  # every post has its events before any saves
-        arrived.wait(TIMEOUT)
-        return original(events)
+    def records_together(events: Any, **kwargs: Any) -> Any:  # every post has its events
+        arrived.wait(TIMEOUT)                                  # before any saves
+        return original(events, **kwargs)
 
     monkeypatch.setattr(world.app, "_record_batch", records_together)
     before = world.app.max_position()
