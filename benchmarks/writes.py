@@ -260,7 +260,8 @@ def main() -> None:
     kinds = args.stores.split(",")
     print(f"Write path vs eventsourcing's Application.save (Python {platform.python_version()}, "
           f"{os.cpu_count()} cores, load average {load_average()})", flush=True)
-    rows = [r for kind in kinds for r in throughput(kind, threads, args.seconds, args.rounds)]
+    rows = [r for kind in kinds if threads
+            for r in throughput(kind, threads, args.seconds, args.rounds)]
     sizes = [int(s) for s in args.flat_sizes.split(",") if s]
     flat = [r for kind in kinds for r in flatness(kind, sizes, args.seconds, args.flat_threads)]
     print(f"\nload average after: {load_average()}")
