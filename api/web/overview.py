@@ -179,7 +179,11 @@ def maturity_chart(rows: list[dict[str, Any]],
                     "change": (round(r["after"] - r["before"], 1)
                                if r["before"] is not None and r["after"] is not None
                                else None),
-                    "bw": length(r, r["before"]), "aw": length(r, r["after"])})
+                    "bw": length(r, r["before"]), "aw": length(r, r["after"]),
+                    # a scale other than 0–100 is named beside the dimension
+                    "scale": ("{:g}–{:g}".format(*scales[r["dimension"]])
+                              if scales.get(r["dimension"], (0.0, 100.0)) != (0.0, 100.0)
+                              else None)})
     return {"width": width, "height": 20 + len(whole) * (2 * bar + gap), "left": left,
             "bar": bar, "rows": out, "top": top}
 

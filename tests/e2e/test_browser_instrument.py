@@ -14,6 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from web_support import PASSWORD, make_world  # noqa: E402
 
+from projections.runner import catch_up  # noqa: E402
+
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
@@ -94,3 +96,12 @@ def test_researcher_renames_adds_and_assesses_on_the_scale(site, page) -> None:
     assert page.locator("legend").first.inner_text() == "Digital capability"
     assert "Scale 0–100, fixed: it has been assessed." in page.locator("main").inner_text()
     _shoot(page, "page-en")
+    # the overview's maturity chart names the dimensions (each bar on its own scale)
+    catch_up(world.app)
+    page.goto(f"{base}/overview")
+    chart = page.locator("#ov-maturity-chart")
+    assert {"Digital capability", "Collaboration (1–5)"} <= set(
+        chart.locator("text.ov-label").all_text_contents())
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("section:has(#ov-maturity)").screenshot(
+        path=str(SHOTS / "instrument-overview-chart-en-1280.png"))

@@ -44,3 +44,4 @@ def test_the_overview_draws_each_dimension_on_its_own_scale():
     assert full > 0 and people["aw"] == full  # both at the top of their scales
     assert capability["bw"] == people["bw"] == round(full / 2, 1)  # both half way
     assert chart["top"] == 100.0
+    assert (capability["scale"], people["scale"]) == (None, "1–5")  # named if not 0–100
