@@ -32,3 +32,8 @@ def test_projection_rebuild_benchmark_runs():
 def test_asof_benchmark_runs():
     out = run("benchmarks/asof.py", "--sizes", "1500", "--stores", "sqlite", "--queries", "20")
     assert re.search(r"\| sqlite \| [\d,]+ \| \d+( \| [\d.]+){5} \|", out), out
+
+
+def test_enrolment_benchmark_runs():
+    out = run("benchmarks/enrolment.py", "--n", "12", "--stores", "sqlite")
+    assert re.search(r"\| SQLite( \| [\d.]+){5} \|", out), out
