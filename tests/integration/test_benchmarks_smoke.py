@@ -85,3 +85,8 @@ def test_overview_benchmark_runs():
         cells = [float(c) for c in row.strip("|").split("|")[1:]]
         assert len(cells) == 5 and all(c > 0 for c in cells), row
     assert "| researchers' overview |" in out and "| 1.00 | 1.00 |" in out
+
+
+def test_enrolment_benchmark_runs():
+    out = run("benchmarks/enrolment.py", "--n", "12", "--stores", "sqlite")
+    assert re.search(r"\| SQLite( \| [\d.]+){5} \|", out), out

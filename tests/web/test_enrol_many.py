@@ -182,6 +182,12 @@ def test_size_limits_and_encoding(world: World) -> None:
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="file-error"' in html and "CSV UTF-8" in html
+    big_file = b"N,n@exempel.se,expert,it\n" + b"x" * 1_000_000
+    response = client.post(page(world), data={
+        **fields, "csv": "", "action": "preview", "file": (io.BytesIO(big_file), "b.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert 'id="file-error"' in response.get_data(as_text=True)
     response = post(client, world, fields, "   \n\n")
     assert response.status_code == 422
     assert world.app.max_position() == before
