@@ -522,6 +522,8 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
             cls.append("selected")
         elif selected:
             cls.append("faded")
+        elif chosen and chosen == members[0]:
+            cls.append("selected")  # the group whose records are listed
         counts = ", ".join(f"{sum(1 for m in members if shown[m]['kind'] == k)} "
                            f"{_name(KIND_NAMES, k).lower()}" for k in kinds)
         title = _("%(count)s records here (%(kinds)s) · %(lane)s · week %(weeks)s",
@@ -957,6 +959,7 @@ def timeline(programme_id: Any) -> Any:
             {"label": _("W%(number)s", number=w["number"]), "href": here(week=w["number"]),
              "week": w["number"], "title": week_title(w)} for w in weeks],
         "table": chart_table(state, svg, pick),
+        "show_table": request.args.get("table") == "1",  # a link to the table, open
         "recent": recent, "areas": areas,
         "all_areas": [{"id": a, **v} for a, v in state.areas.items() if not v["merged_into"]],
         "collaborations": [c for c in view.collaborations() if not filters.get("unit")

@@ -71,6 +71,10 @@ def test_chart_is_one_tab_stop_groups_overlaps_and_lists_every_record_as_a_table
     items = re.findall(r'<li><a class="swap" href="([^"]+)"', card)
     assert len(items) == group["count"]
     assert all("record=" in i and "group=" not in i for i in items)
+    # the group is marked on the chart and holds the tab stop
+    chosen_group = next(d for d in dots(svg_of(listed)) if d["record"] == group["record"])
+    assert chosen_group["tabindex"] == "0"
+    assert f'class="record group selected" data-record="{group["record"]}"' in svg_of(listed)
     chosen = re.search(r"record=([0-9a-f-]+)", items[0])[1]
     picked = page(world.client, items[0])
     assert f'data-record="{chosen}"' in picked.split('id="record-card"', 1)[1][:200]
@@ -162,7 +166,7 @@ def test_play_without_script_and_with_it_forwards_backwards_and_at_three_speeds(
     assert re.search(rf'id="play-over"[^>]*href="[^"]*at={first}\b[^"]*play=1', now)
     assert "http-equiv" not in page(world.client, f"/replay/{pid}?play=1")
     # the log position slider is under "Advanced"; the date picker is not
-    advanced = now.split('<details class="advanced"', 1)[1].split("</details>", 1)[0]
+    advanced = now.split('id="advanced"', 1)[1].split("</details>", 1)[0]
     assert 'id="at-range"' in advanced and 'type="date"' not in advanced
     assert re.search(r'<input type="date" id="at-date" name="at"', now)
 
