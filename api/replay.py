@@ -1,12 +1,16 @@
 """The researchers' replay pages: the programme as it stood at any moment, and lineage.
 
 - ``/replay/`` — the programmes;
-- ``/replay/<programme>?at=&participant=&unit=&area=&kind=&lanes=&record=`` — the weeks as
-  bands (themes), materials, check-ins and sessions as markers, records as points per
-  unit or participant linked by their "based on" edges, the progress funnel, development
-  areas and collaborations — all as of ``at`` (a log position or an ISO date/time);
-  previous / next event links, a scrubber form and "play" (a meta refresh: works without
-  JavaScript; ``static/replay.js`` only adds keyboard steps and submit-on-slide);
+- ``/replay/<programme>?at=&participant=&unit=&area=&kind=&lanes=&week=&record=&group=``
+  — the weeks as bands (themes; ``week`` zooms into one), materials, check-ins and
+  sessions as markers, records as points per unit or participant (those that would
+  overlap as one group with its count) linked by their "based on" edges, the progress
+  funnel, development areas and collaborations — all as of ``at`` (a log position or an
+  ISO date/time); previous / next event links, week ends, a date picker and "play"
+  (``play=1``, ``dir=back``, ``speed=0.5|1|2``). Everything works as links and forms
+  without JavaScript (play: a meta refresh in ``<noscript>``); ``static/replay.js`` swaps
+  the next moment into the page instead (docs/adr/0008) and moves the chart's single tab
+  stop with the arrow keys;
 - ``/replay/<programme>/records/<record>`` — a record's lineage, back and forward;
 - downloads: timeline and records as CSV / NDJSON, lineage as PROV-JSON.
 
