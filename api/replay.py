@@ -1,12 +1,16 @@
 """The researchers' replay pages: the programme as it stood at any moment, and lineage.
 
 - ``/replay/`` — the programmes;
-- ``/replay/<programme>?at=&participant=&unit=&area=&kind=&lanes=&record=`` — the weeks as
-  bands (themes), materials, check-ins and sessions as markers, records as points per
-  unit or participant linked by their "based on" edges, the progress funnel, development
-  areas and collaborations — all as of ``at`` (a log position or an ISO date/time);
-  previous / next event links, a scrubber form and "play" (a meta refresh: works without
-  JavaScript; ``static/replay.js`` only adds keyboard steps and submit-on-slide);
+- ``/replay/<programme>?at=&participant=&unit=&area=&kind=&lanes=&week=&record=&group=``
+  — the weeks as bands (themes; ``week`` zooms into one), materials, check-ins and
+  sessions as markers, records as points per unit or participant (those that would
+  overlap as one group with its count) linked by their "based on" edges, the progress
+  funnel, development areas and collaborations — all as of ``at`` (a log position or an
+  ISO date/time); previous / next event links, week ends, a date picker and "play"
+  (``play=1``, ``dir=back``, ``speed=0.5|1|2``). Everything works as links and forms
+  without JavaScript (play: a meta refresh in ``<noscript>``); ``static/replay.js`` swaps
+  the next moment into the page instead (docs/adr/0008) and moves the chart's single tab
+  stop with the arrow keys;
 - ``/replay/<programme>/records/<record>`` — a record's lineage, back and forward;
 - downloads: timeline and records as CSV / NDJSON, lineage as PROV-JSON.
 
@@ -64,7 +68,7 @@ from projections import asof
 bp = Blueprint("replay", __name__, url_prefix="/replay")
 
 KINDS = ("reflection", "decision", "experiment", "capability")
-FILTERS = ("participant", "unit", "area", "kind", "lanes")
+FILTERS = ("participant", "unit", "area", "kind", "lanes", "week")
 WIDTH, LEFT, RIGHT = 1180, 170, 20
 TOP, MARKERS, LANE = 34, 34, 22
 # the timeline's narrow layout for phones (replay.css shows it instead of the wide one below
@@ -74,6 +78,8 @@ NARROW, NARROW_SIDE, NARROW_LANE, NARROW_LABEL = 340, 6, 36, 14
 # the lineage's narrow layout: its boxes start after a gutter for the links' curves
 LINEAGE_GUTTER = 26
 PLAY_TICKS = 80
+# play speeds: (seconds between steps, log positions a step takes, in PLAY_TICKS steps)
+SPEEDS = {"0.5": (2, 1), "1": (1, 1), "2": (1, 2)}
 
 
 def _sql() -> Any:
@@ -295,18 +301,101 @@ def active_filters(state: ProgrammeState, filters: dict[str, str]) -> list[str]:
             if filters.get(k)]
 
 
+def _wrap(text: str, size: int, lines: int = 3) -> list[str]:
+    """``text`` in lines of at most ``size`` characters, broken between words (a word
+    longer than a line is broken inside it); the last of ``lines`` lines ends in "…" when
+    the text is longer still (the whole text is in the label's ``<title>``)."""
+    out: list[str] = []
+    line = ""
+    for word in text.split():
+        while len(word) > size:  # a word longer than a line: split it
+            if line:
+                out.append(line)
+                line = ""
+            out.append(word[:size - 1] + "-")
+            word = word[size - 1:]
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= size:
+            line += " " + word
+        else:
+            out.append(line)
+            line = word
+    if line:
+        out.append(line)
+    if len(out) > lines:
+        out = out[:lines - 1] + [_fit(" ".join(out[lines - 1:]), size)]
+    return out or [""]
+
+
+def _day_start(day: str) -> datetime:
+    return datetime.combine(datetime.fromisoformat(day).date(), time.min, tzinfo=UTC)
+
+
+def _day_end(day: str) -> datetime:
+    return datetime.combine(datetime.fromisoformat(day).date(), time.max, tzinfo=UTC)
+
+
+def _after_weeks(state: ProgrammeState, weeks: list[dict[str, Any]]) -> list[datetime]:
+    """The moments of records, materials and meetings after the last week's end: the chart's
+    axis runs on to the last of them (and not to "now" when nothing happened since)."""
+    if not weeks:
+        return []
+    end = max(_day_end(w["ends_on"]) for w in weeks)
+    moments = [_when(r["created_at"]) for r in state.records.values()]
+    moments += [_when(m["published_at"]) for m in state.materials.values()]
+    moments += [_day_start(m["held_on"]) + timedelta(hours=12)
+                for m in state.meetings.values()]
+    return [m for m in moments if m and m > end]
+
+
+def clusters(points: list[tuple[str, int, float]], gap: float) -> list[list[str]]:
+    """Records drawn at (lane, x) grouped where their symbols would overlap: in a lane,
+    sorted by x, a record closer than ``gap`` to the first of the current group joins it
+    (drawn at that first one's x, so that groups and records stay ``gap`` apart).
+    ``points``: (record, lane, x) in the records' log order; the groups keep that order."""
+    by_lane: dict[int, list[tuple[float, int, str]]] = {}
+    for order, (rid, lane, x) in enumerate(points):
+        by_lane.setdefault(lane, []).append((x, order, rid))
+    groups: list[tuple[int, list[tuple[int, str]]]] = []
+    for lane in sorted(by_lane):
+        start = None
+        for x, order, rid in sorted(by_lane[lane]):
+            if start is None or x - start >= gap:
+                start = x
+                groups.append((lane, []))
+            groups[-1][1].append((order, rid))
+    return [[rid for _o, rid in sorted(members)] for _lane, members in groups]
+
+
 def timeline_svg(state: ProgrammeState, filters: dict[str, str],
-                 selected: set[str], link: Any, *, narrow: bool = False) -> dict[str, Any]:
+                 selected: set[str], link: Any, *, narrow: bool = False,
+                 group_link: Any = None, chosen: str = "") -> dict[str, Any]:
     """Everything the SVG template draws, laid out in Python.
 
-    ``narrow``: the layout for phones — NARROW units wide, lanes named on a line of their
+    The axis runs over the programme's weeks, and on after them only as far as something
+    happened (``_after_weeks``); ``filters["week"]`` zooms into one week (its days as ticks).
+    Records whose symbols would overlap in a lane are drawn as one group with their count
+    (``clusters``); ``group_link(first record)`` selects a group. Lane and week labels wrap
+    (never cut off); the record links are one tab stop (``tabindex`` 0 on the ``chosen`` or
+    the first one, -1 on the others: replay.js moves it with the arrow keys).
+
+    ``narrow``: the layout for phones — NARROW units wide, lanes named on lines of their
     own above their records (no column of names on the left), weeks labelled by number."""
     weeks = state.programme.get("weeks", [])
     now = _when(state.time)
     width = NARROW if narrow else WIDTH
-    lane_h, label_h = (NARROW_LANE, NARROW_LABEL) if narrow else (LANE, 0)
-    scale = (Scale(weeks, [now] if now else [], NARROW_SIDE, NARROW - NARROW_SIDE) if narrow
-             else Scale(weeks, [now] if now else []))
+    zoom = next((w for w in weeks if str(w["number"]) == filters.get("week")), None)
+    if zoom:  # the week and the days up to the next week (its weekend)
+        after = [w["starts_on"] for w in weeks if w["starts_on"] > zoom["ends_on"]]
+        shown_weeks = [zoom]
+        extra = [_day_start(min(after)) - timedelta(microseconds=1)] if after else []
+    else:
+        shown_weeks, extra = weeks, _after_weeks(state, weeks)
+        if not weeks and now:
+            extra = [now]
+    left, right = (NARROW_SIDE, NARROW - NARROW_SIDE) if narrow else (LEFT, WIDTH - RIGHT)
+    scale = Scale(shown_weeks, extra, left, right)
     by_participant = filters.get("lanes") == "participant"
     units = _unit_names(state)
     if by_participant:
@@ -319,98 +408,172 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
     else:
         lanes = list(units.items())
     index = {key: i for i, (key, _label) in enumerate(lanes)}
-    top = TOP + MARKERS
-    height = top + max(1, len(lanes)) * lane_h + 24
+
+    # week bands, their labels wrapped to the band's width (up to three lines)
     bands = []
-    for i, w in enumerate(weeks):
-        start = datetime.combine(datetime.fromisoformat(w["starts_on"]).date(), time.min,
-                                 tzinfo=UTC)
-        end = datetime.combine(datetime.fromisoformat(w["ends_on"]).date(), time.max,
-                               tzinfo=UTC)
-        x0, x1 = scale.x(start), scale.x(end)
+    for w in shown_weeks:
+        x0, x1 = scale.x(_day_start(w["starts_on"])), scale.x(_day_end(w["ends_on"]))
         theme = theme_name(w["theme"])
-        bands.append({"x": x0, "w": max(1.0, x1 - x0),
-                      "label": _("W%(number)s", number=w["number"]) if narrow else
-                      _("W%(number)s %(theme)s", number=w["number"], theme=theme),
-                      "cls": "band band-odd" if i % 2 else "band band-even",
+        text = (_("W%(number)s", number=w["number"]) if narrow and not zoom else
+                _("W%(number)s %(theme)s", number=w["number"], theme=theme))
+        chars = max(3, int((x1 - x0 - 6) / (7.2 if narrow else 6.6)))
+        bands.append({"x": x0, "w": max(1.0, x1 - x0), "lines": _wrap(text, chars),
+                      "cls": "band band-odd" if (w["number"] % 2 == 0) else "band band-even",
                       "theme": w["theme"], "week": w["number"],
                       "title": _("Week %(number)s: %(theme)s (%(start)s – %(end)s)",
                                  number=w["number"], theme=theme,
                                  start=format_day(w["starts_on"], "short"),
                                  end=format_day(w["ends_on"], "short"))})
+    line_h = 14 if narrow else 13
+    head = 6 + max([len(b["lines"]) for b in bands] or [1]) * line_h
+    for b in bands:
+        b["label_y"] = [head - (len(b["lines"]) - 1 - k) * line_h - 4
+                        for k in range(len(b["lines"]))]
+    top_markers = head + 2
+    top = top_markers + MARKERS
+
+    def inside(moment: datetime | None) -> bool:
+        return moment is not None and scale.start <= moment <= scale.end
+
     markers = []
     for mid, m in state.materials.items():
-        x = scale.x(_when(m["published_at"]))
+        moment = _when(m["published_at"])
+        if zoom and not inside(moment):
+            continue
+        x = scale.x(moment)
         markers.append({"cls": "marker material", "tag": "polygon",
-                        "points": f"{x},{TOP + 4} {x + 5},{TOP + 13} {x - 5},{TOP + 13}",
+                        "points": f"{x},{top_markers + 4} {x + 5},{top_markers + 13} "
+                                  f"{x - 5},{top_markers + 13}",
                         "title": _("Material %(id)s (week %(week)s, %(kind)s): %(title)s",
                                    id=mid, week=m["week"],
                                    kind=_name(MATERIAL_KINDS, m["kind"]).lower(),
                                    title=m["title"])})
     for mid, m in state.meetings.items():
-        held = datetime.combine(datetime.fromisoformat(m["held_on"]).date(), time(12),
-                                tzinfo=UTC)
+        held = _day_start(m["held_on"]) + timedelta(hours=12)
+        if zoom and not inside(held):
+            continue
         x = scale.x(held)
         label = _("Check-in") if m["kind"] == "check_in" else _("Session")
         markers.append({"cls": f"marker {m['kind'].replace('_', '-')}", "tag": "rect",
-                        "x": x - 4, "y": TOP + 18, "w": 8, "h": 8,
+                        "x": x - 4, "y": top_markers + 18, "w": 8, "h": 8,
                         "title": _("%(meeting)s %(id)s, week %(week)s, %(day)s",
                                    meeting=label, id=mid, week=m["week"],
                                    day=format_day(m["held_on"], "short"))})
+
+    # lanes: their names wrapped (a column on the left, or lines above the records)
+    lane_rows = []
+    y = top
+    for i, (key, label) in enumerate(lanes):
+        lines = _wrap(label, 50 if narrow else 31)
+        if narrow:
+            height, label_h = NARROW_LANE - NARROW_LABEL + len(lines) * NARROW_LABEL, \
+                len(lines) * NARROW_LABEL
+        else:
+            height, label_h = max(LANE, len(lines) * 12 + 8), 0
+        first_y = y + (11 if narrow else (height - (len(lines) - 1) * 12) / 2 + 4)
+        lane_rows.append({"y": y, "h": height, "key": key, "title": label, "index": i,
+                          "lines": lines, "label_y": [round(first_y + k * (
+                              NARROW_LABEL if narrow else 12), 1) for k in range(len(lines))],
+                          "mid": round(y + label_h + (height - label_h) / 2, 1),
+                          "cls": "lane" + (" alt" if i % 2 else "")})
+        y += height
+    height = max(y, top + LANE) + 24
+
     shown = _visible(state, filters)
-    points: dict[str, tuple[float, float]] = {}
-    offsets = {"reflection": -5, "decision": -1, "experiment": 3, "capability": 6}
-    dots = []
+    placed: list[tuple[str, int, float]] = []
     for rid, r in sorted(shown.items(), key=lambda kv: kv[1]["created_position"]):
         lane = index.get(r["pseudonym"] if by_participant else r["unit"])
-        if lane is None:
+        moment = _when(r["created_at"])
+        if lane is None or (zoom and not inside(moment)):
             continue
-        x = scale.x(_when(r["created_at"]))
-        y = (top + lane * lane_h + label_h + (lane_h - label_h) / 2
-             + offsets[r["kind"]] * 0.6)
-        points[rid] = (x, y)
-        cls = ["record", r["kind"]]
-        if r["void"]:
-            cls.append("void")
-        if r["stage"]:
-            cls.append(f"stage-{r['stage']}")
-        if selected and rid in selected:
+        placed.append((rid, lane, scale.x(moment)))
+    where = {rid: (lane, x) for rid, lane, x in placed}
+    radius = 7.0 if narrow else 7.5  # a group's circle; groups never overlap (gap > 2r)
+    groups = clusters(placed, 2 * radius + 1)
+    points: dict[str, tuple[float, float]] = {}
+    dots = []
+    for members in groups:
+        lane, cx = where[min(members, key=lambda m: where[m][1])]  # the group's start
+        cy = lane_rows[lane]["mid"]
+        for m in members:
+            points[m] = (cx, cy)
+        if len(members) == 1:
+            rid = members[0]
+            r = shown[rid]
+            cls = ["record", r["kind"]]
+            if r["void"]:
+                cls.append("void")
+            if r["stage"]:
+                cls.append(f"stage-{r['stage']}")
+            if selected and rid in selected:
+                cls.append("selected")
+            elif selected:
+                cls.append("faded")
+            title = " · ".join([
+                _name(KIND_NAMES, r["kind"]), _("week %(number)s", number=r["week"]),
+                units.get(r["unit"], r["unit"]), _who(r["pseudonym"]),
+                format_when(r["created_at"])])
+            state_text = _record_state(r)
+            dots.append({**_shape(r["kind"], cx, cy), "cls": " ".join(cls),
+                         "href": link(rid), "id": rid, "kind": r["kind"], "week": r["week"],
+                         "participant": r["pseudonym"] or "", "lane": lane, "x": cx,
+                         "members": members,
+                         "title": f"{title} · {state_text}" if state_text else title})
+            continue
+        kinds = sorted({shown[m]["kind"] for m in members}, key=KINDS.index)
+        wk = sorted({shown[m]["week"] for m in members if shown[m]["week"] is not None})
+        cls = ["record", "group"]
+        if selected and selected & set(members):
             cls.append("selected")
         elif selected:
             cls.append("faded")
-        title = " · ".join([
-            _name(KIND_NAMES, r["kind"]), _("week %(number)s", number=r["week"]),
-            units.get(r["unit"], r["unit"]), _who(r["pseudonym"]),
-            format_when(r["created_at"])])
-        state_text = _record_state(r)
-        dots.append({**_shape(r["kind"], x, y), "cls": " ".join(cls), "href": link(rid),
-                     "id": rid, "kind": r["kind"], "week": r["week"],
-                     "participant": r["pseudonym"] or "",
-                     "title": f"{title} · {state_text}" if state_text else title})
+        elif chosen and chosen == members[0]:
+            cls.append("selected")  # the group whose records are listed
+        counts = ", ".join(f"{sum(1 for m in members if shown[m]['kind'] == k)} "
+                           f"{_name(KIND_NAMES, k).lower()}" for k in kinds)
+        title = _("%(count)s records here (%(kinds)s) · %(lane)s · week %(weeks)s",
+                  count=len(members), kinds=counts, lane=lanes[lane][1],
+                  weeks=(f"{wk[0]}–{wk[-1]}" if len(wk) > 1 else str(wk[0])) if wk else "?")
+        dots.append({"tag": "group", "cx": cx, "cy": cy, "r": radius, "count": len(members),
+                     "cls": " ".join(cls), "href": (group_link or link)(members[0]),
+                     "id": members[0], "kind": "group", "week": shown[members[0]]["week"],
+                     "participant": "", "lane": lane, "x": cx, "members": members,
+                     "title": title})
+    dots.sort(key=lambda d: (d["lane"], d["x"]))  # reading order: lane by lane, in time
+    chosen_dot = next((d for d in dots if chosen in d["members"]), dots[0] if dots else None)
+    for d in dots:
+        d["tabindex"] = "0" if d is chosen_dot else "-1"
     edges = []
-    for rid, (x, y) in points.items():
+    for rid, (x, y1) in points.items():
         for b in shown[rid]["based_on"]:
-            if b in points:
+            if b in points and points[b] != (x, y1):
                 bx, by = points[b]
                 cls = "edge"
                 if selected:
                     cls += " selected" if rid in selected and b in selected else " faded"
-                edges.append({"x1": x, "y1": y, "x2": bx, "y2": by, "cls": cls})
-    lane_rows = [{"y": top + i * lane_h, "key": key, "title": label,
-                  "label": _fit(label, 50 if narrow else 27),
-                  "label_y": top + i * lane_h + (11 if narrow else 15),
-                  "cls": "lane" + (" alt" if i % 2 else "")}
-                 for i, (key, label) in enumerate(lanes)]
-    x_now = scale.x(now) if now else None
+                edges.append({"x1": x, "y1": y1, "x2": bx, "y2": by, "cls": cls})
+    # a zoomed week: its days as ticks under the lanes
+    ticks = []
+    if zoom:
+        day = _day_start(zoom["starts_on"])
+        while day <= scale.end:
+            x = scale.x(day + timedelta(hours=12))
+            ticks.append({"x": x, "label": format_day(day.date(), "EEE d" if narrow
+                                                          else "weekday")})
+            day += timedelta(days=1)
+    x_now = scale.x(now) if now and (inside(now) or not zoom) else None
     # the "as of" label on the side of the line where it fits (near the right edge: left)
-    ends = narrow and x_now is not None and x_now > width - 50
+    ends = x_now is not None and x_now > width - 50
     return {
-        "width": width, "height": height, "left": scale.left, "right": scale.right,
-        "top": top, "bands": bands, "markers": markers, "lanes": lane_rows, "dots": dots,
-        "edges": edges, "now": x_now, "lane_h": lane_h, "bands_top": TOP,
+        "width": width, "height": height + (16 if ticks else 0), "left": scale.left,
+        "right": scale.right, "top": top, "bands": bands, "markers": markers,
+        "lanes": lane_rows, "dots": dots, "edges": edges, "now": x_now, "ticks": ticks,
+        "ticks_y": height + 4, "bands_top": top_markers, "head": head,
         "now_label_x": None if x_now is None else (x_now - 3 if ends else x_now + 3),
         "now_label_cls": "now-label end" if ends else "now-label",
-        "shown": len(dots), "narrow": narrow,
+        "shown": sum(len(d["members"]) for d in dots), "narrow": narrow,
+        "groups": groups, "records": [shown[rid] for rid, _lane, _x in placed],
+        "zoom": zoom,
     }
 
 
@@ -548,15 +711,21 @@ def _short(kind: str, texts: dict[str, str]) -> str:
     return texts.get(fields[0][0], "") if fields else ""
 
 
-def record_card(state: ProgrammeState, rid: str, link: Any) -> dict[str, Any]:
+def record_card(state: ProgrammeState, rid: str, link: Any,
+                chain: dict[str, Any] | None = None) -> dict[str, Any]:
     """The card of a selected record: its text (``record_texts``), author, unit, week and
     theme, stage, and the records it is based on and that were based on it (each with its
-    title and a link that selects it)."""
+    title and a link that selects it); with its ``chain`` (``asof.lineage``) also the
+    records two or more steps back or on ("further"), so one card tells the lineage."""
     r = state.records[rid]
     led_to = sorted((x for x, o in state.records.items() if rid in o["based_on"]),
                     key=lambda x: state.records[x]["created_position"])
     based_on = [b for b in r["based_on"] if b in state.records]
-    texts = record_texts(state, [rid, *based_on, *led_to])
+    further = [n for n in (chain or {}).get("nodes", []) if abs(n.get("depth", 0)) >= 2
+               and n["id"] in state.records]
+    further.sort(key=lambda n: (n["depth"] > 0, -abs(n["depth"]) if n["depth"] < 0
+                                else n["depth"], n["position"]))
+    texts = record_texts(state, [rid, *based_on, *led_to, *(n["id"] for n in further)])
     mine = texts.get(rid, {})
     fields = [(str(label), mine[f]) for f, label in RECORD_FIELDS.get(r["kind"], ())
               if mine.get(f)]
@@ -579,7 +748,49 @@ def record_card(state: ProgrammeState, rid: str, link: Any) -> dict[str, Any]:
         "state": _record_state(r), "created_at": r["created_at"],
         "areas": [state.areas[a]["name"] for a in r["areas"] if a in state.areas],
         "based_on": [other(b) for b in based_on], "led_to": [other(x) for x in led_to],
+        "further": [{**other(n["id"]), "steps": _steps(n["depth"])} for n in further],
     }
+
+
+def get_locale_name() -> str:
+    from flask_babel import get_locale
+
+    return pick_language(str(get_locale() or ""))
+
+
+def week_title(w: dict[str, Any]) -> str:
+    """"Week 2 · Governance (14 Sep – 18 Sep)": a week as a zoom link's tooltip says it."""
+    return _("Week %(number)s: %(theme)s (%(start)s – %(end)s)", number=w["number"],
+             theme=theme_name(w["theme"]), start=format_day(w["starts_on"], "short"),
+             end=format_day(w["ends_on"], "short"))
+
+
+def _row(state: ProgrammeState, rid: str, link: Any) -> dict[str, Any]:
+    """A record as a row of the chart's table and of a group's list: words, no text."""
+    r = state.records[rid]
+    units = _unit_names(state)
+    return {"id": rid, "href": link(rid), "kind": r["kind"],
+            "kind_name": _name(KIND_NAMES, r["kind"]), "week": r["week"],
+            "day": _local_day(r["created_at"]), "created_at": r["created_at"],
+            "unit": units.get(r["unit"], r["unit"]), "who": _who(r["pseudonym"]),
+            "participant": r["pseudonym"] or "",
+            "state": _record_state(r)}
+
+
+def group_card(state: ProgrammeState, first: str, *svgs: dict[str, Any],
+               link: Any) -> dict[str, Any] | None:
+    """The records of the chart's group that begins with ``first`` (in whichever layout has
+    it: the wide one, or the phone's, which groups more), each with a link selecting it."""
+    for svg in svgs:
+        for members in svg["groups"]:
+            if members[0] == first and len(members) > 1:
+                return {"id": first, "rows": [_row(state, m, link) for m in members]}
+    return None
+
+
+def chart_table(state: ProgrammeState, svg: dict[str, Any], link: Any) -> list[dict[str, Any]]:
+    """"Show as table": the records the chart shows, in log order, as rows."""
+    return [_row(state, r["id"], link) for r in svg["records"]]
 
 
 # what a lineage node shows of its text (researchers): the first field, and an
@@ -677,6 +888,9 @@ def timeline(programme_id: Any) -> Any:
     selected_id = request.args.get("record") or ""
     if selected_id not in state.records:
         selected_id = ""  # unknown, not yet created, or left out (consent)
+    group_id = "" if selected_id else (request.args.get("group") or "")
+    speed = request.args.get("speed") if request.args.get("speed") in SPEEDS else "1"
+    backwards = request.args.get("dir") == "back"
     selected: set[str] = set()
     chain = None
     card = None
@@ -685,22 +899,52 @@ def timeline(programme_id: Any) -> Any:
         selected = {n["id"] for n in chain["nodes"]}
 
     def here(**changes: Any) -> str:
-        values = {"at": state.position, **filters, "record": selected_id or None, **changes}
+        values = {"at": state.position, **filters, "record": selected_id or None,
+                  "group": group_id or None, "speed": None if speed == "1" else speed,
+                  **changes}
         return _url("replay.timeline", programme_id=pid, **values)
 
     def record_link(rid: str) -> str:
         return _url("replay.record", programme_id=pid, record_id=rid, at=state.position)
 
+    def pick(rid: str) -> str:
+        return here(record=rid, group=None)
+
+    def pick_group(rid: str) -> str:
+        return here(group=rid, record=None)
+
     if selected_id:
-        card = record_card(state, selected_id, lambda rid: here(record=rid))
-    svg = timeline_svg(state, filters, selected, lambda rid: here(record=rid))
-    narrow_svg = timeline_svg(state, filters, selected, lambda rid: here(record=rid),
-                              narrow=True)
+        card = record_card(state, selected_id, pick, chain)
+    svg = timeline_svg(state, filters, selected, pick, group_link=pick_group,
+                       chosen=selected_id or group_id)
+    # on a phone a pick jumps to its card (below the chart): no script needed
+    narrow_svg = timeline_svg(state, filters, selected, lambda rid: pick(rid) + "#selection",
+                              narrow=True, chosen=selected_id or group_id,
+                              group_link=lambda rid: pick_group(rid) + "#selection")
+    group = None
+    if group_id:
+        group = group_card(state, group_id, svg, narrow_svg, link=pick)
     playing = request.args.get("play") == "1"
-    step = max(1, (last - first) // PLAY_TICKS)
+    delay, factor = SPEEDS[speed]
+    step = max(1, (last - first) // PLAY_TICKS) * factor
     play_next = None
-    if state.position < last:
+    if backwards and state.position > first:
+        play_next = here(at=max(first, state.position - step), play="1", dir="back")
+    elif not backwards and state.position < last:
         play_next = here(at=min(last, state.position + step), play="1")
+    player = {
+        "playing": playing and play_next is not None, "next": play_next, "delay": delay,
+        "stop": here(), "speed": speed,
+        "forward": here(play="1") if state.position < last else None,
+        "backward": here(play="1", dir="back") if state.position > first else None,
+        "over": here(at=first, play="1") if state.position >= last and last > first
+        else None,
+        "speeds": [(key, f"{key.replace('.', ',') if get_locale_name() == 'sv' else key}×",
+                    here(speed=None if key == "1" else key,
+                         play="1" if playing and play_next else None,
+                         dir="back" if playing and backwards else None))
+                   for key in SPEEDS],
+    }
     # the latest events that may be shown (consent applied by timeline_rows)
     view = narrowed(state, filters)  # what the panels count: the records the chart shows
     recent = page_summaries(state, list(reversed(filtered_rows(state, asof.timeline_rows(
@@ -716,8 +960,12 @@ def timeline(programme_id: Any) -> Any:
         "hood": hood, "first": first, "last": last, "at": at, "here": here,
         "record_link": record_link, "chain": chain, "selected_id": selected_id,
         "card": card,
-        "playing": playing, "play_next": play_next, "play_stop": here(play=None),
-        "play_start": here(play="1") if play_next else None,
+        "player": player, "group": group, "zoom": svg["zoom"],
+        "zoom_links": [{"label": _("All weeks"), "href": here(week=None), "week": None}] + [
+            {"label": _("W%(number)s", number=w["number"]), "href": here(week=w["number"]),
+             "week": w["number"], "title": week_title(w)} for w in weeks],
+        "table": chart_table(state, svg, pick),
+        "show_table": request.args.get("table") == "1",  # a link to the table, open
         "recent": recent, "areas": areas,
         "all_areas": [{"id": a, **v} for a, v in state.areas.items() if not v["merged_into"]],
         "collaborations": [c for c in view.collaborations() if not filters.get("unit")
@@ -726,6 +974,9 @@ def timeline(programme_id: Any) -> Any:
         "enrolled": getattr(state, "enrolled", len(state.participants)),
         "units": list(_unit_names(state).items()),
         "kinds": [(k, _name(KIND_NAMES, k)) for k in KINDS], "weeks": weeks,
+        "weeks_select": [(w["number"], week_title(w)) for w in weeks],
+        "date_value": (_local_input(state.time) or "")[:10],
+        "date_min": weeks[0]["starts_on"][:10] if weeks else "",
         "week_ends": [{"label": _("End of week %(number)s", number=w["number"]),
                        "number": w["number"], "href": here(at=w["ends_on"]),
                        "title": format_day(w["ends_on"], "weekday")}

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from api_support import flask_app  # noqa: E402
 from web_support import form_fields, make_world  # noqa: E402
 
+from api.replay import timeline_svg  # noqa: E402
 from api.web.common import records_of  # noqa: E402
 from domain.accounts import (  # noqa: E402
     create_researcher,
@@ -33,6 +34,7 @@ from domain.accounts import (  # noqa: E402
     researcher_id_for,
 )
 from domain.demo import load_demo  # noqa: E402
+from projections import asof  # noqa: E402
 from projections.runner import catch_up  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,7 @@ NOT_PAGES = {"web.static", "static", "web.set_language", "replay.export", "repla
 # Pages photographed for people to judge the design (test-output/screenshots).
 PHOTOGRAPHED = {"index", "my-log", "record-experiment", "record-reflection", "r-programmes",
                 "r-programme", "r-overview", "r-participant", "r-enrol-errors", "replay",
-                "replay-lineage", "e-programme", "r-report"}
+                "replay-lineage", "e-programme", "r-report", "replay-group-table", "replay-week"}
 
 
 def test_error_summary_links_each_field_and_researcher_pages_are_wide(app) -> None:
@@ -122,9 +124,12 @@ def demo(sqlite_app, live_server_factory):
     # new-link page shows its form
     web = flask_app(sqlite_app, SMTP_URL="smtp://127.0.0.1:9", MAIL_FROM="noreply@example.org",
                     MAIL_SEND_AFTER_REQUEST=False)
+    with web.test_request_context():  # a group of records on the replay chart (issue 12)
+        groups = timeline_svg(asof.moment(sqlite_app.sql, pid), {}, set(), str)["groups"]
+    group = next(g[0] for g in groups if len(g) > 1)
     with live_server_factory(web) as server:
         yield {"url": server.url, "web": web, "pid": pid, "person": person,
-               "records": records, "programme": programme, "links": links}
+               "records": records, "programme": programme, "links": links, "group": group}
 
 
 def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
@@ -186,6 +191,8 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("replay", f"/replay/{pid}", None),
             ("replay-record", f"/replay/{pid}?record={rec['capability']['id']}", None),
             ("replay-lineage", f"/replay/{pid}/records/{rec['capability']['id']}", None),
+            ("replay-group-table", f"/replay/{pid}?group={d['group']}&table=1", None),
+            ("replay-week", f"/replay/{pid}?week=2&lanes=participant&at=2026-09-16", None),
             ("r-enrol-many", f"{r}/participants/import", None),
             ("r-enrol-many-errors", f"{r}/participants/import", "main form"),
             ("r-mail", f"{r}/mail", None),

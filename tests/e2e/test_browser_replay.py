@@ -16,6 +16,8 @@ from domain.demo import load_demo  # noqa: E402
 from projections import asof  # noqa: E402
 from projections.runner import catch_up  # noqa: E402
 
+POSITION = "() => Number(document.getElementById('as-of-position').textContent)"
+NAVIGATIONS = "() => performance.getEntriesByType('navigation').length"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -62,20 +64,26 @@ def test_scrub_to_end_of_week_three_and_walk_a_capability_back(served, page, scr
     screenshot(page, "end-of-week-3")
 
     position = int(page.locator("#as-of-position").inner_text())
-    page.locator("#step-next").click()
-    assert int(page.locator("#as-of-position").inner_text()) > position
+    page.locator("#step-next").click()  # swapped in place (replay.js): wait for it
+    page.wait_for_function(f"() => ({POSITION})() > {position}")
     page.locator("#step-previous").click()
-    assert int(page.locator("#as-of-position").inner_text()) == position
+    page.wait_for_function(f"() => ({POSITION})() === {position}")
 
+    page.locator("#at-date").fill("2026-10-09")  # the date picker
+    page.locator("#go-date").click()
+    page.wait_for_url("**at=2026-10-09**")
+    assert page.locator("#as-of-time").inner_text().startswith("2026-10-09")
+    assert not page.locator("#at-time").is_visible()  # the exact time: under "Advanced"
+    page.locator("#advanced summary").click()
     page.locator("#at-time").fill("2026-10-09T23:59")
     page.locator("#go-time").click()
+    page.wait_for_url("**at=2026-10-09T23**")
     state = asof.state_at(app.sql, pid)
     record_id = next(  # a capability whose chain reaches week 1 (capabilities may overlap)
         r["id"] for r in state.records.values() if r["kind"] == "capability" and any(
             n["kind"] == "reflection" and n["week"] == 1
             for n in asof.lineage(state, r["id"], direction="back")["nodes"]))
-    page.locator(f'#replay-svg a:has(g[data-record="{record_id}"])').dispatch_event("click")
-    page.wait_for_url(f"**record={record_id}**")
+    pick(page, "#replay-svg", record_id)
     page.locator("#open-lineage").click()
     page.locator("#direction-back").click()
     rows = page.locator("#lineage-table tbody tr")
@@ -94,6 +102,20 @@ def test_scrub_to_end_of_week_three_and_walk_a_capability_back(served, page, scr
     screenshot(page, "phone-english")
 
     assert not violations, violations
+
+
+def pick(page, chart: str, record_id: str) -> None:
+    """Select a record on the chart: its symbol, or (drawn in a group with others) its row
+    in "Show as table" (the page is swapped in place by replay.js)."""
+    alone = page.locator(f'{chart} a:has(g[data-record="{record_id}"]:not(.group))')
+    if alone.count():
+        alone.dispatch_event("click")
+    else:
+        if not page.locator("#chart-table table").is_visible():
+            page.locator("#chart-table summary").click()
+        page.locator(f'#chart-table tr[data-record="{record_id}"] a').click()
+    page.wait_for_url(f"**record={record_id}**")
+    page.locator(f'#record-card[data-record="{record_id}"]').wait_for()
 
 
 # every text of the chart: its rendered font size (CSS size x the SVG's scale) and box
@@ -130,12 +152,15 @@ def test_replay_fits_a_phone_and_is_unchanged_on_a_desktop(served, page, screens
         box = narrow.bounding_box()
         assert box["x"] >= 0 and 300 <= box["width"] <= 360 and box["height"] > 250, box
         records = narrow.locator("g.record")
-        assert records.count() == wide.locator("g.record").count() > 0
+        counted = "gs => gs.reduce((n, g) => n + Number(g.dataset.count || 1), 0)"
+        assert records.evaluate_all(counted) == wide.locator("g.record").evaluate_all(
+            counted) > 0  # every record in a symbol, grouped or alone
         assert records.first.is_visible()
         texts = narrow.evaluate(TEXTS)
         assert {"V1", "V5", "nu"} <= {t["text"] for t in texts}
         assert any(t["text"].startswith("Socialförvaltningen") or
                    t["text"].endswith("Socialförvaltningen") for t in texts)
+        assert not [t["text"] for t in texts if "…" in t["text"]]  # wrapped, never cut
         for t in texts:  # legible, and inside the chart (not cut off at its edges)
             assert t["px"] >= 10 and t["height"] >= 9, t
             assert t["left"] >= 0 and t["right"] >= 0, t
@@ -143,11 +168,14 @@ def test_replay_fits_a_phone_and_is_unchanged_on_a_desktop(served, page, screens
         assert funnel and all(t["px"] >= 9.5 and t["right"] >= 0 for t in funnel), funnel
         screenshot(page, name)
 
-    # a record is picked on the phone as on the desktop: a link, no script needed
-    first = narrow.locator("g.record").first.get_attribute("data-record")
+    # a record is picked on the phone as on the desktop, and its card comes into view
+    first = narrow.locator("g.record:not(.group)").first.get_attribute("data-record")
     narrow.locator(f'a:has(g[data-record="{first}"])').click()
     page.wait_for_url(f"**record={first}**")
-    assert page.locator("#selected-lineage").is_visible()
+    card = page.locator("#record-card")
+    assert card.is_visible() and card.get_attribute("data-record") == first
+    page.wait_for_function("() => { const r = document.getElementById('record-card')"
+                           ".getBoundingClientRect(); return r.top > -2 && r.top < 200; }")
     assert page.locator(f'#replay-svg-narrow g.record.selected[data-record="{first}"]').count()
     scroll_width, inner_width = page_width(page)
     assert scroll_width <= inner_width, scroll_width
@@ -272,13 +300,11 @@ def test_select_a_record_and_read_its_text(served, page, screenshot, width):
     page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{server.url}/replay/{pid}")
-    chart = page.locator("#replay-svg" if width > 640 else "#replay-svg-narrow")
     state = asof.state_at(app.sql, pid)
     reflection = next(r for r in sorted(state.records.values(),
                                         key=lambda r: r["created_position"])
                       if r["kind"] == "reflection" and not r["void"])
-    chart.locator(f'a:has(g[data-record="{reflection["id"]}"])').dispatch_event("click")
-    page.wait_for_url(f"**record={reflection['id']}**")
+    pick(page, "#replay-svg" if width > 640 else "#replay-svg-narrow", reflection["id"])
     card = page.locator("#record-card")
     assert card.is_visible()
     record = app.get_record(reflection["id"])
@@ -330,3 +356,179 @@ def test_a_unit_filter_changes_the_panels_and_the_downloads(served, page, screen
     assert page.locator("#funnel table.progress tbody").inner_text() != weeks
     assert f"unit={unit['key']}" in page.locator("#export-records-csv").get_attribute("href")
     screenshot(page, "unit-filter")
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_play_advances_without_a_page_load_and_keeps_the_scroll(served, page, screenshot,
+                                                                width):
+    """Issue 12, item 4: "play" swaps the chart and panels in place (replay.js fetches the
+    next moment): the page is not loaded again (a marker on window survives, one navigation
+    entry), the scroll position stays, pause stops it; the speed and "play backwards" from
+    "now" work the same way; the pause button shows an icon and a word, not a missing glyph."""
+    server, pid, cookie, app = served
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{server.url}/replay/{pid}?at=2026-09-14")
+    page.evaluate("window.replayMarker = 'kept'")
+    play = page.locator("#play")
+    play.scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, Math.max(0, document.getElementById('play')"
+                  ".getBoundingClientRect().top - 60))")
+    scroll = page.evaluate("window.scrollY")
+    assert scroll > 0
+    start = page.evaluate(POSITION)
+    play.click()
+    page.wait_for_function("() => window.replaySwaps >= 3", timeout=20_000)  # three ticks
+    assert page.evaluate(POSITION) > start
+    assert page.evaluate("window.replayMarker") == "kept"
+    assert page.evaluate(NAVIGATIONS) == 1
+    assert abs(page.evaluate("window.scrollY") - scroll) <= 2
+    pause = page.locator("#play-stop")
+    assert pause.is_visible() and pause.locator("svg.icon").count() == 1
+    assert pause.inner_text().strip() == "pausa"
+    box = pause.locator("svg.icon").bounding_box()
+    assert box["width"] >= 12 and box["height"] >= 12
+    screenshot(page, "playing")
+    pause.click()
+    page.locator("#play").wait_for()
+    stopped = page.evaluate(POSITION)
+    page.wait_for_timeout(2500)
+    assert page.evaluate(POSITION) == stopped  # paused
+    assert f"at={stopped}" in page.url and "play=" not in page.url
+    # faster: 2x takes twice the log positions a step
+    page.locator("#speed-2").click()
+    page.wait_for_function("() => document.getElementById('speed-2')"
+                           ".getAttribute('aria-current') === 'true'")
+    assert "speed=2" in page.url
+    # from "now" backwards
+    page.locator("#step-last").click()
+    page.wait_for_function("() => document.getElementById('play-over')")
+    now = page.evaluate(POSITION)
+    assert page.locator("#play-over").is_visible()  # or from the start
+    page.locator("#play-back").click()
+    page.wait_for_function(f"() => ({POSITION})() < {now}")
+    page.locator("#play-stop").click()
+    page.locator("#play").wait_for()
+    assert page.evaluate("window.replayMarker") == "kept"
+    assert page.evaluate(NAVIGATIONS) == 1
+    assert not violations, violations
+
+
+def test_play_without_script_reloads_the_page(served, browser, screenshot):
+    """The no-script version: a meta refresh (inside <noscript>) loads the next moment."""
+    server, pid, cookie, _app = served
+    context = browser.new_context(java_script_enabled=False, locale="sv-SE")
+    try:
+        tab = context.new_page()
+        context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+        tab.goto(f"{server.url}/replay/{pid}?at=300&play=1")
+        tab.wait_for_url(lambda url: "at=300" not in url and "play=1" in url, timeout=15_000)
+        assert int(tab.locator("#as-of-position").inner_text()) > 300
+        assert tab.locator("#play-stop").is_visible()
+        screenshot(tab, "no-script")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_keyboard_alone_reaches_a_record_and_opens_its_card(served, page, screenshot, width):
+    """Issue 12, item 5: the chart is one tab stop; the arrow keys move between its records;
+    Enter opens the focused record's card (and moves the focus to it)."""
+    server, pid, cookie, app = served
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{server.url}/replay/{pid}")
+    chart = "#replay-svg" if width > 640 else "#replay-svg-narrow"
+    in_chart = f"() => !!document.activeElement.closest('{chart} a.dot-link')"
+    for _tab in range(200):
+        page.keyboard.press("Tab")
+        if page.evaluate(in_chart):
+            break
+    else:
+        pytest.fail("Tab never reached the chart")
+    page.keyboard.press("Tab")  # one tab stop: the next Tab leaves the chart
+    assert not page.evaluate(in_chart)
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(in_chart)
+    focused = "() => document.activeElement.querySelector('g').dataset.record"
+    first = page.evaluate(focused)
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(in_chart) and page.evaluate(focused) != first
+    assert page.locator(f"{chart} a.dot-link[tabindex='0']").count() == 1
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(in_chart)
+    for _ in range(60):  # on to a record drawn alone (not a group)
+        if page.evaluate("() => !document.activeElement.querySelector('g.group')"):
+            break
+        page.keyboard.press("ArrowRight")
+    record_id = page.evaluate(focused)
+    page.keyboard.press("Enter")
+    card = page.locator(f'#record-card[data-record="{record_id}"]')
+    card.wait_for()
+    assert page.evaluate("document.activeElement.id") == "record-card"
+    assert page.evaluate(NAVIGATIONS) == 1
+    state = asof.state_at(app.sql, pid)
+    kind = state.records[record_id]["kind"]
+    text = app.get_record(record_id)
+    first_field = {"reflection": "example", "decision": "statement", "experiment": "aim",
+                   "capability": "name"}[kind]
+    assert text[first_field] in page.locator("#record-card-text").inner_text()
+    screenshot(page, "keyboard-card")
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_chart_groups_zoom_table_and_labels(served, page, screenshot, width):
+    """Issue 12, item 2: records close together are one symbol with their count (selecting
+    it lists them; no two symbols of a lane overlap); a week can be zoomed into; every
+    record is in "Show as table"; no label is cut and the chart's texts stay inside it."""
+    server, pid, cookie, app = served
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{server.url}/replay/{pid}")
+    chart = page.locator("#replay-svg" if width > 640 else "#replay-svg-narrow")
+    overlaps = chart.evaluate("""svg => {
+      const boxes = Array.from(svg.querySelectorAll('a.dot-link')).map(a => [a.dataset.lane,
+        a.getBoundingClientRect()]);
+      const out = [];
+      boxes.forEach(([l, a], i) => boxes.slice(i + 1).forEach(([m, b]) => {
+        if (l === m && a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+            && b.top < a.bottom - 1) { out.push([l, a.left, b.left]); }
+      }));
+      return out;
+    }""")
+    assert overlaps == []
+    texts = chart.evaluate(TEXTS)
+    assert not [t["text"] for t in texts if "…" in t["text"]]
+    assert all(t["left"] >= 0 and t["right"] >= 0 for t in texts), texts
+    state = asof.state_at(app.sql, pid)
+    assert chart.locator("g.record").evaluate_all(
+        "gs => gs.reduce((n, g) => n + Number(g.dataset.count || 1), 0)") == len(state.records)
+    page.locator("#chart-table summary").click()
+    assert page.locator("#chart-table tbody tr").count() == len(state.records)
+    screenshot(page, "table")
+    # a group: its records listed in a card, in view on a phone
+    group = chart.locator("a.dot-link:has(g.group)").first
+    count = int(group.locator("g").get_attribute("data-count"))
+    group.dispatch_event("click")
+    page.wait_for_url("**group=**")
+    assert page.locator("#group-list li").count() == count
+    if width < 640:
+        page.wait_for_function("() => { const r = document.getElementById('group-card')"
+                               ".getBoundingClientRect(); return r.top > -2 && r.top < 200; }")
+    screenshot(page, "group")
+    # zoomed into week 3 (a link: no script needed)
+    page.locator("nav.zoom a", has_text="V3").click()
+    page.wait_for_url("**week=3**")
+    weeks = state.programme["weeks"]  # the week's days and its weekend
+    start, end = weeks[2]["starts_on"][:10], weeks[3]["starts_on"][:10]
+    assert chart.locator("g.record").evaluate_all(
+        "gs => gs.reduce((n, g) => n + Number(g.dataset.count || 1), 0)") == sum(
+        1 for r in state.records.values() if start <= r["created_at"][:10] < end) > 0
+    assert "3" in set(chart.locator("g.record").evaluate_all(
+        "gs => gs.map(g => g.dataset.week)"))
+    assert chart.locator("text.tick").count() == 7
+    assert "Organisering" in chart.locator("text.band-label").text_content()
+    screenshot(page, "week-3")

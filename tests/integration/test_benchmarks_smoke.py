@@ -90,3 +90,12 @@ def test_overview_benchmark_runs():
 def test_enrolment_benchmark_runs():
     out = run("benchmarks/enrolment.py", "--n", "12", "--stores", "sqlite")
     assert re.search(r"\| SQLite( \| [\d.]+){5} \|", out), out
+
+
+def test_replay_page_benchmark_runs():
+    out = run("benchmarks/replay_page.py", "--requests", "2", "--warmup", "1")
+    rows = [line for line in out.splitlines() if line.startswith("| replay")]
+    assert len(rows) == 3, out
+    for row in rows:  # p50, p95, max in ms, the ratio to the overview, the page's size
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert all(float(c) > 0 for c in cells[1:]), row
