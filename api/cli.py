@@ -98,17 +98,13 @@ def _migrate_hooks() -> list[Any]:
 @click.option("--first-day", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Monday of week 1 (default 2026-09-07).")
 @click.option("--if-empty", is_flag=True, help="Only load when the store has no events.")
-@click.option("--workers", default=None, type=click.IntRange(1, 16),
-              help="Loader processes (default: one per core, at most 4, from 16 programmes).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Loader processes (more only help with free cores: PostgreSQL and the "
+                   "loaders share them).")
 def demo(seed: int, programmes: int, participants: int, first_day: Any, if_empty: bool,
-         workers: int | None = None) -> None:
+         workers: int = 1) -> None:
     """Load the SYNTHETIC demo programme(s): fictional people, deterministic from --seed."""
-    import os
-
     from domain.demo import DEFAULT_FIRST_DAY, load_demo
-
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1) if programmes >= 16 else 1
 
     app = open_app()
     if if_empty and app.max_position() > 0:

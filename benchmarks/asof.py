@@ -6,7 +6,8 @@ as-of replay), then asks ``projections.asof.state_at`` for random log positions 
 random moments (half each) and reports p50 / p99 / max latency, plus checkpoint count and sizes.
 Then the progress funnel alone at the same moments from the running totals
 (``projections.asof.progress_at``, issue 14: one seek plus at most TOTALS_EVERY rows),
-and its ratio to the full fold (funnel / state).
+and its ratio to the full fold (funnel / state); and, as the floor any query pays, one bare
+``SELECT 1`` through the same connection pool.
 
     .venv/bin/python benchmarks/asof.py                    # 10k and 100k, both stores
     .venv/bin/python benchmarks/asof.py --sizes 10000 --stores sqlite --queries 50
@@ -75,6 +76,7 @@ def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
         rng = random.Random(seed)
         times: list[float] = []
         funnel: list[float] = []
+        trips: list[float] = []
         asof.state_at(app.sql, pid)  # warm the connection
         for n in range(queries):
             if n % 2:
@@ -89,6 +91,9 @@ def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
             started = perf_counter()
             asof.progress_at(app.sql, pid, **where)
             funnel.append(perf_counter() - started)
+            started = perf_counter()  # the baseline: one bare statement through the pool
+            app.sql.query("SELECT 1 AS x")
+            trips.append(perf_counter() - started)
         cps = app.sql.query(
             f"SELECT COUNT(*) AS n FROM {app.sql.table('pj_timeline_checkpoints')} "
             "WHERE programme_id = ?", (pid,))[0]["n"]
@@ -98,6 +103,7 @@ def run(url: str, size: int, queries: int, seed: int) -> dict[str, object]:
             "p99_ms": percentile(times, 0.99) * 1000, "max_ms": max(times) * 1000,
             "f_p50_ms": statistics.median(funnel) * 1000,
             "f_p99_ms": percentile(funnel, 0.99) * 1000, "f_max_ms": max(funnel) * 1000,
+            "rt_p50_ms": statistics.median(trips) * 1000,
         }
     finally:
         app.close()
@@ -114,8 +120,9 @@ def main() -> None:
           f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}")
     print(f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| store | events | checkpoints | load s | catch-up s | p50 ms | p99 ms | max ms "
-          "| funnel p50 ms | funnel p99 ms | funnel max ms | funnel / state p99 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| funnel p50 ms | funnel p99 ms | funnel max ms | funnel / state p99 "
+          "| SELECT 1 p50 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for store in args.stores.split(","):
         for size in args.sizes:
             if store == "sqlite":
@@ -134,7 +141,8 @@ def main() -> None:
             print(f"| {store} | {r['events']:,} | {r['checkpoints']} | {r['load_s']:.1f} | "
                   f"{r['catch_up_s']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                   f"{r['max_ms']:.1f} | {r['f_p50_ms']:.1f} | {r['f_p99_ms']:.1f} | "
-                  f"{r['f_max_ms']:.1f} | {r['f_p99_ms'] / r['p99_ms']:.2f} |", flush=True)
+                  f"{r['f_max_ms']:.1f} | {r['f_p99_ms'] / r['p99_ms']:.2f} | "
+                  f"{r['rt_p50_ms']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -238,19 +238,19 @@ class ProgrammeStates:
             found = [ProgrammeState(pid), 0, "", {}, 0]
         elif found is None:
             with self.sql.transaction(commit=False) as cur:
-                state, folded = load(cur, self.sql, pid, suffix=self.suffix)
+                fetched = fetch(cur, self.sql, pid, suffix=self.suffix)
                 rows = cur.query(
                     f"SELECT max_time FROM {self.sql.table(TIMELINE + self.suffix)} "
                     "WHERE programme_id = ? ORDER BY position DESC LIMIT 1", (pid,))
                 last = cur.query(
                     f"SELECT position FROM {self.sql.table(TOTALS + self.suffix)} "
                     "WHERE programme_id = ? ORDER BY position DESC LIMIT 1", (pid,))
-                since = 0
-                if state.events:  # the changes after the last totals row, counted
-                    since = cur.query(
-                        f"SELECT COUNT(*) AS n FROM {self.sql.table(TIMELINE + self.suffix)} "
-                        "WHERE programme_id = ? AND position > ?",
-                        (pid, int(last[0]["position"]) if last else 0))[0]["n"]
+                # the changes after the last totals row, counted
+                since = cur.query(
+                    f"SELECT COUNT(*) AS n FROM {self.sql.table(TIMELINE + self.suffix)} "
+                    "WHERE programme_id = ? AND position > ?",
+                    (pid, int(last[0]["position"]) if last else 0))[0]["n"]
+            state, folded = build(pid, *fetched)  # parsed after the transaction
             found = [state, folded, rows[0]["max_time"] if rows else "",
                      funnel_totals(state), int(since)]
         self.states[pid] = found  # most recently used last
@@ -307,18 +307,29 @@ def load(cur: Cursor, sql: Sql, pid: str, position: int | None = None,
          suffix: str = "") -> tuple[ProgrammeState, int]:
     """The state after the programme's events up to ``position`` (all when None), and
     how many changes were folded on top of the checkpoint."""
+    return build(pid, *fetch(cur, sql, pid, position, suffix))
+
+
+def fetch(cur: Cursor, sql: Sql, pid: str, position: int | None = None,
+          suffix: str = "") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows :func:`build` makes the state of: the latest checkpoint up to
+    ``position`` and the changes after it. Build after the transaction ends: a big
+    checkpoint takes a while to parse, and PostgreSQL ends a transaction left idle
+    for 5 s (eventsourcing's default)."""
     t_cp, t_tl = sql.table(CHECKPOINTS + suffix), sql.table(TIMELINE + suffix)
     bound = "" if position is None else " AND position <= ?"
     params: tuple[Any, ...] = (pid,) if position is None else (pid, position)
     rows = cur.query(f"SELECT position, state FROM {t_cp} WHERE programme_id = ?{bound} "
                      "ORDER BY position DESC LIMIT 1", params)
-    if rows:
-        state = unpack(rows[0]["state"])
-        after = int(rows[0]["position"])
-    else:
-        state, after = ProgrammeState(pid), 0
+    after = int(rows[0]["position"]) if rows else 0
     changes = cur.query(f"SELECT {CHANGE_COLUMNS} FROM {t_tl} WHERE programme_id = ? "
                         f"AND position > ?{bound} ORDER BY position", (pid, after, *params[1:]))
+    return rows, changes
+
+
+def build(pid: str, rows: list[dict[str, Any]],
+          changes: list[dict[str, Any]]) -> tuple[ProgrammeState, int]:
+    state = unpack(rows[0]["state"]) if rows else ProgrammeState(pid)
     for row in changes:
         fold(state, row_change(row))
     return state, len(changes)
@@ -428,8 +439,8 @@ def state_at(sql: Sql, programme: Any, *, position: int | None = None,
             by_time = position_at_time(cur, sql, pid, instant(time))
             if by_time is not None:
                 position = by_time if position is None else min(position, by_time)
-        state, _ = load(cur, sql, pid, position)
-    return state
+        fetched = fetch(cur, sql, pid, position)
+    return build(pid, *fetched)[0]
 
 
 def progress_at(sql: Sql, programme: Any, *, position: int | None = None,

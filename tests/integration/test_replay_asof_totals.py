@@ -104,3 +104,34 @@ def test_migrate_rebuilds_a_timeline_made_before_the_totals(app, store_url, smal
     catch_up(app)
     assert asof.progress_at(app.sql, pid) == expected
     assert app.sql.query(f"SELECT COUNT(*) AS n FROM {app.sql.table(asof.TOTALS)}")[0]["n"]
+
+
+def test_a_slow_checkpoint_parse_does_not_leave_the_read_idle(pg_schema_url, monkeypatch):
+    """A big checkpoint is parsed after the read's transaction: PostgreSQL ends a
+    transaction idle for longer than its timeout (eventsourcing's default 5 s; 1 s here,
+    with parsing slowed down), which killed as-of reads of a 100k-event programme."""
+    import time as clock_time
+
+    from domain.application import Framdrift
+    from projections.schema import migrate
+
+    monkeypatch.setattr(asof, "CHECKPOINT_MIN", 20)
+    Framdrift.migrate(pg_schema_url).close()
+    migrate(pg_schema_url)
+    app = Framdrift.from_url(pg_schema_url, POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="1")
+    try:
+        result = load_demo(app, seed=9, participants=2)
+        catch_up(app)
+        pid = str(result.programme_ids[0])
+        expected = asof.state_at(app.sql, pid, position=app.max_position() // 2).progress()
+        real = asof.unpack
+
+        def slow(blob):
+            clock_time.sleep(1.5)
+            return real(blob)
+
+        monkeypatch.setattr(asof, "unpack", slow)
+        assert asof.state_at(app.sql, pid, position=app.max_position() // 2).progress() == \
+            expected
+    finally:
+        app.close()
