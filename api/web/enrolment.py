@@ -16,9 +16,10 @@ Without e-mail, or unticked, the links are shown once to pass on, as before.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import flash, request
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -34,6 +35,7 @@ from domain.context import acting_as
 # The list may come as text and as a file in one request (1 MB each, see MAX_BYTES); the
 # proxy (deploy/nginx.conf) takes bodies up to 2 MiB too.
 MAX_REQUEST = 2 * 1024 * 1024
+REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")  # as api.web.forms.RequestSchema
 
 
 class EnrolManyForm(RequestSchema):
@@ -140,9 +142,7 @@ def enrol_many(programme_id: str) -> Any:
                 if invite:
                     queued = _queue_invitations(app, p["id"], ids, data["request_id"])
                     flash(_("%(n)s invitation(s) queued for sending.", n=queued), "ok")
-                    return render("r_enrolled.html", programme=p, days=data["days"],
-                                  again=False, invited=True,
-                                  enrolled=[(x, None) for x in people])
+                    return _to_cohort(p, data["request_id"])
                 return render("r_enrolled.html", programme=p, days=data["days"], again=False,
                               invited=False, mail_on=enabled,
                               enrolled=[(x, _link_url(s)) for x, s in zip(people, secrets,
@@ -159,7 +159,33 @@ def _already_sent(app: Any, p: dict[str, Any], ids: list[str], data: dict[str, A
     were shown once), and, when it asked for invitations, whatever of them was not queued
     yet (a first try that stopped between the enrolment and the invitations)."""
     if invite:
-        _queue_invitations(app, p["id"], ids, data["request_id"])
+        queued = _queue_invitations(app, p["id"], ids, data["request_id"])
+        if queued:
+            flash(_("%(n)s invitation(s) queued for sending.", n=queued), "ok")
+        return _to_cohort(p, data["request_id"])
     people = [app.get_participant(pid) for pid in ids]
     return render("r_enrolled.html", programme=p, enrolled=[(x, None) for x in people],
-                  days=data["days"], again=True, invited=invite)
+                  days=data["days"], again=True, invited=False)
+
+
+def _to_cohort(p: dict[str, Any], request_id: str) -> Any:
+    """After enrolling with invitations no link is on the page, so the answer is a redirect
+    (reloading the page to follow the sending then sends no form again)."""
+    return redirect(url_for("web.enrolled_cohort", programme_id=p["id"],
+                            request_id=request_id))
+
+
+@bp.get("/r/programmes/<programme_id>/participants/import/<request_id>")
+@researcher_required
+def enrolled_cohort(programme_id: str, request_id: str) -> Any:
+    """The participants one enrolment form enrolled, with their invitations' state."""
+    app = framdrift_app()
+    p = get_programme_or_404(app, programme_id)
+    if not REQUEST_ID.fullmatch(request_id):
+        abort(404)
+    people = [app.get_participant(pid) for pid in enrolment.sent_before(app, request_id)]
+    people = [x for x in people if x["programme_id"] == p["id"] and not x["erased"]]
+    if not people:
+        abort(404)
+    return render("r_enrolled.html", programme=p, enrolled=[(x, None) for x in people],
+                  days=None, again=False, invited=True)

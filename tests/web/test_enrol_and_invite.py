@@ -58,14 +58,15 @@ def test_enrol_with_invitations_sends_one_each_whose_link_signs_in(mailing, smtp
     assert re.search(r'<input type="checkbox" id="invite" name="invite" value="yes" checked', form)
     fields = form_fields(client, _page(world))
     response = _enrol(client, world, fields, invite="yes")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200, html
+    cohort_page = f"{_page(world)}/{fields['request_id']}"
+    assert response.status_code == 302 and response.location == cohort_page
+    html = client.get(cohort_page).get_data(as_text=True)
     assert "3 deltagare inskrivna" in html and "3 inbjudningar väntar på att skickas." in html
     assert "/in/fdl_" not in html  # the links travel in the e-mails only
     assert f'href="/r/programmes/{world.programme}/mail"' in html
+    assert html.count("Ada Ek") == 1 and "Eva Exempel" not in html  # this cohort only
     again = _enrol(client, world, fields, invite="yes")  # a double click or a retry
-    assert again.status_code == 200
-    assert "redan skickad" in again.get_data(as_text=True)
+    assert again.status_code == 302 and again.location == cohort_page
     mail.background(world.flask).wait()
     ids = sent_before(world.app, fields["request_id"])
     assert len(ids) == 3 and len(_invitations(world)) == 3
@@ -77,8 +78,25 @@ def test_enrol_with_invitations_sends_one_each_whose_link_signs_in(mailing, smtp
     visitor = world.flask.test_client()
     signed_in = visitor.get(f"/in/{secret.group(1)}")
     assert signed_in.status_code == 302 and signed_in.location.endswith("/p/")
-    shown = client.get(f"/r/programmes/{world.programme}").get_data(as_text=True)
+    shown = client.get(cohort_page).get_data(as_text=True)  # reloaded: no form sent again
     assert shown.count('<span class="tag tag-done">skickat</span>') == 3
+    assert len(smtp.messages) == 3
+
+
+def test_the_cohort_page_shows_only_a_form_that_enrolled_in_this_programme(mailing) -> None:
+    """Why: the page after enrolling is addressed by the form's request id; an unknown or
+    malformed id, or another programme's, is a 404, not an empty page or a 500."""
+    world = mailing
+    client = world.client("researcher")
+    fields = form_fields(client, _page(world))
+    assert _enrol(client, world, fields, invite="yes").status_code == 302
+    assert client.get(f"{_page(world)}/{fields['request_id']}").status_code == 200
+    assert client.get(f"{_page(world)}/0123456789abcdef").status_code == 404
+    assert client.get(f"{_page(world)}/bad_id!").status_code == 404
+    other = f"/r/programmes/{world.other_programme}/participants/import"
+    assert client.get(f"{other}/{fields['request_id']}").status_code == 404
+    assert world.client("participant").get(
+        f"{_page(world)}/{fields['request_id']}").status_code in (302, 403)
 
 
 def test_a_resent_form_queues_the_invitations_a_first_try_did_not(mailing, smtp) -> None:
@@ -93,7 +111,7 @@ def test_a_resent_form_queues_the_invitations_a_first_try_did_not(mailing, smtp)
     assert first.status_code == 200 and not _invitations(world)
     assert "/in/fdl_" in first.get_data(as_text=True)
     retry = _enrol(client, world, fields, invite="yes")
-    assert retry.status_code == 200
+    assert retry.status_code == 302
     mail.background(world.flask).wait()
     assert len(_invitations(world)) == 3 and len(smtp.messages) == 3
     _enrol(client, world, fields, invite="yes")
