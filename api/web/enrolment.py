@@ -7,11 +7,13 @@ server: the list travels in the form, which carries the CSRF token and a request
 every other form, so sending it twice enrols nobody twice (``api/enrolment.py``).
 
 With e-mail set up (``FRAMDRIFT_SMTP_URL``), the form has "Send the invitations by e-mail
-now", ticked by default: enrolling then queues each participant's invitation (with their
-personal link) in the same post, so a cohort is enrolled and invited in one action. The
+when enrolling", ticked by default: enrolling then queues each participant's invitation
+(with their personal link) in the same post, so a cohort is enrolled and invited in one
+action, and the answer redirects to the cohort's page with each invitation's state. The
 invitations are queued after the enrolment's transaction under the form's request id, so a
-resent form queues only what is missing, and nobody gets two (docs/adr/0009-mail-outbox.md).
-Without e-mail, or unticked, the links are shown once to pass on, as before.
+resent form queues only what is missing, and nobody gets two
+(docs/adr/0008-cohort-enrol-and-invite.md). Without e-mail, or unticked, the links are shown
+once to pass on, as before.
 """
 
 from __future__ import annotations
