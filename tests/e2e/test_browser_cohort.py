@@ -6,7 +6,9 @@ real SMTP server started here (aiosmtpd on 127.0.0.1, a free port).
    open the programme (2), "Skriv in flera" (3), choose the file (4), "Förhandsgranska"
    (5), "Skriv in 12 deltagare" with "send the invitations by e-mail" ticked by default
    (6). The test counts every click and file choice as it goes and asserts the 6. Every
-   participant then gets exactly one invitation, and its link signs them in.
+   participant then gets exactly one invitation, and its link signs them in. The same in
+   English (the e-mails are in English), and unticked: the links on the page plus one
+   button that e-mails just those participants.
 2. A participant who lost the link asks for a new one from the sign-in page (3 actions:
    the link, the address, the button), receives it, and follows it.
 
@@ -188,6 +190,20 @@ def test_researcher_enrols_a_cohort_and_sends_the_invitations_in_six_actions(
     page.goto(f"{url}/r/programmes/{world.programme}/mail")
     problems += shots(page, "outbox-en")
     assert len(smtp.messages) == 16  # nothing twice
+
+    # unticked: the links on the page, and one button that e-mails just these two
+    page.goto(f"{url}/r/programmes/{world.programme}/participants/import")
+    page.get_by_label("The list").fill("\n".join(cohort(2, "C")))
+    page.get_by_label("Send the invitations by e-mail when enrolling").uncheck()
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Enrol 2 participants").click()
+    expect(page.locator("#all-links")).to_contain_text("/in/fdl_")
+    problems += shots(page, "enrolled-links-en")
+    page.get_by_role("button", name="Send the 2 invitations by e-mail").click()
+    mail.background(world.flask).wait()
+    assert len(smtp.messages) == 18
+    assert sorted(re.search(r"<(.+)>", str(m["To"])).group(1) for m in smtp.messages[16:]) \
+        == ["c01@exempel.se", "c02@exempel.se"]
     assert not problems, "serious or critical accessibility problems:\n" + "\n".join(problems)
 
 
