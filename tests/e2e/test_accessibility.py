@@ -120,6 +120,14 @@ def demo(sqlite_app, live_server_factory):
                                  subject=researcher_id_for("a11y"))[0],
         "evaluator": issue_evaluator_link(sqlite_app)[0],
     }
+    # a cohort enrolled from a list, for the page that follows it (its invitations' state)
+    from api import enrolment
+    from domain.context import acting_as
+
+    rows = enrolment.preview(f"Nya Deltagaren;ny@example.org;expert;"
+                             f"{programme['units'][0]['name']}", programme["units"], set()).good
+    with acting_as("researcher:a11y"):
+        enrolment.enrol(sqlite_app, pid, rows, A11Y_COHORT)
     # e-mail set up (to a port nothing listens on; nothing is sent after requests), so the
     # new-link page shows its form
     web = flask_app(sqlite_app, SMTP_URL="smtp://127.0.0.1:9", MAIL_FROM="noreply@example.org",
@@ -130,6 +138,9 @@ def demo(sqlite_app, live_server_factory):
     with live_server_factory(web) as server:
         yield {"url": server.url, "web": web, "pid": pid, "person": person,
                "records": records, "programme": programme, "links": links, "group": group}
+
+
+A11Y_COHORT = "a11y-cohort-0001"
 
 
 def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
@@ -198,6 +209,7 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
             ("r-mail", f"{r}/mail", None),
             ("r-report", f"{r}/report", None),
             ("r-evaluator-links", f"{r}/evaluator-links", None),
+            ("r-enrolled-cohort", f"{r}/participants/import/{A11Y_COHORT}", None),
         ],
         "evaluator": [
             ("e-programmes", "/e/", None),

@@ -28,7 +28,8 @@ def _path(world: World, rule) -> str:  # noqa: ANN001 - werkzeug's Rule
               "step": "observe", "secret": world.link, "code": "en",
               "filename": "framdrift.js", "what": "records", "fmt": "csv",
               "message_id": "00000000-0000-4000-8000-000000000000",
-              "evaluator_id": "00000000-0000-4000-8000-000000000000"}
+              "evaluator_id": "00000000-0000-4000-8000-000000000000",
+              "request_id": "0123456789abcdef"}
     path = rule.rule
     for name in rule.arguments:
         path = re.sub(r"<(?:[^:<>]+:)?" + name + ">", str(values[name]), path)

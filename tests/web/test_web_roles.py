@@ -94,6 +94,9 @@ MATRIX: list[tuple[str, str, tuple[int, int, int, int, int]]] = [
     ("/r/programmes/{programme}/participants/import", "POST", (401, 403, 403, 422, 401)),
     ("/r/programmes/00000000-0000-0000-0000-000000000000/participants/import", "GET",
      (302, 403, 403, 404, 401)),
+    # the cohort a form enrolled, with its invitations (an id no form used: 404)
+    ("/r/programmes/{programme}/participants/import/0123456789abcdef", "GET",
+     (302, 403, 403, 404, 401)),
 ]
 ROLES = (ANON, ME, STRANGER, RESEARCHER, EVALUATOR)
 
