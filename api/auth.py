@@ -5,7 +5,7 @@
   carries one is refused (401) before any view runs: a token never opens a web page, a
   form, a CSRF token or a sign-in link, and never adds to a session cookie sent with it.
 - A web session (a signed cookie, see :func:`login`) names a participant, a researcher or
-  an evaluator (read-only pseudonymous pages only, ADR 0008) and the session epochs of
+  an evaluator (read-only pseudonymous pages only, ADR 0015) and the session epochs of
   what it was started from (the researcher's account, the sign-in link). Every request
   checks them against the store, so a session ended by sign-out or a new password
   (:func:`sign_out`, ``domain.accounts``) opens nothing, even replayed from a copied

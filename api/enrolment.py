@@ -15,7 +15,7 @@ Used by the researchers' page ``/r/programmes/<id>/participants/import`` and by
 - :func:`enrol` enrols the good rows in one transaction (``Framdrift.batch()``): all or
   none. Row *k* of a request gets the request id ``<request id>-<k>`` (so a resent form
   lands on the same participants), and a list enrolled again finds every address
-  already enrolled (docs/adr/0008-bulk-enrolment.md).
+  already enrolled (docs/adr/0012-bulk-enrolment.md).
 """
 
 from __future__ import annotations

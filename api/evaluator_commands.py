@@ -1,5 +1,5 @@
 """``framdrift evaluators link|list|revoke``: personal sign-in links for evaluators' read-only
-web pages (ADR 0008). Evaluators' scripts use API tokens (``framdrift tokens``) instead."""
+web pages (ADR 0015). Evaluators' scripts use API tokens (``framdrift tokens``) instead."""
 
 from __future__ import annotations
 

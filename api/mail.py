@@ -1,5 +1,5 @@
 """Sending the outbox (domain/mail.py) through SMTP, and the operations that fill it:
-invitations, reminders and a new link on request (docs/adr/0009-mail-outbox.md).
+invitations, reminders and a new link on request (docs/adr/0013-mail-outbox.md).
 
 Settings (environment, or the Flask config keys in brackets):
 

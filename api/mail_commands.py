@@ -1,4 +1,4 @@
-"""E-mail on the command line (api/mail.py, docs/adr/0009-mail-outbox.md):
+"""E-mail on the command line (api/mail.py, docs/adr/0013-mail-outbox.md):
 
 - ``framdrift mail send`` — one sending pass: the weekly reminders that are due, then every
   message waiting (queued, or failed and due again);

@@ -9,7 +9,7 @@
   ISO date/time); previous / next event links, week ends, a date picker and "play"
   (``play=1``, ``dir=back``, ``speed=0.5|1|2``). Everything works as links and forms
   without JavaScript (play: a meta refresh in ``<noscript>``); ``static/replay.js`` swaps
-  the next moment into the page instead (docs/adr/0008) and moves the chart's single tab
+  the next moment into the page instead (docs/adr/0016) and moves the chart's single tab
   stop with the arrow keys;
 - ``/replay/<programme>/records/<record>`` — a record's lineage, back and forward;
 - downloads: timeline and records as CSV / NDJSON, lineage as PROV-JSON.

@@ -1,4 +1,4 @@
-"""Cost of the e-mail outbox (docs/adr/0009-mail-outbox.md), SQLite, against a local SMTP
+"""Cost of the e-mail outbox (docs/adr/0013-mail-outbox.md), SQLite, against a local SMTP
 server (aiosmtpd on 127.0.0.1).
 
 For each cohort size N: enrol N participants with addresses, queue an invitation to each

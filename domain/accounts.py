@@ -313,7 +313,7 @@ def verify_password(app: Framdrift, username: str, password: str) -> UUID | None
 # ------------------------------------------------------------------------ sign-in links
 #
 # A personal sign-in link (``/in/fdl_...``) for a participant (or a researcher, or an
-# evaluator: read-only, pseudonymous pages, ADR 0008). Like API tokens, the secret is shown
+# evaluator: read-only, pseudonymous pages, ADR 0015). Like API tokens, the secret is shown
 # once and the aggregate id is derived from its SHA-256 hash; the secret itself is stored
 # nowhere. A link expires and can be revoked (new events).
 
@@ -454,7 +454,7 @@ def revoke_links(app: Framdrift, subject: UUID | str, reason: str | None = None)
 def issue_evaluator_link(
     app: Framdrift, *, days: float = DEFAULT_LINK_DAYS
 ) -> tuple[str, UUID, UUID]:
-    """A personal sign-in link for an evaluator's web pages (ADR 0008); returns
+    """A personal sign-in link for an evaluator's web pages (ADR 0015); returns
     ``(secret, link id, evaluator id)``. Evaluators have no account: each link names a new
     evaluator id of its own (no name, nothing personal), so revoking that id
     (``revoke_links``) ends exactly this link and the sessions it started."""

@@ -1,4 +1,4 @@
-"""The e-mail outbox, event-sourced (docs/adr/0009-mail-outbox.md).
+"""The e-mail outbox, event-sourced (docs/adr/0013-mail-outbox.md).
 
 A message to a participant is an aggregate, ``MailMessage``: ``Queued`` -> (``Claimed`` ->
 ``AttemptFailed``)* -> ``Claimed`` -> ``Sent``; or ``Cancelled`` when its participant has

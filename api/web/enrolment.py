@@ -12,7 +12,7 @@ when enrolling", ticked by default: enrolling then queues each participant's inv
 action, and the answer redirects to the cohort's page with each invitation's state. The
 invitations are queued after the enrolment's transaction under the form's request id, so a
 resent form queues only what is missing, and nobody gets two
-(docs/adr/0008-cohort-enrol-and-invite.md). Without e-mail, or unticked, the links are shown
+(docs/adr/0014-cohort-enrol-and-invite.md). Without e-mail, or unticked, the links are shown
 once to pass on, as before.
 """
 

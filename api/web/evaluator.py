@@ -1,4 +1,4 @@
-"""The evaluators' read-only web pages (``/e/...``, ADR 0008) and the researchers' page that
+"""The evaluators' read-only web pages (``/e/...``, ADR 0015) and the researchers' page that
 issues evaluator sign-in links (``/r/programmes/<id>/evaluator-links``).
 
 An evaluator signs in with a personal link (``/in/fdl_...``, role ``evaluator``) and sees

@@ -1,4 +1,4 @@
-"""E-mail on the web pages (api/mail.py, docs/adr/0009-mail-outbox.md):
+"""E-mail on the web pages (api/mail.py, docs/adr/0013-mail-outbox.md):
 
 - ``/r/programmes/<id>/mail`` — the programme's outbox (queued, sent, failed with the
   reason, "retry now"), reminders to those who have not logged this week (now, or every

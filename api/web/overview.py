@@ -245,7 +245,7 @@ def overview_context(app: Any, p: dict[str, Any], week: int, *,
     """What the overview's panels show for programme ``p`` and course ``week``: shared by
     the researchers' overview, their printable report and the evaluators' page.
 
-    ``pseudonymous`` (evaluators, ADR 0008): people by pseudonym only, never a name, and no
+    ``pseudonymous`` (evaluators, ADR 0015): people by pseudonym only, never a name, and no
     text a participant wrote (no quotes, no experiment aims); no personal data is even
     decrypted. The numbers are the same read models' either way. ``quotes``: example
     quotes per development area (the printed report shows more)."""

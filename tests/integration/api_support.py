@@ -127,7 +127,7 @@ def sign_in(client: FlaskClient, role: str = "researcher") -> None:
 
 
 def evaluator_pages(app: Framdrift, programme_id: Any) -> dict[str, str]:
-    """The evaluators' web pages of a programme (ADR 0008) as an evaluator signed in with
+    """The evaluators' web pages of a programme (ADR 0015) as an evaluator signed in with
     a personal link sees them: the list, the programme's page and each course week's."""
     from domain.accounts import issue_evaluator_link
 

@@ -49,7 +49,7 @@ def api_texts(app: Any, pid: str) -> dict[str, str]:
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.get_data(as_text=True))
         out[path] = response.get_data(as_text=True)
-    out.update(evaluator_pages(app, pid))  # and the evaluators' web pages (ADR 0008)
+    out.update(evaluator_pages(app, pid))  # and the evaluators' web pages (ADR 0015)
     return out
 
 

@@ -111,7 +111,7 @@ def api_answers(app: Framdrift, pid: Any) -> dict[str, str]:
                               headers=headers)
         assert response.status_code == 200
         out[fmt] = response.get_data(as_text=True)
-    out.update(evaluator_pages(app, pid))  # and the evaluators' web pages (ADR 0008)
+    out.update(evaluator_pages(app, pid))  # and the evaluators' web pages (ADR 0015)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Evaluators' read-only web pages (issue 12, item 6; ADR 0008) and the researchers'
+"""Evaluators' read-only web pages (issue 12, item 6; ADR 0015) and the researchers'
 printable report (item 8), on both stores.
 
 An evaluator signs in with a personal link and sees the overview's charts, pseudonymous
@@ -126,7 +126,7 @@ def test_an_evaluator_link_opens_the_pseudonymous_overview(demo) -> None:
 
 def test_an_evaluator_session_opens_only_the_evaluator_pages(demo) -> None:
     """Why: an evaluator's session must not read a researcher's or a participant's page,
-    the replay, the downloads or the API, nor send any form (ADR 0008): only the
+    the replay, the downloads or the API, nor send any form (ADR 0015): only the
     evaluator pages, by GET; signing out and the language switch stay open."""
     app, pid = demo["app"], demo["pid"]
     web = flask_app(app, WTF_CSRF_ENABLED=False)  # a form would go through if let in
