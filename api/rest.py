@@ -303,9 +303,10 @@ _facts_lock = threading.Lock()
 
 
 def programme_facts(programme_id: Any) -> dict[str, Any]:
-    """The programme's title, unit and area names ({} if unknown): read once per request,
-    and kept per process while the programme's version in the read models
-    (``queries.version``) stays the same: writes to other programmes do not evict it.
+    """The programme's title, unit and area names and its maturity instrument ({} if
+    unknown): read once per request, and kept per process while the programme's version
+    in the read models (``queries.version``) stays the same: writes to other programmes
+    do not evict it.
     Loading a programme costs ~16 ms (the demo's), so the cache holds the names of up to
     ``FACTS_CACHE`` programmes (least recently used out first): with many programmes
     the reads would otherwise get slower as the store grows."""
@@ -331,7 +332,9 @@ def programme_facts(programme_id: Any) -> dict[str, Any]:
                                    for u in whole.get("units", [])],
                          "development_areas": [
                              {"area_id": a.get("area_id") or a.get("id"), "name": a.get("name")}
-                             for a in whole.get("development_areas", [])]}
+                             for a in whole.get("development_areas", [])],
+                         "instrument": whole.get("instrument") or [],
+                         "assessed_dimensions": whole.get("assessed_dimensions") or []}
             except Exception:  # noqa: BLE001 - no names to add: keys stand for themselves
                 found = {}
             if shared is not None and found:

@@ -85,6 +85,11 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     "merge_development_areas": ("programme", lambda a, ids, v, i: a.merge_development_areas(
         ids["programme"], ids["areas"][i + 1], into=ids["areas"][0], expected_version=v,
         request_id=f"race-{i}")),
+    "define_maturity_instrument": ("programme", lambda a, ids, v, i: a.define_maturity_instrument(
+        ids["programme"], dimensions=[
+            {"key": "digital_capability", "name_sv": f"Förmåga {i}", "name_en": f"Capability {i}"},
+            {"key": "digital_legacy", "name_sv": "Digitalt arv", "name_en": "Digital legacy"}],
+        expected_version=v, request_id=f"race-{i}")),
     "close_programme": ("programme", lambda a, ids, v, i: a.close_programme(
         ids["programme"], expected_version=v, request_id=f"race-{i}")),
     "give_consent": ("bo", lambda a, ids, v, i: a.give_consent(
