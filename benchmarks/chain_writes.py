@@ -26,6 +26,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -59,26 +60,33 @@ def run(url: str, n: int) -> dict[str, float]:
         app.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--stores", default="sqlite,postgres")
-    args = parser.parse_args()
+def per_store(stores: str, measure: Any) -> list[tuple[str, Any]]:
+    """``measure(url)`` on a fresh SQLite file and/or a fresh PostgreSQL schema (dropped
+    afterwards), one row per store in ``stores`` ("sqlite,postgres")."""
     rows = []
-    for store in args.stores.split(","):
+    for store in stores.split(","):
         if store == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
-                rows.append(("SQLite", run(f"sqlite:///{tmp}/bench.sqlite3", args.n)))
+                rows.append(("SQLite", measure(f"sqlite:///{tmp}/bench.sqlite3")))
         else:
             import psycopg
 
             schema = f"bench_{uuid.uuid4().hex[:12]}"
             sep = "&" if "?" in PG_URL else "?"
             try:
-                rows.append(("PostgreSQL", run(f"{PG_URL}{sep}schema={schema}", args.n)))
+                rows.append(("PostgreSQL", measure(f"{PG_URL}{sep}schema={schema}")))
             finally:
                 with psycopg.connect(PG_URL, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    rows = per_store(args.stores, lambda url: run(url, args.n))
     print(f"Single-save write throughput, {args.n} writes each ({platform.python_version()}, "
           f"{os.cpu_count()} cores)")
     print("| store | log_reflection / s | recorder insert / s |")

@@ -24,17 +24,17 @@ import argparse
 import os
 import platform
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 from time import perf_counter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chain_writes import per_store  # noqa: E402
+
 from api import enrolment  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 
-PG_URL = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 UNITS = [{"key": "social", "name": "Socialförvaltningen"}, {"key": "it", "name": "IT"}]
 
 
@@ -78,21 +78,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
-    rows = []
-    for store in args.stores.split(","):
-        if store == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                rows.append(("SQLite", run(f"sqlite:///{tmp}/bench.sqlite3", args.n)))
-        else:
-            import psycopg
-
-            schema = f"bench_{uuid.uuid4().hex[:12]}"
-            sep = "&" if "?" in PG_URL else "?"
-            try:
-                rows.append(("PostgreSQL", run(f"{PG_URL}{sep}schema={schema}", args.n)))
-            finally:
-                with psycopg.connect(PG_URL, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    rows = per_store(args.stores, lambda url: run(url, args.n))
     print(f"Enrolling {args.n} participants ({platform.python_version()}, "
           f"{os.cpu_count()} cores); seconds, and the ratio to one by one")
     print("| store | one by one (s) | list: preview (s) | list: enrol (s) | list total / one "
