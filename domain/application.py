@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -31,7 +31,14 @@ from eventsourcing.persistence import (
 
 from domain import errors
 from domain.chain import CHAIN_TABLE, ChainWriter, LogChain, chain_key_from_env, recorder_topic
-from domain.context import SYSTEM_ACTOR, acting_as, actor_cvar, now, participant_actor, request
+from domain.context import (
+    SYSTEM_ACTOR,
+    acting_on,
+    actor_cvar,
+    now,
+    participant_actor,
+    request,
+)
 from domain.groupcommit import GroupCommit
 from domain.loading import CachingRepository, SetAsList
 from domain.model import (
@@ -339,8 +346,9 @@ class Framdrift(Application[UUID]):
     def _load(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError],
               *, copy: bool) -> A:
         uid = _uuid(aggregate_id, error)
-        if self._batch is not None and uid in self._batch:
-            found = self._batch[uid]
+        batch = self._batch
+        if batch is not None and uid in batch:
+            found = batch[uid]
             if not isinstance(found, cls):
                 raise error(f"{uid} is not {_a(cls)}")
             return found
@@ -358,9 +366,14 @@ class Framdrift(Application[UUID]):
                 self.repository.forget(aggregate.id)
                 raise RuntimeError(f"{aggregate.id} was changed where it was loaded for "
                                    "reading only: load it with _get(..., copy=True)")
-        if self._batch is not None and self._batch_events is not None:
-            self._batch_events.collect_events(*aggregates)
-            self._batch.update((a.id, a) for a in aggregates)
+        batch, collected = self._batch, self._batch_events
+        if batch is not None and collected is not None:
+            # what ProcessingEvent.collect_events does for an aggregate, without its two
+            # runtime Protocol checks per call (a third of a bulk load's commands' time)
+            for aggregate in aggregates:
+                collected.events.extend(aggregate.collect_events())
+                collected.aggregates[aggregate.id] = aggregate
+                batch[aggregate.id] = aggregate
             return None
         try:
             recordings = self.save(*aggregates)
@@ -390,13 +403,12 @@ class Framdrift(Application[UUID]):
                 return rid
         return None
 
-    @contextmanager
-    def _as_author(self, participant: Participant, request_id: str | None) -> Iterator[None]:
+    def _as_author(self, participant: Participant,
+                   request_id: str | None) -> AbstractContextManager[None]:
         """Participants act as themselves unless someone else is named as actor."""
         actor = actor_cvar.get()
-        with acting_as(participant_actor(participant.id) if actor == SYSTEM_ACTOR else actor):
-            with request(request_id):
-                yield
+        return acting_on(participant_actor(participant.id) if actor == SYSTEM_ACTOR else actor,
+                         request_id)
 
     def _author(
         self, programme_id: UUID | str | None, participant_id: UUID | str

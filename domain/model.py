@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -46,8 +47,14 @@ _ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/ids")
 def record_id_for(kind: str, request_id: str | None) -> UUID:
     """A record's id: derived from the client's request id so retries land on one record."""
     if request_id:
-        return uuid5(_ID_NAMESPACE, f"{kind}:{request_id}")
+        return _derived_id(kind, request_id)
     return uuid4()
+
+
+@lru_cache(maxsize=4096)
+def _derived_id(kind: str, request_id: str) -> UUID:
+    """Cached: a bulk load derives each new record's id several times (issue 14)."""
+    return uuid5(_ID_NAMESPACE, f"{kind}:{request_id}")
 
 
 def pseudonym_for(participant_id: UUID) -> str:
