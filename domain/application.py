@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Notification,
     Recording,
+    StoredEvent,
     Transcoder,
 )
 
@@ -94,6 +95,38 @@ def _enum(enum_cls: Any, value: Any, field_name: str) -> Any:
     except ValueError:
         allowed = ", ".join(m.value for m in enum_cls)
         raise errors.InvalidValueError(f"must be one of: {allowed}", field=field_name) from None
+
+
+class _BackgroundWriter:
+    """One thread writing the batches handed to it, one at a time
+    (``Framdrift.background_writes``)."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._executor = ThreadPoolExecutor(max_workers=1,
+                                            thread_name_prefix="framdrift-bulk-writer")
+        self._pending: Any = None
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._executor.submit(write)
+
+    def wait(self) -> None:
+        """Until the batch in flight is written; raises its error, if any."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self, *, quiet: bool = False) -> None:
+        try:
+            self.wait()
+        except Exception:
+            if not quiet:
+                raise
+            logger.warning("a background batch failed too", exc_info=True)
+        finally:
+            self._executor.shutdown(wait=True)
 
 
 class Framdrift(Application[UUID]):
@@ -267,19 +300,61 @@ class Framdrift(Application[UUID]):
         try:
             with self.keys.deferring() if fresh else self.keys.holding():
                 yield
-                if self._batch_events.events:
-                    try:
-                        recordings = self._record_batch(self._batch_events, fresh=fresh)
-                    except IntegrityError:
-                        raise errors.ConcurrentChangeError(
-                            "someone else changed these records at the same time; "
-                            "nothing was recorded; reload and try again"
-                        ) from None
-                    self._take_snapshots(self._batch_events)
-                    self._notify(recordings)
+                collected = self._batch_events
+                if collected.events:
+                    writer: _BackgroundWriter | None = getattr(self._thread(), "writer", None)
+                    if fresh and writer is not None:
+                        writer.wait()  # the previous batch is written (or its error raised)
+                        stored = self._encode_batch(collected.events, fresh=True)
+                        writer.submit(lambda: self._finish_batch(
+                            collected, lambda: self._write_batch(collected, stored)))
+                    else:
+                        self._finish_batch(collected, lambda: self._record_batch(
+                            collected, fresh=fresh))
         finally:
             self._batch, self._batch_events = None, None
             self._thread().fresh = False
+
+    def _finish_batch(self, collected: ProcessingEvent[UUID],
+                      record: Callable[[], list[Recording[UUID]]]) -> None:
+        try:
+            recordings = record()
+        except IntegrityError:
+            raise errors.ConcurrentChangeError(
+                "someone else changed these records at the same time; "
+                "nothing was recorded; reload and try again"
+            ) from None
+        self._take_snapshots(collected)
+        self._notify(recordings)
+
+    @contextmanager
+    def background_writes(self) -> Iterator[None]:
+        """Fresh batches this thread ends inside the block are written to PostgreSQL by
+        one writer thread while this one builds the next (bulk loads: ``load_demo``).
+
+        The events are encoded and their data keys stored here, as in a plain fresh
+        batch; the writer does the COPY, the hash chain and the commit, in the same one
+        transaction per batch as before. One batch at a time is in flight: the next
+        batch waits for it before anything of its own is stored, so a failed batch
+        stops the load there (its error is raised from the next batch, or when the
+        block ends) and the store holds whole batches only. The server works on one
+        batch's COPY while Python builds the next (psycopg releases the GIL while it
+        waits). On SQLite (one writer, in-process) the block changes nothing.
+        """
+        if not self.config.is_postgres or getattr(self._thread(), "writer", None) is not None:
+            yield
+            return
+        writer = _BackgroundWriter()
+        self._thread().writer = writer
+        try:
+            yield
+        except BaseException:
+            writer.close(quiet=True)
+            raise
+        else:
+            writer.close()
+        finally:
+            self._thread().writer = None
 
     #: Above this many events a batch is written to PostgreSQL with COPY.
     BATCH_CHUNK = 2000
@@ -302,12 +377,25 @@ class Framdrift(Application[UUID]):
         chunked = self.config.is_postgres and len(events) > self.BATCH_CHUNK
         if not chunked and not fresh:
             return self._record(processing_event)
-        assert processing_event.tracking is None, "batches carry no tracking"
-        recorder: Any = self.recorder
-        stored = [self.mapper.to_stored_event(e) for e in events]
+        return self._write_batch(processing_event, self._encode_batch(events, fresh=fresh))
+
+    def _encode_batch(self, events: list[Any], *, fresh: bool) -> list[StoredEvent]:
+        """The stored events (encrypted where personal); a fresh batch's deferred data
+        keys are stored now, and if some existed already the events are encoded again
+        with those (``KeyStore.flush_deferred``)."""
+        to_stored = self.mapper.to_stored_event
+        stored = [to_stored(e) for e in events]
         if fresh and not self.keys.flush_deferred():  # some keys existed: theirs, again
-            stored = [self.mapper.to_stored_event(e) for e in events]
-        if chunked:
+            stored = [to_stored(e) for e in events]
+        return stored
+
+    def _write_batch(self, processing_event: ProcessingEvent[UUID],
+                     stored: list[StoredEvent]) -> list[Recording[UUID]]:
+        """The encoded events of a batch and their chain links, in ONE transaction."""
+        assert processing_event.tracking is None, "batches carry no tracking"
+        events = processing_event.events
+        recorder: Any = self.recorder
+        if self.config.is_postgres and len(events) > self.BATCH_CHUNK:
             ids = recorder.insert_events_in_chunks(stored, self.BATCH_CHUNK)
         else:
             ids = list(recorder.insert_events(stored) or [])

@@ -467,11 +467,12 @@ def load_demo(
         _load_in_processes(app, groups, min(workers, len(groups)), done, progress, seed=seed,
                            participants=participants, first_day=first_day)
     else:
-        for group in groups:
-            loaded = _load_group(app, seed, group, participants, first_day)
-            done.update(loaded)
-            if progress:
-                progress(len(loaded))
+        with app.background_writes():  # PostgreSQL: one group copied while the next is built
+            for group in groups:
+                loaded = _load_group(app, seed, group, participants, first_day)
+                done.update(loaded)
+                if progress:
+                    progress(len(loaded))
     ids = [done[i][0] for i in range(programmes)]
     people = {done[i][0]: done[i][1] for i in range(programmes)}
     return DemoResult(ids, app.max_position() - start, people)
@@ -575,10 +576,12 @@ def _worker_main() -> None:
         app = Framdrift.from_url(spec["url"])
         try:
             first_day = date.fromisoformat(spec["first_day"])
-            for group in spec["groups"]:
-                loaded = _load_group(app, spec["seed"], group, spec["participants"], first_day)
-                say("group", {i: [str(pid), [str(p) for p in people]]
-                              for i, (pid, people) in loaded.items()})
+            with app.background_writes():
+                for group in spec["groups"]:
+                    loaded = _load_group(app, spec["seed"], group, spec["participants"],
+                                         first_day)
+                    say("group", {i: [str(pid), [str(p) for p in people]]
+                                  for i, (pid, people) in loaded.items()})
         finally:
             app.close()
         say("done")

@@ -455,8 +455,21 @@ class PersonalDataTranscoding(Transcoding):
     type = PersonalData
     name = "personal_data"
 
+    #: Cipher objects kept, one per data key (a bulk load encrypts every field of a
+    #: participant with the same key; setting up AES-GCM costs as much as encrypting).
+    CIPHERS = 256
+
     def __init__(self, keys: KeyStore):
         self.keys = keys
+        self._ciphers: dict[bytes, AESGCM] = {}
+
+    def _cipher(self, key: bytes) -> AESGCM:
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            if len(self._ciphers) >= self.CIPHERS:
+                self._ciphers.clear()
+            cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
 
     def encode(self, obj: PersonalData) -> dict[str, str]:
         if obj.text is None:
@@ -464,7 +477,7 @@ class PersonalDataTranscoding(Transcoding):
         key = self.keys.key_for(obj.subject, create=True)
         assert key is not None
         nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, obj.text.encode("utf-8"), obj.subject.bytes)
+        sealed = self._cipher(key).encrypt(nonce, obj.text.encode("utf-8"), obj.subject.bytes)
         return {"s": str(obj.subject), "c": base64.b64encode(nonce + sealed).decode("ascii")}
 
     def decode(self, data: dict[str, str]) -> PersonalData:
