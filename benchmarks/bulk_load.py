@@ -15,7 +15,9 @@ On each store, in fresh stores:
   ~5 MB a statement, see ``Framdrift._record_batch``).
 
 Both chains are verified afterwards (``framdrift verify``'s check). Prints ev/s, the
-ratios (a)/(c) and (b)/(c), and the load average.
+ratios (a)/(c) and (b)/(c), the load average, and the loader's CPU time per event (this
+process and its loader processes; PostgreSQL's own work not included), which depends far
+less on what else the machine runs than the rates do.
 
     .venv/bin/python benchmarks/bulk_load.py --programmes 40 [--workers 2] [--stores sqlite]
 
@@ -86,13 +88,13 @@ def stored_events(app: Framdrift) -> list:
 def measure(kind: str, urls: list[str], programmes: int, workers: int, tmp: Path) -> dict:
     demo_url, import_url, raw_where = urls
     app = Framdrift.migrate(demo_url)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     import inspect
 
     # (the same script measures the code before issue 14, whose load_demo had no workers)
     extra = {"workers": workers} if "workers" in inspect.signature(load_demo).parameters else {}
     result = load_demo(app, programmes=programmes, **extra)
-    demo_s = time.perf_counter() - started
+    demo_s, demo_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     demo_ok = app.chain.verify().ok
     events_path, keys_path = tmp / f"{kind}-events.ndjson", tmp / f"{kind}-keys.ndjson"
     with events_path.open("w") as events, keys_path.open("w") as keys:
@@ -101,17 +103,27 @@ def measure(kind: str, urls: list[str], programmes: int, workers: int, tmp: Path
     app.close()
 
     target = Framdrift.migrate(import_url)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     with events_path.open() as events, keys_path.open() as keys:
         imported = import_log(target, events, keys)
-    import_s = time.perf_counter() - started
+    import_s, import_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     import_ok = target.chain.verify().ok
     target.close()
 
     raw = library_insert_rate(kind, raw_where, stored)
     return {"store": kind, "events": result.events, "demo": result.events / demo_s,
             "demo_s": demo_s, "import": imported / import_s, "import_s": import_s,
-            "raw": raw, "ok": demo_ok and import_ok, "load": os.getloadavg()}
+            "raw": raw, "ok": demo_ok and import_ok, "load": os.getloadavg(),
+            "demo_cpu_us": demo_cpu / max(1, result.events) * 1e6,
+            "import_cpu_us": import_cpu / max(1, imported) * 1e6}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its finished loader processes:
+    on a shared machine the wall-clock rates follow the share of a core the loader gets,
+    the CPU time per event is the application's own work."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def main() -> None:
@@ -146,7 +158,9 @@ def main() -> None:
                             conn.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')
             row = rows[-1]
             print(f"  {kind}: demo {row['demo_s']:.1f} s, import {row['import_s']:.1f} s, "
-                  f"load average {row['load'][0]:.1f}", flush=True)
+                  f"loader CPU per event: demo {row['demo_cpu_us']:.0f} us, import "
+                  f"{row['import_cpu_us']:.0f} us; load average {row['load'][0]:.1f}",
+                  flush=True)
     print()
     print("| store | events | library raw insert ev/s | demo ev/s | demo / raw | import ev/s "
           "| import / raw | chains verify |")
