@@ -16,6 +16,10 @@ medians of the per-round ratios).
 
     .venv/bin/python benchmarks/projection_rebuild.py [--programmes 175] [--only sqlite]
         [--repeat 3] [--workers 1|2]
+
+``--url URL`` (repeatable) measures an existing, already loaded store instead (nothing
+is loaded; the rebuild replaces its read models, so use a copy): e.g. a 1M-event store
+prepared once with ``framdrift demo --programmes 850``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,12 @@ from projections.runner import FastDecoder, rebuild, sealed_mapper  # noqa: E402
 PG_BASE = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def prepare(url: str, programmes: int) -> Framdrift:
+def prepare(url: str, programmes: int | None) -> Framdrift:
+    """Migrate ``url`` and load the demo into it; ``programmes=None``: open it as it is."""
+    if programmes is None:
+        app = Framdrift.from_url(url)
+        print(f"  existing store: {app.max_position():,} events (nothing loaded)", flush=True)
+        return app
     Framdrift.migrate(url).close()
     for hook in _migrate_hooks():
         hook(url)
@@ -97,11 +106,13 @@ class PeakMemory:
         import threading
 
         self.peak = 0
+        self.own = 0  # this process alone (the driver: in ``framdrift projections rebuild``
+        # the parent is a fresh process, here it also holds the benchmark's app)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @staticmethod
-    def _tree_rss() -> int:
+    def _tree_rss() -> tuple[int, int]:
         children: dict[int, list[int]] = {}
         rss: dict[int, int] = {}
         page = os.sysconf("SC_PAGE_SIZE")
@@ -120,14 +131,19 @@ class PeakMemory:
             pid = todo.pop()
             total += rss.get(pid, 0)
             todo.extend(children.get(pid, []))
-        return total
+        return total, rss.get(os.getpid(), 0)
+
+    def _sample(self) -> None:
+        total, own = self._tree_rss()
+        self.peak = max(self.peak, total)
+        self.own = max(self.own, own)
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
-            self.peak = max(self.peak, self._tree_rss())
+            self._sample()
 
     def __enter__(self) -> PeakMemory:
-        self.peak = self._tree_rss()
+        self._sample()
         self._thread.start()
         return self
 
@@ -136,7 +152,7 @@ class PeakMemory:
         self._thread.join()
 
 
-def measure(store: str, url: str, programmes: int, repeat: int = 1,
+def measure(store: str, url: str, programmes: int | None, repeat: int = 1,
             workers: int | None = None) -> dict:
     print(f"{store}: {url}", flush=True)
     app = prepare(url, programmes)
@@ -151,7 +167,8 @@ def measure(store: str, url: str, programmes: int, repeat: int = 1,
                 result = rebuild(app, workers=workers)
             print(f"  rebuild: {result.events} events in {result.seconds:.2f} s = "
                   f"{result.rate:,.0f} ev/s; peak memory of all processes "
-                  f"{memory.peak / 2**20:,.0f} MiB", flush=True)
+                  f"{memory.peak / 2**20:,.0f} MiB (this process {memory.own / 2**20:,.0f} MiB)",
+                  flush=True)
             ratio = result.rate / (events / raw_s)
             print(f"  ratio rebuild/raw = {ratio:.2f} (load average {load()})", flush=True)
             read, read_s = reader_rate(app)
@@ -182,8 +199,23 @@ def main() -> None:
                         help="measure raw + rebuild this many times; report medians")
     parser.add_argument("--workers", type=int, default=None,
                         help="rebuild processes (default: projections.runner.rebuild_workers)")
+    parser.add_argument("--url", action="append", default=[],
+                        help="measure this existing store (no load; its read models are "
+                             "rebuilt: use a copy); may be given once per store")
     args = parser.parse_args()
+    import logging  # the rebuild's "parts N s, swap M s" line
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logging.getLogger("framdrift.projections").addHandler(handler)
+    logging.getLogger("framdrift.projections").setLevel(logging.DEBUG)
     results = []
+    if args.url:
+        for url in args.url:
+            store = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+            results.append(measure(store, url, None, args.repeat, args.workers))
+        report(results)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "sqlite"):
             results.append(measure("SQLite", f"sqlite:///{tmp}/bench.sqlite3", args.programmes,
@@ -198,6 +230,10 @@ def main() -> None:
         finally:
             with psycopg.connect(PG_BASE, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    report(results)
+
+
+def report(results: list[dict]) -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print(f"load average after the runs: {load()}")

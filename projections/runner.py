@@ -37,6 +37,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from domain.describe import forget_oldest
 from domain.privacy import PersonalData
 from domain.store import Cursor, Sql
 from projections.base import TRACKING_TABLE, ReadModel, read_positions, rowcount, utcnow
@@ -47,6 +48,8 @@ log = logging.getLogger("framdrift.projections")
 
 DEFAULT_BATCH = 1000
 REBUILD_BATCH = 10000
+UUIDS_KEPT = 16_384  # decoded ids remembered (FastDecoder)
+OWNERS_KEPT = 32_768  # aggregates whose part a rebuild part remembers (Runner._owner_of)
 SWAP_CACHE_KIB = 128 * 1024  # SQLite page cache while the swap creates the indexes
 
 
@@ -149,8 +152,8 @@ class FastDecoder:
         def uuid_of(text: str) -> UUID:
             found = uuids.get(text)
             if found is None:
-                if len(uuids) > 1_000_000:
-                    uuids.clear()
+                if len(uuids) >= UUIDS_KEPT:
+                    forget_oldest(uuids, UUIDS_KEPT - 1)
                 found = uuids[text] = UUID(text)
             return found
 
@@ -277,7 +280,10 @@ class Runner:
         if partition is not None and not 0 <= partition[0] < partition[1]:
             raise ValueError(f"partition {partition!r} is not (index, count)")
         self.partition = partition
-        self.owners: dict[int, int] = {}  # aggregate id (UUID.int) -> part of its programme
+        # aggregate id (UUID.int) -> part of its programme; bounded (OWNERS_KEPT): an
+        # aggregate forgotten is looked up again by its first event (_owner_of)
+        self.owners: dict[int, int] = {}
+        self.programmes: dict[int, int] = {}  # programme id (UUID.int) -> its part
         self.planned = 0  # programmes planned so far in the log
         self.app = app
         self.sql = app.sql
@@ -366,7 +372,7 @@ class Runner:
                     owner = owners.get(n[1].int)
                     if owner is None:
                         event = to_event(n)
-                        owner = owners[n[1].int] = self._owner(event)
+                        owner = self._owner_of(n, event)
                     elif owner == mine:
                         event = to_event(n)
                     if owner != mine:
@@ -396,6 +402,22 @@ class Runner:
                 positions[name] = last
         return len(notifications)
 
+    def _owner_of(self, row: tuple[Any, ...], event: Any) -> int:
+        """The part of the aggregate of ``row`` (decoded: ``event``), remembered. If the
+        row is not the aggregate's first event (its part was forgotten to keep memory
+        bounded), the first event is read again from the store."""
+        owners = self.owners
+        if len(owners) >= OWNERS_KEPT:
+            forget_oldest(owners, OWNERS_KEPT - 1)
+        if row[2] != 1:
+            first = self.app.recorder.select_events(row[1], lte=1, limit=1)
+            if first:
+                s = first[0]
+                event = self.decoder.event((0, s.originator_id, s.originator_version,
+                                            s.topic, s.state))
+        owner = owners[row[1].int] = self._owner(event)
+        return owner
+
     def _owner(self, event: Any) -> int:
         """The part of an aggregate's programme, from the aggregate's first event: the
         k-th programme planned is in part k mod n; participants and records are created
@@ -403,13 +425,16 @@ class Runner:
         assert self.partition is not None
         d = event.__dict__
         if type(event).__qualname__ == "Programme.Planned":
-            part = self.planned % self.partition[1]
-            self.planned += 1
+            key = d["originator_id"].int
+            part = self.programmes.get(key)
+            if part is None:
+                part = self.programmes[key] = self.planned % self.partition[1]
+                self.planned += 1
             return part
         pid = d.get("programme_id")
         if pid is None:
             return 0
-        return self.owners.get(pid.int if isinstance(pid, UUID) else UUID(str(pid)).int, 0)
+        return self.programmes.get(pid.int if isinstance(pid, UUID) else UUID(str(pid)).int, 0)
 
     def _advance(self, cur: Any, last: int) -> None:
         now = utcnow()
