@@ -39,7 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api.cli import _migrate_hooks  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from domain.demo import load_demo  # noqa: E402
-from projections.runner import FastDecoder, rebuild, sealed_mapper  # noqa: E402
+from projections.runner import (  # noqa: E402
+    FastDecoder,
+    RebuildResult,
+    rebuild,
+    sealed_mapper,
+)
 
 PG_BASE = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -77,6 +82,17 @@ def raw_rate(app: Framdrift, page: int = 5000) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its waited-for children (the rebuild's parts): less
+    sensitive than wall time to the other sessions on this machine (PostgreSQL's server
+    processes are not counted, for the reader or the rebuild)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def reader_rate(app: Framdrift, page: int = 10000) -> tuple[int, float]:
     """What a rebuild process reads: FastDecoder rows, decoded with the sealed mapper."""
     started = time.perf_counter()
@@ -106,6 +122,7 @@ class PeakMemory:
         import threading
 
         self.peak = 0
+        self.children = 0  # the descendants alone (with --cli: all of the rebuild's processes)
         self.own = 0  # this process alone (the driver: in ``framdrift projections rebuild``
         # the parent is a fresh process, here it also holds the benchmark's app)
         self._stop = threading.Event()
@@ -137,6 +154,7 @@ class PeakMemory:
         total, own = self._tree_rss()
         self.peak = max(self.peak, total)
         self.own = max(self.own, own)
+        self.children = max(self.children, total - own)
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
@@ -152,8 +170,24 @@ class PeakMemory:
         self._thread.join()
 
 
+def cli_rebuild(url: str, events: int, workers: int | None) -> RebuildResult:
+    """``framdrift projections rebuild`` in a fresh process (what an operator runs: its
+    parent holds nothing of this benchmark's own reading)."""
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, FRAMDRIFT_DATABASE_URL=url, PYTHONPATH=root)
+    args = [sys.executable, "-c", "from api.cli import main; main()", "projections", "rebuild"]
+    if workers:
+        args += ["--workers", str(workers)]
+    started = time.perf_counter()
+    subprocess.run(args, cwd=root, env=env, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    return RebuildResult([], events, seconds, events, "framdrift projections rebuild")
+
+
 def measure(store: str, url: str, programmes: int | None, repeat: int = 1,
-            workers: int | None = None, raw: bool = True) -> dict:
+            workers: int | None = None, raw: bool = True, cli: bool = False) -> dict:
     """Per round: (a) raw, then the reader (c) before and after the rebuild (b): the
     rebuild is compared with the mean of the two, which brackets it in time (the load
     of this shared machine drifts within minutes)."""
@@ -168,13 +202,26 @@ def measure(store: str, url: str, programmes: int | None, repeat: int = 1,
             if raw:
                 print(f"  raw read+decode: {events} events in {raw_s:.2f} s = "
                       f"{events / raw_s:,.0f} ev/s", flush=True)
+            cpu = cpu_seconds()
             read, before_s = reader_rate(app)
+            reader_cpu = cpu_seconds() - cpu
             if read != events:
                 raise SystemExit(f"the reader read {read} events, the raw pass {events}")
             print(f"  rebuild's reader alone (before): {read} events in {before_s:.2f} s = "
                   f"{read / before_s:,.0f} ev/s (load average {load()})", flush=True)
+            cpu = cpu_seconds()
             with PeakMemory() as memory:
-                result = rebuild(app, workers=workers)
+                result = (cli_rebuild(url, events, workers) if cli else
+                          rebuild(app, workers=workers))
+            rebuild_cpu = cpu_seconds() - cpu
+            peak = memory.children if cli else memory.peak
+            if cli:
+                print(f"  framdrift projections rebuild: peak memory of its processes "
+                      f"{peak / 2**20:,.0f} MiB (with this benchmark's own process "
+                      f"{memory.peak / 2**20:,.0f} MiB)", flush=True)
+            print(f"  CPU seconds (all processes but PostgreSQL's): reader {reader_cpu:.1f}, "
+                  f"rebuild {rebuild_cpu:.1f}; reader / rebuild = "
+                  f"{reader_cpu / rebuild_cpu:.2f}", flush=True)
             print(f"  rebuild: {result.events} events in {result.seconds:.2f} s = "
                   f"{result.rate:,.0f} ev/s; peak memory of all processes "
                   f"{memory.peak / 2**20:,.0f} MiB (this process {memory.own / 2**20:,.0f} MiB)",
@@ -188,7 +235,7 @@ def measure(store: str, url: str, programmes: int | None, repeat: int = 1,
                   f"{read / after_s:,.0f} ev/s; rebuild/reader = {result.rate / reader:.2f} "
                   f"(load average {load()})", flush=True)
             rounds.append((events / raw_s, result.rate, ratio, reader,
-                           result.rate / reader, memory.peak / 2**20))
+                           result.rate / reader, peak / 2**20))
         return {"store": store, "events": events,
                 "raw": statistics.median(r[0] for r in rounds),
                 "rebuild": statistics.median(r[1] for r in rounds),
@@ -212,6 +259,9 @@ def main() -> None:
     parser.add_argument("--url", action="append", default=[],
                         help="measure this existing store (no load; its read models are "
                              "rebuilt: use a copy); may be given once per store")
+    parser.add_argument("--cli", action="store_true",
+                        help="rebuild with `framdrift projections rebuild` in a fresh process "
+                             "(only with --url)")
     parser.add_argument("--no-raw", action="store_true",
                         help="skip (a), the raw pass with eventsourcing's mapper (slow at 1M)")
     args = parser.parse_args()
@@ -225,7 +275,8 @@ def main() -> None:
     if args.url:
         for url in args.url:
             store = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-            results.append(measure(store, url, None, args.repeat, args.workers, not args.no_raw))
+            results.append(measure(store, url, None, args.repeat, args.workers, not args.no_raw,
+                                   args.cli))
         report(results)
         return
     with tempfile.TemporaryDirectory() as tmp:
