@@ -48,6 +48,9 @@ log = logging.getLogger("framdrift.projections")
 
 DEFAULT_BATCH = 1000
 REBUILD_BATCH = 10000
+# PostgreSQL parts read through eventsourcing's Notification objects: half the batch took
+# ~11 MB off each part's peak (81 vs 92 MiB after 150k events) for the same CPU time.
+REBUILD_BATCH_POSTGRES = 5000
 UUIDS_KEPT = 16_384  # decoded ids remembered (FastDecoder)
 OWNERS_KEPT = 32_768  # aggregates whose part a rebuild part remembers (Runner._owner_of)
 SWAP_CACHE_KIB = 64 * 1024  # SQLite page cache while the swap creates the indexes (the
@@ -908,7 +911,7 @@ def rebuild(
     chosen = resolve_names(names)
     sql = app.sql
     started = perf_counter()
-    batch = batch_size or REBUILD_BATCH
+    batch = batch_size or (REBUILD_BATCH_POSTGRES if sql.postgres else REBUILD_BATCH)
     wanted = rebuild_workers() if workers is None else max(1, min(MAX_WORKERS, workers))
     if wanted > 1 and not (shareable(app) and app.max_position() >= parallel_min_events):
         wanted = 1
