@@ -8,6 +8,7 @@ shown to evaluators and kept after an erasure.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +33,17 @@ def aggregate_kind(event: Any) -> str:
     return EVENT_KINDS.get(event_type(event).split(".", 1)[0], "other")
 
 
+def forget_oldest(cache: dict[Any, Any], limit: int) -> None:
+    """Keep a memo bounded: past ``limit`` entries, drop the older half (dicts keep their
+    insertion order). Ids and facts are looked up mostly while their aggregate is busy,
+    so the older half is what is least likely to be asked for again; a rebuild of a
+    large store must not keep one entry per aggregate (issue 14, item 4)."""
+    if len(cache) > limit:
+        for key in list(islice(cache, len(cache) - limit // 2)):
+            del cache[key]
+
+
+IDS_KEPT = 16_384
 _IDS: dict[int, str] = {}
 
 
@@ -45,8 +57,8 @@ def sid(uid: Any) -> str:
         return str(uid)
     found = _IDS.get(key)
     if found is None:
-        if len(_IDS) > 1_000_000:
-            _IDS.clear()
+        if len(_IDS) >= IDS_KEPT:
+            forget_oldest(_IDS, IDS_KEPT - 1)
         found = _IDS[key] = str(uid)
     return found
 

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import re
+import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +51,10 @@ log = logging.getLogger("framdrift.projections.asof")
 CHECKPOINT_MIN = 1000
 CHECKPOINT_RATIO = 16
 CACHED_STATES = 16
-CACHED_STATES_REBUILD = 1024  # a rebuild (``_new`` tables) keeps more programmes in memory
+# A rebuild (``_new`` tables) keeps this many programmes in memory and spills the others
+# to a scratch file (``Spill``): its memory stays flat however many programmes the log
+# holds (issue 14, item 4: all 850 programmes of a 1M-event store were kept in memory).
+CACHED_STATES_REBUILD = 32
 
 TIMELINE = "pj_timeline"
 CHECKPOINTS = "pj_timeline_checkpoints"
@@ -195,6 +200,43 @@ CHANGE_COLUMNS = "position, event_time, event_type, record_id, summary, change"
 # ------------------------------------------------------------------------- while projecting
 
 
+class Spill:
+    """Programme states a rebuild evicted from memory, pickled into an anonymous scratch
+    file (deleted when closed): a rebuild's ``_new`` tables have no secondary indexes, so
+    loading an evicted state back from them would scan the whole timeline. Only what
+    was committed is spilled (states are evicted after the batch's flush)."""
+
+    def __init__(self) -> None:
+        self.file: Any = None
+        self.where: dict[str, tuple[int, int]] = {}  # programme -> (offset, length)
+        self.end = 0
+
+    def put(self, pid: str, entry: list[Any]) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(prefix="framdrift-rebuild-")
+        blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        self.file.seek(self.end)
+        self.file.write(blob)
+        self.where[pid] = (self.end, len(blob))
+        self.end += len(blob)
+
+    def take(self, pid: str) -> list[Any] | None:
+        found = self.where.pop(pid, None)
+        if found is None:
+            return None
+        self.file.seek(found[0])
+        entry: list[Any] = pickle.loads(self.file.read(found[1]))
+        if not self.where:  # nothing live: start the file again
+            self.end = 0
+            self.file.truncate(0)
+        return entry
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.file, self.where, self.end = None, {}, 0
+
+
 class ProgrammeStates:
     """The as-of half of the timeline view: each programme's state, folded as its events
     are projected, and a checkpoint of it every K events (buffered like the rows)."""
@@ -207,21 +249,27 @@ class ProgrammeStates:
         self.states: dict[str, list[Any]] = {}
         self.cached_states = CACHED_STATES_REBUILD if suffix else CACHED_STATES
         # A rebuild (``suffix``) starts from empty tables that have no secondary indexes
-        # yet: a programme it has not seen has no rows to load, and one it has seen is
-        # only looked up again once evicted from the cache.
+        # yet: a programme it has not seen has no rows to load, and one it has seen and
+        # evicted from memory is in the spill file.
         self.fresh = bool(suffix)
         self.seen: set[str] = set()
+        self.spill = Spill()
         self.clear()
 
     def clear(self) -> None:
         self.checkpoints: list[tuple[Any, ...]] = []
         self.totals: list[tuple[Any, ...]] = []
         while len(self.states) > self.cached_states:  # least recently used first
-            self.states.pop(next(iter(self.states)))
+            pid = next(iter(self.states))
+            entry = self.states.pop(pid)
+            if self.fresh:
+                self.spill.put(pid, entry)
 
     def forget(self) -> None:
-        self.clear()
-        self.states.clear()  # (``seen`` stays: what they folded may be in the tables)
+        """After a failed batch: the states in memory may hold its changes; spilled ones
+        were committed (``seen`` stays: what they folded may be in the tables)."""
+        self.checkpoints, self.totals = [], []
+        self.states.clear()
 
     def flush(self, cur: Cursor) -> None:
         if self.checkpoints:
@@ -233,10 +281,13 @@ class ProgrammeStates:
 
     def entry(self, pid: str) -> list[Any]:
         found = self.states.pop(pid, None)
-        if found is None and self.fresh and pid not in self.seen:
-            self.seen.add(pid)
-            found = [ProgrammeState(pid), 0, "", {}, 0]
-        elif found is None:
+        if found is None and self.fresh:
+            if pid not in self.seen:
+                self.seen.add(pid)
+                found = [ProgrammeState(pid), 0, "", {}, 0]
+            else:
+                found = self.spill.take(pid)
+        if found is None:
             with self.sql.transaction(commit=False) as cur:
                 fetched = fetch(cur, self.sql, pid, suffix=self.suffix)
                 rows = cur.query(

@@ -61,7 +61,7 @@ def run_command(batch: int | None, interval: float) -> None:
 @projections_group.command("rebuild")
 @click.argument("name", required=False, type=click.Choice(NAMES))
 @click.option("--batch", type=click.IntRange(1, 1_000_000), default=None,
-              help="Events per transaction (default 10000).")
+              help="Events per transaction (default 10000; 5000 on PostgreSQL).")
 @click.option("--workers", type=click.IntRange(1, 8), default=None,
               help="Processes (default: FRAMDRIFT_REBUILD_WORKERS, else one per core, at "
                    "most 4). On a log of 20,000+ events (not an in-memory SQLite) each "

@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 
-from domain.describe import EVENT_KINDS, summarise
+from domain.describe import EVENT_KINDS, forget_oldest, summarise
 from domain.model import (
     Capability,
     Decision,
@@ -36,6 +36,8 @@ from projections.asof import CHECKPOINT_TABLE, TOTALS_TABLE, ProgrammeStates, en
 from projections.base import ReadModel, Table, View, bulk_insert, event_time, sid
 
 # --------------------------------------------------------------------------- directory
+
+FACTS_KEPT = 32_768  # participants, records, decisions remembered (read again when asked)
 
 
 class DirectoryView(View):
@@ -102,9 +104,9 @@ class DirectoryView(View):
                 f"UPDATE {self.t('pj_programmes')} SET closed = 1 WHERE programme_id = ?",
                 [(p,) for p in self.closed],
             )
-        if len(self.participants) + len(self.records) > 500_000:
-            self.participants.clear()
-            self.records.clear()
+        # bounded: what is forgotten is read again from the tables (by primary key)
+        forget_oldest(self.participants, FACTS_KEPT)
+        forget_oldest(self.records, FACTS_KEPT)
 
     # lookups (cache, then table) -----------------------------------------------------
 
@@ -1020,8 +1022,7 @@ class CollaborationsView(View, Reader):
             f"INSERT INTO {self.t('pj_collab_teams')} VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (record_id, member_id) DO NOTHING",
             [row for row in self.members.values() if row is not None])
-        if len(self.decisions) > 200_000:
-            self.decisions.clear()
+        forget_oldest(self.decisions, FACTS_KEPT)
 
 
 class CollaborationsProjection(ReadModel[CollaborationsView]):

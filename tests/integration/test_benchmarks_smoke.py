@@ -23,10 +23,33 @@ def test_projection_rebuild_benchmark_runs():
     out = run("benchmarks/projection_rebuild.py", "--programmes", "1", "--only", "sqlite")
     row = next(line for line in out.splitlines() if line.startswith("| SQLite |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    read_alone = int(re.search(r"rebuild's reader alone: (\d+) events", out).group(1))
+    read_alone = int(re.search(r"rebuild's reader alone \(after\): (\d+) events", out).group(1))
     assert read_alone > 1000  # the demo programme's events...
     assert cells[1] == f"{read_alone:,}"  # ...all read and rebuilt
     assert float(cells[4]) > 0 and float(cells[7]) > 0
+
+
+def test_projection_rebuild_benchmark_on_an_existing_store(tmp_path):
+    """``--url``: an existing store (here one demo programme, loaded once), nothing loaded;
+    the headline is the rebuild against its own reader, with the memory of all processes."""
+    from api.cli import _migrate_hooks
+    from domain.application import Framdrift
+    from domain.demo import load_demo
+
+    url = f"sqlite:///{tmp_path}/store.sqlite3"
+    Framdrift.migrate(url).close()
+    for hook in _migrate_hooks():
+        hook(url)
+    app = Framdrift.from_url(url)
+    try:
+        load_demo(app, programmes=1)
+        events = app.max_position()
+    finally:
+        app.close()
+    out = run("benchmarks/projection_rebuild.py", "--url", url, "--no-raw")
+    assert f"existing store: {events:,} events (nothing loaded)" in out
+    assert re.search(rf"SQLite: rebuild / its own reader = [\d.]+, peak memory of all "
+                     rf"processes [\d,]+ MiB, {events:,} events", out), out
 
 
 def test_asof_benchmark_runs():

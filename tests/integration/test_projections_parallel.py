@@ -129,3 +129,49 @@ def test_a_failed_batch_deals_its_programmes_again(app, monkeypatch):
     rows = app.sql.query(f"SELECT * FROM {app.sql.table('pj_timeline_p')} ORDER BY position")
     assert {r["programme_id"] for r in rows} == {second}
     assert rows == expected
+
+
+def test_bounded_caches_build_the_same_tables(app, monkeypatch):
+    """With every cache of a rebuild bounded to almost nothing (issue 14, item 4), the
+    tables are the same: evicted programme states come back from the spill file, forgotten
+    facts from the tables, and a programme part that forgot an aggregate's part reads the
+    aggregate's first event again."""
+    from domain import describe
+    from projections import asof, views
+    from projections.runner import Runner
+    from projections.schema import create_tables, drop_tables, swap_in
+
+    load_demo(app, programmes=4, participants=4)
+    issue_token(app, role="evaluator", label="e")
+    rebuild(app, workers=1)
+    expected = dump(app)
+    monkeypatch.setattr(asof, "CACHED_STATES_REBUILD", 0)
+    for module, name in ((runner, "OWNERS_KEPT"), (runner, "UUIDS_KEPT"),
+                         (views, "FACTS_KEPT"), (describe, "IDS_KEPT")):
+        monkeypatch.setattr(module, name, 2)
+    rebuild(app, workers=1, batch_size=97)
+    assert dump(app) == expected
+
+    with app.sql.transaction() as cur:
+        for name in NAMES:
+            drop_tables(cur, app.sql, name, "_p")
+            create_tables(cur, app.sql, name, "_p")
+    select_events, first_events = app.recorder.select_events, []
+
+    def counted(originator_id, **kwargs):
+        first_events.append(originator_id)
+        return select_events(originator_id, **kwargs)
+
+    monkeypatch.setattr(app.recorder, "select_events", counted)
+    for index in range(2):
+        part = Runner(app, suffix="_p", tracked=False, partition=(index, 2), batch_size=97)
+        part.catch_up()
+        assert len(part.owners) <= 2 and len(part.programmes) == 4
+        timeline = next(p.view for p in part.projections if p.name == "timeline")
+        assert timeline.asof.spill.where  # the programmes' states, evicted after each batch
+        assert len(timeline.asof.states) == 0
+    assert first_events  # forgotten aggregates were looked up again
+    with app.sql.transaction() as cur:
+        for name in NAMES:
+            swap_in(cur, app.sql, name, "_p")
+    assert dump(app) == expected
