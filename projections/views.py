@@ -331,7 +331,10 @@ class TimelineView(View, Reader):
               "position",
               (("pj_timeline_programme", "programme_id, position"),
                ("pj_timeline_time", "programme_id, event_time"),
-               ("pj_timeline_max_time", "programme_id, max_time, position"))),
+               ("pj_timeline_max_time", "programme_id, max_time, position"),
+               # a participant's rows: the as-of funnel takes off those of participants
+               # who do not consent (projections.asof.progress_at)
+               ("pj_timeline_participant", "participant_id, position"))),
         CHECKPOINT_TABLE,
         TOTALS_TABLE,
     )
