@@ -89,6 +89,22 @@ def _enum(enum_cls: Any, value: Any, field_name: str) -> Any:
         raise errors.InvalidValueError(f"must be one of: {allowed}", field=field_name) from None
 
 
+class _Collecting(ProcessingEvent[UUID]):
+    """The library's ``ProcessingEvent`` without its two ``isinstance(obj, Protocol)``
+    checks per aggregate saved (typing's Protocol check walks the class's attributes:
+    ~0.25 ms a form post, 15% of its CPU on SQLite) for what is plainly one of our
+    aggregates; anything else takes the library's way."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, FramdriftAggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
 class Framdrift(Application[UUID]):
     """Framdrift's event-sourced application (one per process, built after fork)."""
 
@@ -144,6 +160,16 @@ class Framdrift(Application[UUID]):
             # concurrent writers' events in one transaction (domain/groupcommit.py)
             recorder.group_commit = GroupCommit(recorder.write_events)
         return recorder
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
+        """The library's ``Application.save``, collecting with :class:`_Collecting`."""
+        processing_event = _Collecting()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # (deprecated in the library; kept as it is)
+        return recordings
 
     def construct_repository(self) -> CachingRepository:
         """The aggregate cache with fast-forward (domain/loading.py): programmes and
@@ -255,7 +281,7 @@ class Framdrift(Application[UUID]):
         if self._batch is not None:
             yield
             return
-        self._batch, self._batch_events = {}, ProcessingEvent()
+        self._batch, self._batch_events = {}, _Collecting()
         self._thread().fresh = fresh
         try:
             with self.keys.deferring() if fresh else self.keys.holding():

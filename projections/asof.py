@@ -471,11 +471,13 @@ def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
     hidden, hidden_params = "", []
     if consent:
         # (the record rows of a participant carry their author's id: views.TimelineView)
+        # (by participant, never by programme: a plan that walks the programme's rows
+        # and looks each author up is O(programme); ``pj_consent_hidden`` finds the few
+        # who do not consent, ``pj_timeline_participant`` their rows)
         hidden = (
-            "UNION ALL SELECT 2 AS k, h.position, h.change AS body "
-            f"FROM {sql.table('pj_consent')} c JOIN {t_tl} h "
-            "ON h.participant_id = c.participant_id AND h.programme_id = c.programme_id "
-            "WHERE c.programme_id = ? AND c.consent = 0 AND c.erased = 0 "
+            f"UNION ALL SELECT 2 AS k, h.position, h.change AS body FROM {t_tl} h "
+            "WHERE h.participant_id IN (SELECT participant_id FROM "
+            f"{sql.table('pj_consent')} WHERE programme_id = ? AND consent = 0 AND erased = 0) "
             "AND h.kind NOT IN ('programme', 'participant') "
             "AND h.position <= ? AND h.position <= (SELECT p FROM b) ")
         hidden_params = [pid, upto]

@@ -247,7 +247,9 @@ class ConsentView(View, Reader):
               "participant_id TEXT NOT NULL, programme_id TEXT NOT NULL, "
               "pseudonym TEXT NOT NULL, consent INTEGER NOT NULL, erased INTEGER NOT NULL, "
               "position BIGINT NOT NULL",
-              "participant_id", (("pj_consent_programme", "programme_id, pseudonym"),)),
+              "participant_id", (("pj_consent_programme", "programme_id, pseudonym"),
+                                 # who does not consent (projections.asof.progress_at)
+                                 ("pj_consent_hidden", "programme_id, consent, erased"))),
     )
 
     def __init__(self, sql: Sql, name: str, suffix: str = ""):
