@@ -455,13 +455,29 @@ def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
     who do not consent now (and are not erased) are taken off again — their rows up to
     the moment, found by the ``pj_timeline_participant`` index, so this part costs what
     those participants wrote, not the programme's size."""
+    return _funnel(sql, programme, position, time, consent)[1]
+
+
+def progress_moment(sql: Sql, programme: Any,
+                    as_of: Any = None) -> tuple[int, list[dict[str, Any]]]:
+    """:func:`progress_at` for a user's ``as_of`` (as :func:`moment` takes it), with the
+    participants' current consent applied: equal to ``moment(sql, programme,
+    as_of).progress()``. Also the log position it is as of (the state's ``position``:
+    the programme's last event at or before the moment, 0 before its first). One
+    statement, like :func:`progress_at`."""
+    position, when = parse_moment(as_of)
+    return _funnel(sql, programme, position, when, True)
+
+
+def _funnel(sql: Sql, programme: Any, position: int | None, time: Any,
+            consent: bool) -> tuple[int, list[dict[str, Any]]]:
     pid = programme_id(programme)
     t_tl, t_tt = sql.table(TIMELINE), sql.table(TOTALS)
     upto = MAX_POSITION if position is None else position
     # ONE statement (a consistent snapshot, one round trip): the bound a time sets
     # (``position_at_time``), the programme's first row (its weeks), the totals at or
-    # before the moment, the rows after them up to it and (``consent``) the rows of
-    # participants who do not consent.
+    # before the moment, the rows after them up to it, (``consent``) the rows of
+    # participants who do not consent, and the programme's last position up to it.
     if time is None:
         by_time, params = "?", [MAX_POSITION]
     else:
@@ -470,10 +486,10 @@ def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
         params = [pid, instant(time), MAX_POSITION]
     hidden, hidden_params = "", []
     if consent:
-        # (the record rows of a participant carry their author's id: views.TimelineView)
-        # (by participant, never by programme: a plan that walks the programme's rows
-        # and looks each author up is O(programme); ``pj_consent_hidden`` finds the few
-        # who do not consent, ``pj_timeline_participant`` their rows)
+        # (the record rows of a participant carry their author's id: views.TimelineView;
+        # by participant, never by programme: a plan that walks the programme's rows and
+        # looks each author up is O(programme); ``pj_consent_hidden`` finds the few who
+        # do not consent, ``pj_timeline_participant`` their rows)
         hidden = (
             f"UNION ALL SELECT 2 AS k, h.position, h.change AS body FROM {t_tl} h "
             "WHERE h.participant_id IN (SELECT participant_id FROM "
@@ -493,14 +509,16 @@ def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
         "AND position > COALESCE((SELECT position FROM t), 0) AND position <= ? "
         "AND position <= (SELECT p FROM b) "
         f"{hidden}"
-        "UNION ALL SELECT 3 AS k, p AS position, NULL AS body FROM b "
+        "UNION ALL SELECT 3 AS k, COALESCE((SELECT position FROM "
+        f"{t_tl} WHERE programme_id = ? AND position <= ? AND position <= (SELECT p FROM b) "
+        "ORDER BY position DESC LIMIT 1), 0) AS position, NULL AS body "
         "ORDER BY k, position",
-        [*params, pid, upto, pid, pid, upto, *hidden_params])
+        [*params, pid, upto, pid, pid, upto, *hidden_params, pid, upto])
     if not rows or rows[0]["k"] != -1:
         raise UnknownProgrammeError(f"programme {pid} not found", field="programme_id")
-    bound = min(upto, int(rows[-1]["position"]))
-    if bound < int(rows[0]["position"]):
-        return []  # before the programme was planned
+    at = int(rows[-1]["position"])  # the last event of the programme up to the moment
+    if at < int(rows[0]["position"]):
+        return 0, []  # before the programme was planned
     weeks = json.loads(rows[0]["body"]).get("weeks", [])
     totals: dict[int, list[int]] = {}
     for row in rows[1:-1]:
@@ -511,32 +529,7 @@ def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
             sign = 1 if row["k"] == 1 else -1  # k 2: a hidden participant's change, undone
             for week, index, step in json.loads(text).get("d", ()):
                 totals.setdefault(week, [0] * len(FUNNEL))[index] += sign * step
-    return progress_rows(weeks, totals)
-
-
-def progress_moment(sql: Sql, programme: Any,
-                    as_of: Any = None) -> tuple[int, list[dict[str, Any]]]:
-    """:func:`progress_at` for a user's ``as_of`` (as :func:`moment` takes it), with the
-    participants' current consent applied: equal to ``moment(sql, programme,
-    as_of).progress()``. Also the log position it is as of (the state's ``position``:
-    the programme's last event at or before the moment, 0 before its first)."""
-    position, when = parse_moment(as_of)
-    pid = programme_id(programme)
-    with reading(sql) as cur:
-        _known(cur, sql, pid)
-        bound = position
-        if when is not None:
-            by_time = position_at_time(cur, sql, pid, when)
-            if by_time is not None:
-                bound = by_time if bound is None else min(bound, by_time)
-        args: list[Any] = [pid]
-        where = ""
-        if bound is not None:
-            where, args = " AND position <= ?", [pid, bound]
-        last = cur.query(f"SELECT position FROM {sql.table(TIMELINE)} WHERE programme_id = ?"
-                         f"{where} ORDER BY position DESC LIMIT 1", args)
-    at = int(last[0]["position"]) if last else 0
-    return at, progress_at(sql, pid, position=at, consent=True)
+    return at, progress_rows(weeks, totals)
 
 
 def moment(sql: Sql, programme: Any, as_of: Any = None, *,
