@@ -162,7 +162,8 @@ SUMMARIES_SV = {
         "Insatsens händelser i ordning, filtrerade och uppdelade i sidor; export som "
         "CSV/NDJSON.",
     "get /api/v1/programmes/{programme_id}/progress":
-        "Framsteg per vecka: reflektioner, beslut, experiment per steg och utfall, förmågor.",
+        "Framsteg per vecka: reflektioner, beslut, experiment per steg och utfall, förmågor; "
+        "med `as_of` som det såg ut vid en loggposition eller tidpunkt.",
     "get /api/v1/programmes/{programme_id}/lineage":
         "Härledningsgrafen: anteckningar (noder) och ”bygger på”-länkar (kanter).",
     "get /api/v1/programmes/{programme_id}/development-areas":

@@ -844,8 +844,11 @@ def _steps(depth: int) -> str:
         _("%(count)s steps on", count=depth)
 
 
-def funnel(state: ProgrammeState) -> dict[str, Any]:
-    rows = state.progress()
+def funnel(state: ProgrammeState, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The funnel panel: ``rows`` (``ProgrammeState.progress`` rows, e.g. from the running
+    totals) or the state's own."""
+    if rows is None:
+        rows = state.progress()
     totals = {
         "reflections": (KIND_HEADS["reflection"], sum(r["reflections"] for r in rows)),
         "decisions": (KIND_HEADS["decision"], sum(r["decisions"] for r in rows)),
@@ -955,7 +958,10 @@ def timeline(programme_id: Any) -> Any:
     kept = {k: v for k, v in filters.items() if k in RECORD_FILTERS}  # for the downloads
     context = {
         "state": state, "pid": pid, "svg": svg, "narrow_svg": narrow_svg,
-        "funnel": funnel(view), "filters": filters,
+        # the funnel at the moment from the running totals (asof.progress_at: one seek,
+        # consent applied, equal to the fold's); a record filter counts what is shown
+        "funnel": funnel(view, None if view is not state else asof.progress_at(
+            sql, pid, position=state.position, consent=True)), "filters": filters,
         "active_filters": active_filters(state, filters),
         "hood": hood, "first": first, "last": last, "at": at, "here": here,
         "record_link": record_link, "chain": chain, "selected_id": selected_id,

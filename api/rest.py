@@ -530,12 +530,31 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
     return decorate
 
 
-@_read_model("progress", s.Progress)
+@_read_model("progress", s.Progress, s.ProgressArgs)
 def progress(args: dict[str, Any], programme_id: Any) -> Any:
     """Progress by week: reflections, decisions, experiments by stage and outcome,
-    capabilities (the chain the programme exists to show)."""
+    capabilities (the chain the programme exists to show); with ``as_of``, as it stood
+    then (from the as-of replay's running totals)."""
+    if args.get("as_of") is not None:
+        from projections import asof
+
+        at, rows = asof.progress_moment(framdrift_app().sql, programme_id, args["as_of"])
+        return {"programme_id": programme_id, "as_of": at,
+                "weeks": [progress_week(r) for r in rows]}
     return {"programme_id": programme_id,
             "weeks": readmodels.call("progress", _pid(programme_id))}
+
+
+def progress_week(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of ``ProgrammeState.progress`` (the as-of funnel) as a ``ProgressWeek``."""
+    stages, outcomes = row["experiments"], row["outcomes"]
+    return {"week": row["week"], "theme": row["theme"], "reflections": row["reflections"],
+            "reflections_withdrawn": row["withdrawn_reflections"],
+            "decisions": row["decisions"], "decisions_reversed": row["reversed_decisions"],
+            "experiments": sum(stages.values()),
+            **{f"experiments_{k}": v for k, v in stages.items()},
+            **{f"outcome_{k}": v for k, v in outcomes.items()},
+            "capabilities": row["capabilities"]}
 
 
 @_read_model("lineage", s.Lineage, s.LineageArgs)

@@ -12,6 +12,8 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from projections.asof import MOMENT_PATTERN, MOMENT_RE
+
 MAX_POSITION = 2**62
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 500
@@ -246,6 +248,30 @@ class ProgressWeek(Base):
 class Progress(OfProgramme):
     weeks = fields.List(fields.Nested(ProgressWeek), required=True,
                         metadata={"description": "Per course week: reflection -> capability."})
+    as_of = fields.Integer(metadata={
+        "description": "Only with ``as_of`` asked for: the log position of the programme's "
+                       "last event at or before that moment (0: none yet)."})
+
+
+def _moment(value: str) -> None:
+    """The whole value, as sent, is a moment (``projections.asof.MOMENT_RE``)."""
+    if not re.fullmatch(MOMENT_RE, value):
+        raise ma.ValidationError("Not a log position or an ISO 8601 date or date-time.")
+
+
+class ProgressArgs(ConsistencyArgs):
+    as_of = fields.String(
+        validate=[validate.Length(min=1, max=40), _moment],
+        metadata={"description": (
+            "The funnel as it stood at a log position (integer) or an ISO 8601 date/time "
+            "(UTC when no offset; a bare date means the end of that day): by time, the "
+            "longest prefix of the programme's log in which every event happened at or "
+            "before that moment. Every week of the programme is listed then (zeros "
+            "included), counted from running totals (one index seek, whatever the "
+            "programme's size), with the participants' current consent applied. "
+            "Default: now (the progress read model)."),
+            "pattern": MOMENT_PATTERN},
+    )
 
 
 class LineageNode(Base):

@@ -24,13 +24,19 @@ import hmac
 import logging
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
@@ -177,6 +183,38 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         if self.group_commit is not None and _plain(kwargs) and stored_events:
             return self.group_commit.submit(stored_events)  # domain/groupcommit.py
         return self.write_events(stored_events, **kwargs)
+
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
+                      lte: int | None = None, desc: bool = False,
+                      limit: int | None = None) -> Sequence[StoredEvent]:
+        """The library's, without ``BEGIN`` and ``ROLLBACK`` around its one ``SELECT``: a
+        single statement in autocommit mode reads one consistent snapshot of the database
+        anyway (WAL), and a form post makes four of these reads (idempotency, author,
+        programme, record), each two statements and a transaction object lighter."""
+        statement = self.select_events_statement
+        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID)
+                             else originator_id]
+        if gt is not None:
+            statement += "AND originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND originator_version<=? "
+            params.append(lte)
+        statement += "ORDER BY originator_version " + ("DESC " if desc else "ASC ")
+        if limit is not None:
+            statement += "LIMIT ? "
+            params.append(limit)
+        try:
+            with self.datastore.get_connection(commit=False) as conn:
+                rows = conn._sqlite_conn.execute(statement, params).fetchall()
+        except sqlite3.OperationalError as e:  # as the library's transaction maps it
+            raise OperationalError(e) from e
+        except sqlite3.Error as e:
+            raise PersistenceError(e) from e
+        convert = self.convert_originator_id
+        return [StoredEvent(originator_id=convert(row["originator_id"]),
+                            originator_version=row["originator_version"],
+                            topic=row["topic"], state=row["state"]) for row in rows]
 
     def write_events(self, stored_events: Sequence[StoredEvent],
                      **kwargs: Any) -> Sequence[int] | None:

@@ -495,23 +495,59 @@ def state_at(sql: Sql, programme: Any, *, position: int | None = None,
 
 
 def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
-                time: Any = None) -> list[dict[str, Any]]:
+                time: Any = None, consent: bool = False) -> list[dict[str, Any]]:
     """The progress funnel per week (``ProgrammeState.progress``) as of log ``position``
     or event ``time``, from the running totals: the totals row at or before the moment
     (one index seek) plus the funnel changes of at most TOTALS_EVERY rows after it — the
-    same work for a programme of a thousand events as of a million."""
+    same work for a programme of a thousand events as of a million.
+
+    With ``consent`` the participants' *current* flags apply (``with_consent(state,
+    ...).progress()``, docs/adr/0004): the funnel changes of the records of participants
+    who do not consent now (and are not erased) are taken off again — their rows up to
+    the moment, found by the ``pj_timeline_participant`` index, so this part costs what
+    those participants wrote, not the programme's size."""
+    return _funnel(sql, programme, position, time, consent)[1]
+
+
+def progress_moment(sql: Sql, programme: Any,
+                    as_of: Any = None) -> tuple[int, list[dict[str, Any]]]:
+    """:func:`progress_at` for a user's ``as_of`` (as :func:`moment` takes it), with the
+    participants' current consent applied: equal to ``moment(sql, programme,
+    as_of).progress()``. Also the log position it is as of (the state's ``position``:
+    the programme's last event at or before the moment, 0 before its first). One
+    statement, like :func:`progress_at`."""
+    position, when = parse_moment(as_of)
+    return _funnel(sql, programme, position, when, True)
+
+
+def _funnel(sql: Sql, programme: Any, position: int | None, time: Any,
+            consent: bool) -> tuple[int, list[dict[str, Any]]]:
     pid = programme_id(programme)
     t_tl, t_tt = sql.table(TIMELINE), sql.table(TOTALS)
     upto = MAX_POSITION if position is None else position
     # ONE statement (a consistent snapshot, one round trip): the bound a time sets
     # (``position_at_time``), the programme's first row (its weeks), the totals at or
-    # before the moment and the rows after them up to it.
+    # before the moment, the rows after them up to it, (``consent``) the rows of
+    # participants who do not consent, and the programme's last position up to it.
     if time is None:
         by_time, params = "?", [MAX_POSITION]
     else:
         by_time = (f"COALESCE((SELECT position - 1 FROM {t_tl} WHERE programme_id = ? AND "
                    "max_time > ? ORDER BY max_time, position LIMIT 1), ?)")
         params = [pid, instant(time), MAX_POSITION]
+    hidden, hidden_params = "", []
+    if consent:
+        # (the record rows of a participant carry their author's id: views.TimelineView;
+        # by participant, never by programme: a plan that walks the programme's rows and
+        # looks each author up is O(programme); ``pj_consent_hidden`` finds the few who
+        # do not consent, ``pj_timeline_participant`` their rows)
+        hidden = (
+            f"UNION ALL SELECT 2 AS k, h.position, h.change AS body FROM {t_tl} h "
+            "WHERE h.participant_id IN (SELECT participant_id FROM "
+            f"{sql.table('pj_consent')} WHERE programme_id = ? AND consent = 0 AND erased = 0) "
+            "AND h.kind NOT IN ('programme', 'participant') "
+            "AND h.position <= ? AND h.position <= (SELECT p FROM b) ")
+        hidden_params = [pid, upto]
     rows = sql.query(
         f"WITH b AS (SELECT {by_time} AS p), "
         f"t AS (SELECT position, totals FROM {t_tt} WHERE programme_id = ? AND position <= ? "
@@ -523,14 +559,17 @@ def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
         f"UNION ALL SELECT 1 AS k, position, change AS body FROM {t_tl} WHERE programme_id = ? "
         "AND position > COALESCE((SELECT position FROM t), 0) AND position <= ? "
         "AND position <= (SELECT p FROM b) "
-        "UNION ALL SELECT 2 AS k, p AS position, NULL AS body FROM b "
+        f"{hidden}"
+        "UNION ALL SELECT 3 AS k, COALESCE((SELECT position FROM "
+        f"{t_tl} WHERE programme_id = ? AND position <= ? AND position <= (SELECT p FROM b) "
+        "ORDER BY position DESC LIMIT 1), 0) AS position, NULL AS body "
         "ORDER BY k, position",
-        [*params, pid, upto, pid, pid, upto])
+        [*params, pid, upto, pid, pid, upto, *hidden_params, pid, upto])
     if not rows or rows[0]["k"] != -1:
         raise UnknownProgrammeError(f"programme {pid} not found", field="programme_id")
-    bound = min(upto, int(rows[-1]["position"]))
-    if bound < int(rows[0]["position"]):
-        return []  # before the programme was planned
+    at = int(rows[-1]["position"])  # the last event of the programme up to the moment
+    if at < int(rows[0]["position"]):
+        return 0, []  # before the programme was planned
     weeks = json.loads(rows[0]["body"]).get("weeks", [])
     totals: dict[int, list[int]] = {}
     for row in rows[1:-1]:
@@ -538,9 +577,10 @@ def progress_at(sql: Sql, programme: Any, *, position: int | None = None,
         if row["k"] == 0:
             totals = {int(w): c for w, c in json.loads(text).items()}
         elif '"d":' in text:
+            sign = 1 if row["k"] == 1 else -1  # k 2: a hidden participant's change, undone
             for week, index, step in json.loads(text).get("d", ()):
-                totals.setdefault(week, [0] * len(FUNNEL))[index] += step
-    return progress_rows(weeks, totals)
+                totals.setdefault(week, [0] * len(FUNNEL))[index] += sign * step
+    return at, progress_rows(weeks, totals)
 
 
 def moment(sql: Sql, programme: Any, as_of: Any = None, *,

@@ -249,7 +249,9 @@ class ConsentView(View, Reader):
               "participant_id TEXT NOT NULL, programme_id TEXT NOT NULL, "
               "pseudonym TEXT NOT NULL, consent INTEGER NOT NULL, erased INTEGER NOT NULL, "
               "position BIGINT NOT NULL",
-              "participant_id", (("pj_consent_programme", "programme_id, pseudonym"),)),
+              "participant_id", (("pj_consent_programme", "programme_id, pseudonym"),
+                                 # who does not consent (projections.asof.progress_at)
+                                 ("pj_consent_hidden", "programme_id, consent, erased"))),
     )
 
     def __init__(self, sql: Sql, name: str, suffix: str = ""):
@@ -333,7 +335,10 @@ class TimelineView(View, Reader):
               "position",
               (("pj_timeline_programme", "programme_id, position"),
                ("pj_timeline_time", "programme_id, event_time"),
-               ("pj_timeline_max_time", "programme_id, max_time, position"))),
+               ("pj_timeline_max_time", "programme_id, max_time, position"),
+               # a participant's rows: the as-of funnel takes off those of participants
+               # who do not consent (projections.asof.progress_at)
+               ("pj_timeline_participant", "participant_id, position"))),
         CHECKPOINT_TABLE,
         TOTALS_TABLE,
     )
