@@ -539,10 +539,16 @@ def progress(args: dict[str, Any], programme_id: Any) -> Any:
         from projections import asof
 
         at, rows = asof.progress_moment(framdrift_app().sql, programme_id, args["as_of"])
+        # the same weeks as without ``as_of``: those in which something was counted
+        weeks = [progress_week(r) for r in rows]
         return {"programme_id": programme_id, "as_of": at,
-                "weeks": [progress_week(r) for r in rows]}
+                "weeks": [w for w in weeks if _counted(w)]}
     return {"programme_id": programme_id,
             "weeks": readmodels.call("progress", _pid(programme_id))}
+
+
+def _counted(week: dict[str, Any]) -> bool:
+    return any(v for k, v in week.items() if k not in ("week", "theme"))
 
 
 def progress_week(row: dict[str, Any]) -> dict[str, Any]:

@@ -266,9 +266,9 @@ class ProgressArgs(ConsistencyArgs):
             "The funnel as it stood at a log position (integer) or an ISO 8601 date/time "
             "(UTC when no offset; a bare date means the end of that day): by time, the "
             "longest prefix of the programme's log in which every event happened at or "
-            "before that moment. Every week of the programme is listed then (zeros "
-            "included), counted from running totals (one index seek, whatever the "
-            "programme's size), with the participants' current consent applied. "
+            "before that moment. The same weeks as without it are listed (those in "
+            "which something was counted), counted from running totals (one index "
+            "seek, whatever the programme's size), with the participants' current consent applied. "
             "Default: now (the progress read model)."),
             "pattern": MOMENT_PATTERN},
     )
