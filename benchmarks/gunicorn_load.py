@@ -18,7 +18,8 @@ keep-alive); their own CPU time is printed, so a client that starves the server 
 2. 16 evaluators (API token) on ``/api/v1/programmes/{id}/progress``: req/s, p50/p99
    (target p99 < 100 ms); the baseline is ``/healthz`` (no database) in the same run.
 3. With ``--big-db NAME``: a second gunicorn on a copy of that database (``createdb -T``;
-   dropped afterwards) and the evaluator endpoints ``/progress``, ``/timeline``,
+   dropped afterwards; or ``--big-programmes N``: a fresh one with N demo programmes) and
+   the evaluator endpoints ``/progress``, ``/timeline``,
    ``/programmes/{id}`` on both stores, rounds alternating, 16 clients, and one client
    whose requests alternate between the stores; ratio big / small (target within +-20%).
 
@@ -412,9 +413,7 @@ def _baseline(url: str) -> Any:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
         env = dict(config.env)
         env.pop("POSTGRES_PRE_PING", None)  # the library's default (no ping)
-        env["CREATE_TABLE"] = "y"
-        env["POSTGRES_POOL_SIZE"] = "16"  # as many connections as ...
-        env["POSTGRES_MAX_OVERFLOW"] = "48"  # ... the threads that ask (up to 64)
+        env["CREATE_TABLE"] = "y"  # the pool as benchmarks/writes.py has it (5 + 10)
         _BASELINES[url] = Baseline(env)
     return _BASELINES[url]
 
@@ -539,6 +538,8 @@ def main() -> None:
                         "(~1,200 events each with 30 participants: 8 ~ 10k events)")
     parser.add_argument("--participants", type=int, default=30)
     parser.add_argument("--big-db", default="", help="a prepared database to copy (bench1m)")
+    parser.add_argument("--big-programmes", type=int, default=0,
+                        help="without --big-db: build the big store (850 ~ 1M events)")
     parser.add_argument("--pairs", type=int, default=200, help="one-client requests per store")
     parser.add_argument("--browser", action="store_true",
                         help="also time the whole browser cycle (form, post, redirect)")
@@ -569,13 +570,18 @@ def main() -> None:
         created.append(small_db)
         url = db_url(small_db)
         store = prepare(url, args.programmes, args.participants)
-        if "flat" in parts and args.big_db:
+        big_wanted = "flat" in parts and (args.big_db or args.big_programmes)
+        if big_wanted and args.big_db:
             admin(f'CREATE DATABASE "{big_db}" TEMPLATE "{args.big_db}"')
             created.append(big_db)
+        elif big_wanted:
+            admin(f'CREATE DATABASE "{big_db}"')
+            created.append(big_db)
+            prepare(db_url(big_db), args.big_programmes, args.participants)
         server = Server(url, worker=True, env=env, log_dir=logs, name="small")
         servers.append(server)
         results: dict[str, Any] = {}
-        if "flat" in parts and args.big_db:  # before the posts: the small store as loaded
+        if big_wanted:  # before the posts: the small store as loaded
             bstore = big_store(big_db)
             big = Server(db_url(big_db), worker=False, env=env, log_dir=logs, name="big")
             servers.append(big)
