@@ -26,11 +26,12 @@ with the course. Three of the library's own means, made safe for Framdrift:
 
 Within one web request (:meth:`CachingRepository.request_scope`, opened by api/app.py)
 an aggregate the request has already read, and fast-forwarded then, is not asked for
-again: a form post reads the participant and the programme in the page's guard and
-again in the command, a few milliseconds apart, and the second look-up only repeated the
-first (the command acts on the state as of the request's start; a save of this thread
-ends the reuse of what it saved, and every save is still decided by the store's
-optimistic concurrency).
+again when it is read only (``deepcopy_from_cache=False``): a form post reads the
+participant and the programme in the page's guard and again in the command's checks, a
+few milliseconds apart, and the second look-up only repeated the first (the checks see
+the state as of the request's start). An aggregate loaded to be changed is always
+fast-forwarded (a command never works on a stale copy, so it conflicts no more often than
+before), and a save of this thread ends the reuse of what it saved.
 """
 
 from __future__ import annotations
@@ -101,8 +102,8 @@ class CachingRepository(Repository[Any]):
         seen = getattr(self._scope, "seen", None)
         if cached is None:
             aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
-        elif seen is not None and seen.get(aggregate_id) is cached:
-            aggregate = cached  # read (and fast-forwarded) earlier in this request
+        elif not deepcopy_from_cache and seen is not None and seen.get(aggregate_id) is cached:
+            aggregate = cached  # read only, and read (fast-forwarded) earlier in this request
         else:
             new = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
             if not new:
