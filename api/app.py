@@ -25,9 +25,11 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from flask.ctx import _AppCtxGlobals
 
 from domain.application import Framdrift
 
@@ -57,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from domain.store import database_url
 
     app = Flask(__name__, instance_relative_config=False)
+    app.app_ctx_globals_class = LazyGlobals
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("FRAMDRIFT_SECRET_KEY") or None,
         DATABASE_URL=database_url(),
@@ -91,7 +94,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     register_blueprints(app)
+    app.before_request(_open_request_scope)
+    app.teardown_request(_close_request_scope)
     return app
+
+
+def _open_request_scope() -> None:
+    """What a request has read it does not ask the store for again (the page's guard and
+    the command both read the participant and the programme; domain/loading.py). Only
+    once this process's application exists: the first request builds it, unscoped."""
+    holder: _Holder = current_app.extensions[_EXTENSION]
+    if holder.app is not None and (not holder.owned or holder.pid == os.getpid()):
+        scope = holder.app.repository.request_scope()
+        scope.__enter__()
+        g._framdrift_scope = scope
+
+
+def _close_request_scope(_error: BaseException | None) -> None:
+    scope = g.pop("_framdrift_scope", None)
+    if scope is not None:
+        scope.__exit__(None, None, None)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -105,6 +127,32 @@ def register_blueprints(app: Flask) -> None:
     errors.init_app(app)  # after the Api, so that ours is the error handler in force
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
+
+
+class LazyGlobals(_AppCtxGlobals):
+    """``flask.g`` whose values may be computed on first use: ``g.later("programme",
+    load)`` runs ``load`` only if the request reads ``g.programme`` (a form post answered
+    with a redirect never does, and is spared the programme's conversion)."""
+
+    def later(self, name: str, factory: Callable[[], Any]) -> None:
+        self.__dict__.pop(name, None)
+        self.__dict__.setdefault("_later", {})[name] = factory
+
+    def __getattr__(self, name: str) -> Any:
+        factory = self.__dict__.get("_later", {}).pop(name, None)
+        if factory is None:
+            raise AttributeError(name)
+        value = self.__dict__[name] = factory()
+        return value
+
+    def get(self, name: str, default: Any | None = None) -> Any:
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            return default
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__ or item in self.__dict__.get("_later", {})
 
 
 class _Holder:

@@ -10,9 +10,14 @@ import logging
 import os
 
 bind = os.environ.get("FRAMDRIFT_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# Two workers of 16 threads (benchmarks/gunicorn_load.py, docs/performance.md): the threads
+# of one worker share its aggregate cache and its group commit (concurrent form posts go
+# to PostgreSQL in one transaction), so on two cores 2 x 16 answered two to three times the
+# form posts of 3 x 4, with a lower p99. Two, not one: a worker that dies or restarts
+# leaves the other answering.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("FRAMDRIFT_THREADS", "4"))
+threads = int(os.environ.get("FRAMDRIFT_THREADS", "16"))
 # each worker builds its application (and connection pool) after the fork; never --preload
 preload_app = False
 timeout = 30  # a worker silent this long is restarted

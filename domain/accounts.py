@@ -63,6 +63,8 @@ def token_id_for(token: str) -> UUID:
 class ApiToken(FramdriftAggregate):
     """A read-only API credential with one role."""
 
+    CACHEABLE = True  # no personal data; checked on every API request (domain/loading.py)
+
     @event("Issued")
     def __init__(self, role: str, label: str | None):
         self.role = role
@@ -139,7 +141,7 @@ def verify_token(app: Framdrift, secret: str) -> TokenInfo | None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     try:
-        token = app.repository.get(token_id_for(secret))
+        token = app.repository.get(token_id_for(secret), deepcopy_from_cache=False)
     except AggregateNotFoundError:
         return None
     if not isinstance(token, ApiToken) or token.revoked:
@@ -332,6 +334,8 @@ def link_id_for(secret: str) -> UUID:
 class SignInLink(FramdriftAggregate):
     """A personal, expiring, revocable sign-in link."""
 
+    CACHEABLE = True  # no personal data; checked on every page a session opens
+
     @event("Issued")
     def __init__(self, role: str, subject: str, expires_at: str):
         self.role = role
@@ -403,9 +407,10 @@ def _erased(app: Framdrift, participant_id: UUID | str) -> bool:
         return False
 
 
-def _link(app: Framdrift, link_id: UUID) -> SignInLink | None:
+def _link(app: Framdrift, link_id: UUID, *, copy: bool = True) -> SignInLink | None:
+    """The link (``copy=False``: the cached value itself, for reading only)."""
     try:
-        found = app.repository.get(link_id)
+        found = app.repository.get(link_id, deepcopy_from_cache=copy)
     except AggregateNotFoundError:
         return None
     return found if isinstance(found, SignInLink) else None
@@ -611,7 +616,7 @@ def _valid_link(app: Framdrift, link_id: UUID | str, *, role: str,
         uid = link_id if isinstance(link_id, UUID) else UUID(str(link_id))
     except ValueError:
         return None
-    link = _link(app, uid)
+    link = _link(app, uid, copy=False)
     if link is None or not link.valid() or link.role != role or link.subject != str(subject):
         return None
     return link

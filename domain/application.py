@@ -385,6 +385,12 @@ class Framdrift(Application[UUID]):
     #: Above this many events a batch is written to PostgreSQL with COPY.
     BATCH_CHUNK = 2000
 
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        try:
+            return super()._record(processing_event)
+        finally:  # saved or refused: this request reads them from the store again
+            self.repository.saved(processing_event.aggregates)
+
     def _record_batch(self, processing_event: ProcessingEvent[UUID], *,
                       fresh: bool = False) -> list[Recording[UUID]]:
         """Record a batch in ONE transaction, as several INSERTs on PostgreSQL.
@@ -399,6 +405,7 @@ class Framdrift(Application[UUID]):
         inside one transaction: still all or nothing, chain links included. A
         fresh batch writes its deferred data keys first (``KeyStore.flush_deferred``).
         """
+        self.repository.saved(processing_event.aggregates)
         events = processing_event.events
         chunked = self.config.is_postgres and len(events) > self.BATCH_CHUNK
         if not chunked and not fresh:
@@ -446,7 +453,8 @@ class Framdrift(Application[UUID]):
             return True
         if self._batch is not None and getattr(self._thread(), "fresh", False):
             return False  # a fresh batch: the insert refuses anything stored before
-        return aggregate_id in self.repository
+        # whether it has an event: one indexed look-up, nothing loaded or decrypted
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def _get(self, cls: type[A], aggregate_id: UUID | str, error: type[errors.NotFoundError]) -> A:
         """An aggregate of its own to change (a copy when it comes from the cache)."""
@@ -1437,10 +1445,12 @@ def record_to_dict(r: Record) -> dict[str, Any]:
 
 def _cacheable(aggregate: Any) -> bool:
     """Programmes (no personal data) and participants not erased: nothing decrypted is
-    kept in a cache once its subject is erased (domain/loading.py)."""
+    kept in a cache once its subject is erased (domain/loading.py). Also what says it is
+    ``CACHEABLE`` (sign-in links and API tokens: no personal data, read on every
+    request)."""
     if isinstance(aggregate, Participant):
         return not aggregate.erased
-    return isinstance(aggregate, Programme)
+    return isinstance(aggregate, Programme) or getattr(aggregate, "CACHEABLE", False)
 
 
 def _flag(value: str) -> bool:

@@ -23,13 +23,23 @@ with the course. Three of the library's own means, made safe for Framdrift:
   nothing decrypted outlives an erasure in a cache.
 - Snapshots of the programme (``Framdrift.snapshotting_intervals``), so a process that
   loads a long course for the first time folds at most one interval of events.
+
+Within one web request (:meth:`CachingRepository.request_scope`, opened by api/app.py)
+an aggregate the request has already read, and fast-forwarded then, is not asked for
+again when it is read only (``deepcopy_from_cache=False``): a form post reads the
+participant and the programme in the page's guard and again in the command's checks, a
+few milliseconds apart, and the second look-up only repeated the first (the checks see
+the state as of the request's start). An aggregate loaded to be changed is always
+fast-forwarded (a command never works on a stale copy, so it conflicts no more often than
+before), and a save of this thread ends the reuse of what it saved.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from copy import deepcopy
 from itertools import chain
 from typing import Any
@@ -61,6 +71,24 @@ class CachingRepository(Repository[Any]):
             self.cacheable = cacheable  # type: ignore[method-assign]
         self._keep_lock = threading.Lock()
         self._snapshots_missing = False
+        self._scope = threading.local()
+
+    @contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """Reuse within this scope (one request, this thread) what it has read."""
+        previous = getattr(self._scope, "seen", None)
+        self._scope.seen = {}
+        try:
+            yield
+        finally:
+            self._scope.seen = previous
+
+    def saved(self, aggregate_ids: Iterable[Any]) -> None:
+        """This thread saved (or tried to save) these: read them from the store again."""
+        seen = getattr(self._scope, "seen", None)
+        if seen:
+            for aggregate_id in aggregate_ids:
+                seen.pop(aggregate_id, None)
 
     def get(self, aggregate_id: Any, *, version: int | None = None,
             projector_func: Any = fold, fastforward_skipping: bool = False,
@@ -71,8 +99,11 @@ class CachingRepository(Repository[Any]):
             cached = self.cache.get(aggregate_id)
         except KeyError:
             cached = None
+        seen = getattr(self._scope, "seen", None)
         if cached is None:
             aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+        elif not deepcopy_from_cache and seen is not None and seen.get(aggregate_id) is cached:
+            aggregate = cached  # read only, and read (fast-forwarded) earlier in this request
         else:
             new = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
             if not new:
@@ -87,6 +118,8 @@ class CachingRepository(Repository[Any]):
                     self.forget(aggregate_id)
                     aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
         shared = aggregate is cached or self._keep(aggregate_id, aggregate)
+        if shared and seen is not None:
+            seen[aggregate_id] = aggregate
         if shared and deepcopy_from_cache and self.deepcopy_from_cache:
             return deepcopy(aggregate)
         return aggregate

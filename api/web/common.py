@@ -81,7 +81,7 @@ def participant_required(view: F) -> F:
             logout()
             abort(erased_page())
         g.me = me
-        g.programme = app.get_programme(me["programme_id"])
+        g.later("programme", lambda: app.get_programme(me["programme_id"]))  # on first use
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -80,14 +80,20 @@ def typed(form: MultiDict[str, str], schema: ma.Schema) -> dict[str, Any]:
 
 
 def handle_form(
-    *, template: str, schema: ma.Schema, defaults: dict[str, Any], context: dict[str, Any],
+    *, template: str, schema: ma.Schema,
+    defaults: dict[str, Any] | Callable[[], dict[str, Any]],
+    context: dict[str, Any] | Callable[[], dict[str, Any]],
     submit: Callable[[dict[str, Any]], Any], done: Callable[[Any], str], saved: str,
     aliases: dict[str, str] | None = None,
 ) -> Any:
-    """GET shows the form; POST validates, runs ``submit`` as the participant, redirects."""
+    """GET shows the form; POST validates, runs ``submit`` as the participant, redirects.
+    ``defaults`` and ``context`` may be functions, called only to show the form (a post
+    that succeeds is answered with a redirect and needs neither)."""
     if request.method == "GET":
-        values = {**defaults, "request_id": new_request_id()}
-        return render(template, values=values, errors={}, **context)
+        values = {**(defaults() if callable(defaults) else defaults),
+                  "request_id": new_request_id()}
+        return render(template, values=values, errors={},
+                      **(context() if callable(context) else context))
     data, errors = load(schema, request.form)
     values = typed(request.form, schema)
     status = 422
@@ -102,7 +108,8 @@ def handle_form(
         else:
             flash(saved, "ok")
             return redirect(done(result))
-    return render(template, values=values, errors=errors, **context), status
+    return render(template, values=values, errors=errors,
+                  **(context() if callable(context) else context)), status
 
 
 def _week_choices() -> list[dict[str, Any]]:
@@ -419,14 +426,16 @@ def new_reflection() -> Any:
             development_areas=d["development_areas"], request_id=d["request_id"],
             **_extra(app.log_reflection, shared=_visibility(d)))
 
-    material = request.args.get("material", "")[:40]
-    week = next((m["week"] for m in g.programme["materials"] if m["material_id"] == material),
-                current_week(g.programme))
+    def defaults() -> dict[str, Any]:
+        material = request.args.get("material", "")[:40]
+        week = next((m["week"] for m in g.programme["materials"]
+                     if m["material_id"] == material), current_week(g.programme))
+        return {"week": week, "material_id": material, "development_areas": [],
+                "visibility": _sharing_default()}
+
     return handle_form(
-        template="p_reflection.html", schema=ReflectionForm(),
-        defaults={"week": week, "material_id": material, "development_areas": [],
-                  "visibility": _sharing_default()},
-        context=_form_context(), submit=submit,
+        template="p_reflection.html", schema=ReflectionForm(), defaults=defaults,
+        context=_form_context, submit=submit,
         done=lambda rid: url_for("web.my_log", saved="reflection"),
         saved=_("Your reflection is saved."))
 

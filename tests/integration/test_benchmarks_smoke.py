@@ -1,13 +1,16 @@
-"""The benchmark scripts still run (tiny sizes, SQLite only). They measure; this checks
-only that they work and print their tables (speed targets are met in benchmarks/, never
-in timed tests)."""
+"""The benchmark scripts still run (tiny sizes, SQLite only; gunicorn's on PostgreSQL).
+They measure; this checks only that they work and print their tables (speed targets are
+met in benchmarks/, never in timed tests)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,3 +129,26 @@ def test_replay_page_benchmark_runs():
     for row in rows:  # p50, p95, max in ms, the ratio to the overview, the page's size
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert all(float(c) > 0 for c in cells[1:]), row
+
+
+@pytest.mark.postgres
+def test_gunicorn_load_benchmark_runs(postgres_available):
+    """gunicorn on PostgreSQL (its own databases, dropped afterwards), every part."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/gunicorn_load.py", "--programmes", "1", "--participants",
+         "4", "--big-programmes", "2", "--clients", "2", "--evaluators", "2", "--seconds",
+         "0.5", "--rounds", "1", "--pairs", "4", "--client-procs", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
+             "WEB_CONCURRENCY": "2", "FRAMDRIFT_THREADS": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    posts = re.search(r"^ratio line: form posts / baseline = 2 clients ([\d.]+)$", out, re.M)
+    assert posts and float(posts.group(1)) > 0, out
+    assert re.search(r"^\| 2 \| \d+ \(\d+\) \| \d+ \| \d+ / \d+ \| [\d.]+ \| [\d.]+ \|$", out,
+                     re.M), out
+    assert re.search(r"^ratio line: /progress / /healthz req/s = [\d.]+; /progress p99 \d+ ms",
+                     out, re.M), out
+    flat = re.search(r"^ratio line: big / small = /progress ([\d.]+) .*/timeline ([\d.]+) "
+                     r".*/programmes/\{id\} ([\d.]+)", out, re.M)
+    assert flat and all(float(x) > 0 for x in flat.groups()), out

@@ -1,0 +1,677 @@
+"""The compose set-up under load: gunicorn on PostgreSQL, driven over HTTP (issue 14).
+
+Starts what docker-compose.yml runs, on a fresh PostgreSQL database: migrate, the demo
+(``--programmes`` x ``--participants``), the read models caught up, then ``gunicorn
+--config deploy/gunicorn.conf.py api.wsgi:app`` and ``framdrift projections run`` as
+separate processes (no nginx, no Redis: the sign-in link limit is raised instead). Load
+comes from client processes (``--client-procs``, each with threads, ``http.client`` with
+keep-alive); their own CPU time is printed, so a client that starves the server shows.
+
+1. Reflection form posts as a browser sends them: each client is a participant signed in
+   with their own link (session cookie), the form's CSRF token taken from the page; each
+   post has a fresh idempotency key and is answered with a redirect (not followed: the
+   POST is what is timed; ``--browser`` also times the whole cycle: the form page, the
+   post, the page it redirects to). Baseline, in the same run on the same database (its
+   own schema), interleaved: eventsourcing's ``Application.save`` of a fresh one-event
+   aggregate from as many threads (benchmarks/writes.py). Targets: posts >= 0.5x the
+   baseline at 16 and 64 clients, p99 < 250 ms at 64.
+2. 16 evaluators (API token) on ``/api/v1/programmes/{id}/progress``: req/s, p50/p99
+   (target p99 < 100 ms); the baseline is ``/healthz`` (no database) in the same run.
+3. With ``--big-db NAME``: a second gunicorn on a copy of that database (``createdb -T``;
+   dropped afterwards; or ``--big-programmes N``: a fresh one with N demo programmes) and
+   the evaluator endpoints ``/progress``, ``/timeline``,
+   ``/programmes/{id}`` on both stores, rounds alternating, 16 clients, and one client
+   whose requests alternate between the stores; ratio big / small (target within +-20%).
+
+    .venv/bin/python benchmarks/gunicorn_load.py [--clients 16,64] [--seconds 8] \\
+        [--rounds 2] [--big-db bench1m] [--browser] [--profile DIR]
+
+``--profile DIR``: every gunicorn worker runs under cProfile and writes DIR/worker-PID.prof
+on exit (benchmarks/gunicorn_profile.conf.py), for ``python -m pstats``.
+PostgreSQL: FRAMDRIFT_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
+names the server; the databases are created beside it and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PG_URL = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEXT = "Vi provade att dela protokollen digitalt före mötet; det sparade en halvtimme. "
+READS = {
+    "/progress": "/api/v1/programmes/{pid}/progress",
+    "/timeline": "/api/v1/programmes/{pid}/timeline",
+    "/programmes/{id}": "/api/v1/programmes/{pid}",
+}
+_HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
+_WEEK = re.compile(r'<select id="week" name="week"[^>]*>.*?<option value="(\d+)" selected',
+                   re.S)
+
+# ---------------------------------------------------------------- the clients (processes)
+# Only the standard library here: the client processes are spawned and import this module.
+
+
+class Browser:
+    """One keep-alive connection with a cookie jar: what a browser keeps between requests."""
+
+    def __init__(self, port: int, headers: dict[str, str] | None = None):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.headers = headers or {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, body: str | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        sent = {**self.headers, **(headers or {})}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, body=body, headers=sent)
+                response = self.conn.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionError, BrokenPipeError):
+                # the server closed an idle keep-alive connection: a browser reconnects
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt:
+                    raise
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key.strip()] = rest.split(";", 1)[0]
+        return response.status, dict(response.getheaders()), data
+
+
+def _form(browser: Browser) -> dict[str, str]:
+    status, _, html = browser.request("GET", "/p/reflections/new")
+    if status != 200:
+        raise RuntimeError(f"the form answered {status}")
+    text = html.decode()
+    fields = dict(_HIDDEN.findall(text))
+    week = _WEEK.search(text)
+    fields["week"] = week.group(1) if week else "1"
+    return fields
+
+
+def _post_body(fields: dict[str, str], request_id: str, n: int) -> str:
+    return urlencode({"csrf_token": fields["csrf_token"], "request_id": request_id,
+                      "week": fields["week"], "material_id": "", "example": f"{TEXT}{n}",
+                      "deficiency": "", "solutions": "", "visibility": "researchers"})
+
+
+def _client_thread(kind: str, port: int, job: dict[str, Any], ready: threading.Barrier,
+                   go: Any, window: list[float], out: list[tuple[float, float, int]]) -> None:
+    """One client: set up (sign in, the form's CSRF token), then requests until the end of
+    the window; each (start, latency s, status) kept for the parent."""
+    rng = random.Random(job.get("seed", 0))
+    browser = Browser(port, job.get("headers"))
+    fields: dict[str, str] = {}
+    if kind in ("post", "browser"):
+        status, _, _ = browser.request("GET", f"/in/{job['secret']}")
+        if status not in (302, 303):
+            raise RuntimeError(f"sign-in answered {status}")
+        fields = _form(browser)
+    ready.wait()
+    go.wait()
+    start, end = window
+    n = 0
+    while True:
+        began = time.time()
+        if began >= end:
+            break
+        t0 = time.perf_counter()
+        if kind == "get":
+            status, _, _ = browser.request("GET", rng.choice(job["paths"]))
+        elif kind == "post":
+            status, _, _ = browser.request("POST", "/p/reflections/new",
+                                           _post_body(fields, uuid.uuid4().hex, n))
+        else:  # the browser's cycle: the form (a fresh request id), the post, the log page
+            fields = _form(browser)
+            status, headers, _ = browser.request("POST", "/p/reflections/new",
+                                                 _post_body(fields, fields["request_id"], n))
+            if status in (302, 303):
+                where = urlsplit(headers.get("Location", "/p/"))
+                browser.request("GET", urlunsplit(("", "", where.path, where.query, "")))
+        elapsed = time.perf_counter() - t0
+        if time.time() <= end:
+            out.append((began, elapsed, status))
+        n += 1
+
+
+def client_process(kind: str, port: int, jobs: list[dict[str, Any]], ready_q: Any,
+                   go: Any, window: Any, result_q: Any) -> None:
+    """A client process: one thread per job; reports its results and its own CPU time."""
+    out: list[tuple[float, float, int]] = []
+    ready = threading.Barrier(len(jobs) + 1)
+    local_go = threading.Event()
+    span = [0.0, 0.0]
+    threads = [threading.Thread(target=_client_thread,
+                                args=(kind, port, job, ready, local_go, span, out), daemon=True)
+               for job in jobs]
+    for t in threads:
+        t.start()
+    ready.wait()
+    ready_q.put(os.getpid())
+    go.wait()
+    span[0], span[1] = window[0], window[1]
+    cpu0 = time.process_time()
+    local_go.set()
+    for t in threads:
+        t.join()
+    result_q.put({"out": out, "cpu": time.process_time() - cpu0})
+
+
+def drive(kind: str, port: int, jobs: list[dict[str, Any]], procs: int,
+          seconds: float, watch: list[int] | None = None) -> dict[str, Any]:
+    """Run ``jobs`` (one per concurrent client) spread over ``procs`` client processes for
+    ``seconds``; req/s, latency percentiles (ms), statuses, the clients' CPU share."""
+    ctx = mp.get_context("spawn")
+    ready_q, result_q, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    window = ctx.Array("d", [0.0, 0.0])
+    procs = max(1, min(procs, len(jobs)))
+    groups = [jobs[i::procs] for i in range(procs)]
+    workers = [ctx.Process(target=client_process,
+                           args=(kind, port, g, ready_q, go, window, result_q), daemon=True)
+               for g in groups]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        ready_q.get(timeout=300)
+    start = time.time() + 0.2
+    window[0], window[1] = start, start + seconds
+    server0 = cpu_ticks(watch or [])
+    go.set()
+    results = [result_q.get(timeout=seconds + 300) for _ in workers]
+    server = (cpu_ticks(watch or []) - server0) / os.sysconf("SC_CLK_TCK")
+    for w in workers:
+        w.join(timeout=30)
+    every = [x for r in results for x in r["out"]]
+    latencies = sorted(x[1] * 1000 for x in every)
+    statuses: dict[int, int] = {}
+    for x in every:
+        statuses[x[2]] = statuses.get(x[2], 0) + 1
+    expected = {"post": (302, 303), "browser": (302, 303), "get": (200,)}[kind]
+    good = sum(n for code, n in statuses.items() if code in expected)
+    return {"rate": good / seconds, "p50": pct(latencies, 0.50), "p99": pct(latencies, 0.99),
+            "max": latencies[-1] if latencies else float("nan"), "statuses": statuses,
+            "bad": len(every) - good, "client_cpu": sum(r["cpu"] for r in results) / seconds,
+            "server_cpu": server / seconds, "requests": len(every)}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    """utime + stime of these processes and their children (gunicorn's workers)."""
+    total = 0
+    wanted = set(pids)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) in wanted or int(fields[1]) in wanted:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+# ---------------------------------------------------------------- the server side
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def db_url(name: str, schema: str | None = None) -> str:
+    parts = urlsplit(PG_URL)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}",
+                       f"schema={schema}" if schema else "", ""))
+
+
+def admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(db_url("postgres"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+class Server:
+    """gunicorn as docker-compose.yml runs it (its config file), plus, when asked, the
+    projections worker; both stopped with SIGTERM."""
+
+    def __init__(self, url: str, *, worker: bool, env: dict[str, str], log_dir: Path,
+                 name: str):
+        self.port = free_port()
+        config = "benchmarks/gunicorn_profile.conf.py" if env.get("FRAMDRIFT_PROFILE_DIR") \
+            else "deploy/gunicorn.conf.py"
+        self.env = {**os.environ, "FRAMDRIFT_DATABASE_URL": url,
+                    "FRAMDRIFT_SECRET_KEY": "gunicorn-load-benchmark",
+                    "FRAMDRIFT_BIND": f"127.0.0.1:{self.port}",
+                    "FRAMDRIFT_SIGNIN_LINK_RATE_LIMIT": "100000 per minute",
+                    "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env}
+        self.logs = [open(log_dir / f"{name}-gunicorn.log", "w"),  # noqa: SIM115
+                     open(log_dir / f"{name}-worker.log", "w")]  # noqa: SIM115
+        self.web = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--config", config, "api.wsgi:app"],
+            cwd=ROOT, env=self.env, stdout=self.logs[0], stderr=subprocess.STDOUT)
+        self.worker = subprocess.Popen(
+            [str(BIN / "framdrift"), "projections", "run"], cwd=ROOT, env=self.env,
+            stdout=self.logs[1], stderr=subprocess.STDOUT) if worker else None
+        deadline = time.monotonic() + 120
+        while True:
+            if self.web.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.logs[0].name}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                conn.request("GET", "/readyz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not become ready")
+            time.sleep(0.3)
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.web.pid] + ([self.worker.pid] if self.worker else [])
+
+    def stop(self) -> None:
+        for p in (self.web, self.worker):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in (self.web, self.worker):
+            if p is not None:
+                try:
+                    p.wait(timeout=40)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        for f in self.logs:
+            f.close()
+
+
+def prepare(url: str, programmes: int, participants: int) -> dict[str, Any]:
+    """migrate, the demo, the read models caught up; a sign-in link per participant and an
+    evaluator token (as the researchers' pages and ``framdrift tokens create`` make them)."""
+    from api.cli import _migrate_hooks
+    from domain.accounts import issue_link, issue_token
+    from domain.application import Framdrift
+    from domain.demo import load_demo
+    from projections import runner
+
+    Framdrift.migrate(url).close()
+    for hook in _migrate_hooks():
+        hook(url)
+    app = Framdrift.from_url(url)
+    try:
+        started = time.perf_counter()
+        result = load_demo(app, programmes=programmes, participants=participants)
+        people = [p for pid in result.programme_ids for p in result.participants[pid]]
+        secrets = [issue_link(app, role="participant", subject=p)[0] for p in people]
+        token, _ = issue_token(app, role="evaluator", label="gunicorn benchmark")
+        runner.catch_up(app)
+        print(f"  store: {app.max_position():,} events, {programmes} programmes, "
+              f"{len(people)} participants (loaded and caught up in "
+              f"{time.perf_counter() - started:.0f} s)", flush=True)
+        return {"secrets": secrets, "token": token, "ids": [str(p) for p in result.programme_ids],
+                "events": app.max_position()}
+    finally:
+        app.close()
+
+
+def big_store(name: str) -> dict[str, Any]:
+    """An evaluator token in a copy of a prepared store, and its programme ids."""
+    from domain.accounts import issue_token
+    from domain.application import Framdrift
+    from projections import runner
+
+    app = Framdrift.from_url(db_url(name))
+    try:
+        token, _ = issue_token(app, role="evaluator", label="gunicorn benchmark")
+        runner.catch_up(app)
+        return {"token": token, "events": app.max_position()}
+    finally:
+        app.close()
+
+
+def programme_ids(port: int, token: str) -> list[str]:
+    browser = Browser(port, {"Authorization": f"Bearer {token}"})
+    ids: list[str] = []
+    path = "/api/v1/programmes?limit=100"
+    while path:
+        status, headers, body = browser.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"/programmes answered {status}: {body[:200]!r}")
+        page = json.loads(body)
+        ids += [p["id"] for p in page["items"]]
+        path = page.get("next") or ""
+    return ids
+
+
+# ---------------------------------------------------------------- the baseline
+
+
+def baseline_rate(url: str, threads: int, seconds: float) -> dict[str, float]:
+    """eventsourcing's Application.save of a fresh one-event aggregate (benchmarks/writes.py)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from writes import Note, timed
+
+    base = _baseline(url)
+    return timed(threads, seconds, lambda t, i: base.save(Note(text=f"{TEXT}{i}")))
+
+
+_BASELINES: dict[str, Any] = {}
+
+
+def _baseline(url: str) -> Any:
+    if url not in _BASELINES:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from writes import Baseline
+
+        from domain.store import parse_database_url
+
+        config = parse_database_url(url)
+        import psycopg
+
+        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+        env = dict(config.env)
+        env.pop("POSTGRES_PRE_PING", None)  # the library's default (no ping)
+        env["CREATE_TABLE"] = "y"  # the pool as benchmarks/writes.py has it (5 + 10)
+        _BASELINES[url] = Baseline(env)
+    return _BASELINES[url]
+
+
+# ---------------------------------------------------------------- the parts
+
+
+def fmt(r: dict[str, Any]) -> str:
+    bad = f", {r['bad']} unexpected {r['statuses']}" if r["bad"] else ""
+    return (f"{r['rate']:.0f} req/s, p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, "
+            f"clients {r['client_cpu']:.2f} cores, server {r['server_cpu']:.2f} cores{bad}")
+
+
+def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) -> list[Any]:
+    rows = []
+    secrets = store["secrets"]
+    for clients in args.clients:
+        jobs = [{"secret": secrets[i % len(secrets)]} for i in range(clients)]
+        drive("post", server.port, jobs[:4], 2, min(2.0, args.seconds))  # warm every worker
+        baseline_rate(base_url, clients, min(1.0, args.seconds))
+        cells: dict[str, list[dict[str, Any]]] = {"baseline": [], "posts": [], "browser": []}
+        for r in range(args.rounds):
+            order = ("baseline", "posts") if r % 2 == 0 else ("posts", "baseline")
+            if args.browser:
+                order += ("browser",)
+            for what in order:
+                la = os.getloadavg()[0]
+                if what == "baseline":
+                    res: dict[str, Any] = dict(baseline_rate(base_url, clients, args.seconds))
+                    res["p50"] = float("nan")
+                    print(f"  {clients:>2} threads, baseline Application.save: "
+                          f"{res['rate']:.0f} saves/s, p99 {res['p99']:.0f} ms (load {la:.1f})",
+                          flush=True)
+                else:
+                    res = drive("post" if what == "posts" else "browser", server.port, jobs,
+                                args.client_procs, args.seconds, server.pids)
+                    print(f"  {clients:>2} clients, {what}: {fmt(res)} (load {la:.1f})",
+                          flush=True)
+                cells[what].append(res)
+        med = {k: {m: statistics.median(x[m] for x in v) for m in ("rate", "p99")}
+               for k, v in cells.items() if v}
+        for k in med:
+            if k != "baseline":
+                med[k]["p50"] = statistics.median(x["p50"] for x in cells[k])
+                med[k]["client_cpu"] = statistics.median(x["client_cpu"] for x in cells[k])
+                med[k]["bad"] = sum(x["bad"] for x in cells[k])
+        rows.append((clients, med))
+    return rows
+
+
+def evaluators(server: Server, store: dict[str, Any], args: Any) -> list[Any]:
+    auth = {"Authorization": f"Bearer {store['token']}"}
+    progress = [READS["/progress"].format(pid=p) for p in store["ids"]]
+    jobs = [{"headers": auth, "paths": progress, "seed": i} for i in range(args.evaluators)]
+    health = [{"paths": ["/healthz"], "seed": i} for i in range(args.evaluators)]
+    drive("get", server.port, jobs, args.client_procs, min(2.0, args.seconds))  # warm
+    cells: dict[str, list[dict[str, Any]]] = {"/healthz": [], "/progress": []}
+    for r in range(args.rounds):
+        order = [("/healthz", health), ("/progress", jobs)]
+        for name, js in (order if r % 2 == 0 else order[::-1]):
+            la = os.getloadavg()[0]
+            res = drive("get", server.port, js, args.client_procs, args.seconds, server.pids)
+            print(f"  {args.evaluators} evaluators, {name}: {fmt(res)} (load {la:.1f})",
+                  flush=True)
+            cells[name].append(res)
+    return [(name, {m: statistics.median(x[m] for x in v) for m in ("rate", "p50", "p99")})
+            for name, v in cells.items()]
+
+
+def warm(server: Server, store: dict[str, Any], connections: int = 4) -> None:
+    """Every programme once on each of a few connections (so in every worker, most
+    likely): a worker's first request for a programme loads its aggregate for the names
+    (an LRU of 1,024 programmes per process), which is a cost of the first request after a
+    restart, not of the store's size; evaluator_reads.py warms the same way."""
+    def one(k: int) -> None:
+        browser = Browser(server.port, {"Authorization": f"Bearer {store['token']}"})
+        for pid in store["ids"][k::1] + store["ids"][:k]:
+            browser.request("GET", READS["/progress"].format(pid=pid))
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def flatness(small: Server, small_store: dict[str, Any], big: Server,
+             big_store_: dict[str, Any], args: Any) -> list[Any]:
+    rows = []
+    pairs = [(small, small_store), (big, big_store_)]
+    started = time.perf_counter()
+    for server, store in pairs:
+        warm(server, store)
+    print(f"  warmed: every programme on 4 connections of each server "
+          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    for name, path in READS.items():
+        cells: dict[str, list[dict[str, Any]]] = {"small": [], "big": []}
+        for r in range(args.rounds):
+            order = [("small", pairs[0]), ("big", pairs[1])]
+            for label, (server, store) in (order if r % 2 == 0 else order[::-1]):
+                auth = {"Authorization": f"Bearer {store['token']}"}
+                paths = [path.format(pid=p) for p in store["ids"]]
+                jobs = [{"headers": auth, "paths": paths, "seed": r * 100 + i}
+                        for i in range(args.evaluators)]
+                if r == 0:
+                    drive("get", server.port, jobs, args.client_procs, min(2.0, args.seconds))
+                res = drive("get", server.port, jobs, args.client_procs, args.seconds,
+                            server.pids)
+                print(f"  {name} {label} ({store['events']:,} events): {fmt(res)} "
+                      f"(load {os.getloadavg()[0]:.1f})", flush=True)
+                cells[label].append(res)
+        one = one_client(pairs, path, args.pairs)
+        med = {label: {m: statistics.median(x[m] for x in v) for m in ("rate", "p50", "p99")}
+               for label, v in cells.items()}
+        rows.append((name, med, one))
+    return rows
+
+
+def one_client(pairs: list[tuple[Server, dict[str, Any]]], path: str,
+               n: int) -> dict[str, float]:
+    """One client, requests alternating between the stores (both see the same load)."""
+    rng = random.Random(7)
+    browsers = [Browser(s.port, {"Authorization": f"Bearer {st['token']}"}) for s, st in pairs]
+    times: list[list[float]] = [[], []]
+    for i in range(n):
+        for k in ((0, 1) if i % 2 == 0 else (1, 0)):
+            store = pairs[k][1]
+            t0 = time.perf_counter()
+            status, _, _ = browsers[k].request("GET", path.format(pid=rng.choice(store["ids"])))
+            if status == 200:
+                times[k].append((time.perf_counter() - t0) * 1000)
+    small, big = statistics.median(times[0]), statistics.median(times[1])
+    return {"small": small, "big": big, "ratio": big / small}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="16,64", help="concurrent form posters")
+    parser.add_argument("--evaluators", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per cell")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument("--programmes", type=int, default=8, help="of the fresh store "
+                        "(~1,200 events each with 30 participants: 8 ~ 10k events)")
+    parser.add_argument("--participants", type=int, default=30)
+    parser.add_argument("--big-db", default="", help="a prepared database to copy (bench1m)")
+    parser.add_argument("--big-programmes", type=int, default=0,
+                        help="without --big-db: build the big store (850 ~ 1M events)")
+    parser.add_argument("--pairs", type=int, default=200, help="one-client requests per store")
+    parser.add_argument("--browser", action="store_true",
+                        help="also time the whole browser cycle (form, post, redirect)")
+    parser.add_argument("--parts", default="posts,evaluators,flat")
+    parser.add_argument("--keep-logs", default="", help="a directory for the server logs")
+    parser.add_argument("--profile", default="", help="a directory: cProfile every worker")
+    args = parser.parse_args()
+    args.clients = [int(c) for c in args.clients.split(",") if c]
+    parts = set(args.parts.split(","))
+    print(f"gunicorn on PostgreSQL (deploy/gunicorn.conf.py: WEB_CONCURRENCY="
+          f"{os.environ.get('WEB_CONCURRENCY', 'default')}, FRAMDRIFT_THREADS="
+          f"{os.environ.get('FRAMDRIFT_THREADS', 'default')}); {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, load average "
+          f"{load_average()}; {args.seconds:g} s cells, {args.rounds} rounds (medians), "
+          f"{args.client_procs} client processes", flush=True)
+    run = uuid.uuid4().hex[:8]
+    small_db, big_db = f"gunicorn_load_{run}", f"gunicorn_big_{run}"
+    env = {}
+    logs = Path(args.keep_logs or tempfile.mkdtemp(prefix="gunicorn-load-"))
+    logs.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+        env["FRAMDRIFT_PROFILE_DIR"] = str(Path(args.profile).resolve())
+    servers: list[Server] = []
+    created = []
+    try:
+        admin(f'CREATE DATABASE "{small_db}"')
+        created.append(small_db)
+        url = db_url(small_db)
+        store = prepare(url, args.programmes, args.participants)
+        big_wanted = "flat" in parts and (args.big_db or args.big_programmes)
+        if big_wanted and args.big_db:
+            admin(f'CREATE DATABASE "{big_db}" TEMPLATE "{args.big_db}"')
+            created.append(big_db)
+        elif big_wanted:
+            admin(f'CREATE DATABASE "{big_db}"')
+            created.append(big_db)
+            prepare(db_url(big_db), args.big_programmes, args.participants)
+        server = Server(url, worker=True, env=env, log_dir=logs, name="small")
+        servers.append(server)
+        results: dict[str, Any] = {}
+        if big_wanted:  # before the posts: the small store as loaded
+            bstore = big_store(big_db)
+            big = Server(db_url(big_db), worker=False, env=env, log_dir=logs, name="big")
+            servers.append(big)
+            bstore["ids"] = programme_ids(big.port, bstore["token"])
+            print("\n3. evaluator reads, small store vs big store:", flush=True)
+            results["flat"] = flatness(server, store, big, bstore, args)
+            results["flat_sizes"] = (store["events"], bstore["events"])
+            big.stop()
+            servers.remove(big)
+        if "evaluators" in parts:
+            print("\n2. evaluators on /progress:", flush=True)
+            results["evaluators"] = evaluators(server, store, args)
+        if "posts" in parts:
+            print("\n1. reflection form posts:", flush=True)
+            results["posts"] = form_posts(server, store, db_url(small_db, "baseline"), args)
+        report(results, args)
+    finally:
+        for s in servers:
+            s.stop()
+        for b in _BASELINES.values():
+            b.close()
+        for name in created:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"server logs: {logs}")
+
+
+def report(results: dict[str, Any], args: Any) -> None:
+    print(f"\nload average at the end: {load_average()}")
+    if "posts" in results:
+        print("\n| clients | baseline saves/s (p99 ms) | form posts/s | p50 / p99 ms | "
+              "ratio posts / baseline | client cores |" +
+              (" browser cycles/s | ratio | p99 ms |" if args.browser else ""))
+        print("|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if args.browser else ""))
+        for clients, med in results["posts"]:
+            b, p = med["baseline"], med["posts"]
+            line = (f"| {clients} | {b['rate']:.0f} ({b['p99']:.0f}) | {p['rate']:.0f} | "
+                    f"{p['p50']:.0f} / {p['p99']:.0f} | {p['rate'] / b['rate']:.2f} | "
+                    f"{p['client_cpu']:.2f} |")
+            if args.browser:
+                c = med["browser"]
+                line += f" {c['rate']:.0f} | {c['rate'] / b['rate']:.2f} | {c['p99']:.0f} |"
+            print(line)
+        print("ratio line: form posts / baseline = " + ", ".join(
+            f"{c} clients {m['posts']['rate'] / m['baseline']['rate']:.2f}"
+            for c, m in results["posts"]))
+    if "evaluators" in results:
+        rows = dict(results["evaluators"])
+        h, p = rows["/healthz"], rows["/progress"]
+        print(f"\n| {args.evaluators} evaluators | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
+        for name, r in results["evaluators"]:
+            print(f"| {name} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+        print(f"ratio line: /progress / /healthz req/s = {p['rate'] / h['rate']:.2f}; "
+              f"/progress p99 {p['p99']:.0f} ms (target < 100)")
+    if "flat" in results:
+        se, be = results["flat_sizes"]
+        print(f"\n| endpoint | small ({se:,} events) req/s | big ({be:,}) req/s | big / small "
+              f"req/s | small p50 / p99 ms | big p50 / p99 ms | one client p50 small / big ms "
+              f"| big / small (p50) |")
+        print("|---|---:|---:|---:|---|---|---|---:|")
+        for name, med, one in results["flat"]:
+            s, b = med["small"], med["big"]
+            print(f"| {name} | {s['rate']:.0f} | {b['rate']:.0f} | {b['rate'] / s['rate']:.2f} | "
+                  f"{s['p50']:.1f} / {s['p99']:.1f} | {b['p50']:.1f} / {b['p99']:.1f} | "
+                  f"{one['small']:.1f} / {one['big']:.1f} | {one['ratio']:.2f} |")
+        print("ratio line: big / small = " + ", ".join(
+            f"{name} {med['big']['rate'] / med['small']['rate']:.2f} (one client "
+            f"{one['ratio']:.2f})" for name, med, one in results["flat"]))
+
+
+if __name__ == "__main__":
+    main()
