@@ -1,5 +1,5 @@
 """A web request reads each aggregate from the store once (domain/loading.py,
-``CachingRepository.request_scope``; ADR 0017): what it read earlier is reused, a save by
+``CachingRepository.request_scope``; ADR 0020): what it read earlier is reused, a save by
 the request ends that reuse, and outside a request every read fast-forwards as before."""
 
 from __future__ import annotations
