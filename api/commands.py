@@ -330,6 +330,9 @@ def _print_demo_links(app: Any, site: str) -> None:
         # An erased participant never gets a link again (not even the demo's).
         participant_link = None if person["erased"] else demo_link(
             app, role="participant", subject=participant)
+        # The demo's one evaluator (an id of its own, nothing personal: ADR 0015).
+        evaluator_link = demo_link(app, role="evaluator",
+                                   subject=record_id_for("evaluator", "demo:1:evaluator"))
     except Exception as e:  # noqa: BLE001 - the site works without the demo links
         click.echo(f"warning: could not prepare the demo sign-in links: {e}", err=True)
         return
@@ -342,6 +345,8 @@ def _print_demo_links(app: Any, site: str) -> None:
         click.echo(f"    {link_url(site, participant_link)}")
     click.echo(f"  demo researcher, user name {DEMO_RESEARCHER}:")
     click.echo(f"    {link_url(site, researcher_link)}")
+    click.echo("  demo evaluator (read-only overviews, pseudonymous, without text):")
+    click.echo(f"    {link_url(site, evaluator_link)}")
 
 
 commands = [tokens, serve, users, participants]

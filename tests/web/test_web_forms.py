@@ -236,20 +236,21 @@ def test_serve_prints_demo_links_idempotently(sqlite_app, capsys) -> None:
     _print_demo_links(sqlite_app, "http://localhost:8000")
     assert capsys.readouterr().out == first
     links = re.findall(r"http://localhost:8000/in/\S+", first)
-    assert len(links) == 2 and "demo-forskare" in first
+    assert len(links) == 3 and "demo-forskare" in first and "demo evaluator" in first
     world_flask = make_world.__globals__["flask_app"](sqlite_app)
-    for link, home in zip(links, ("/p/", "/r/"), strict=True):
+    for link, home in zip(links, ("/p/", "/r/", "/e/"), strict=True):
         client = world_flask.test_client()
         response = client.get(link.removeprefix("http://localhost:8000"))
         assert response.status_code == 302 and response.location == home
         assert "Syntetiska demodata" in client.get(home, follow_redirects=True).get_data(
-            as_text=True) or home == "/r/"
+            as_text=True) or home != "/p/"
 
 
 def test_serve_issues_no_demo_link_for_an_erased_participant(sqlite_app, sqlite_url,
                                                              monkeypatch) -> None:
     """`framdrift serve` must not hand out a new sign-in link to an erased demo
-    participant (erasure revoked theirs): it says so and prints only the researcher's."""
+    participant (erasure revoked theirs): it says so and prints the researcher's and the
+    evaluator's only."""
     import pytest
     import werkzeug.serving
 
@@ -269,12 +270,12 @@ def test_serve_issues_no_demo_link_for_an_erased_participant(sqlite_app, sqlite_
         assert result.exit_code == 0, result.output
         return result.output
 
-    assert serve().count("/in/fdl_") == 2
+    assert serve().count("/in/fdl_") == 3
     person = str(record_id_for("participant", "demo:1:0:participant:0"))
     erase_participant(sqlite_app, person)
     out = serve()
     assert "has been erased: no sign-in link is issued" in out
-    assert out.count("/in/fdl_") == 1 and "demo-forskare" in out
+    assert out.count("/in/fdl_") == 2 and "demo-forskare" in out
     assert not [link for link in list_links(sqlite_app, person) if link.valid]
     with pytest.raises(ParticipantErasedError):
         demo_link(sqlite_app, role="participant", subject=person)
