@@ -844,11 +844,8 @@ def _steps(depth: int) -> str:
         _("%(count)s steps on", count=depth)
 
 
-def funnel(state: ProgrammeState, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The funnel panel: ``rows`` (``ProgrammeState.progress`` rows, e.g. from the running
-    totals) or the state's own."""
-    if rows is None:
-        rows = state.progress()
+def funnel(state: ProgrammeState) -> dict[str, Any]:
+    rows = state.progress()
     totals = {
         "reflections": (KIND_HEADS["reflection"], sum(r["reflections"] for r in rows)),
         "decisions": (KIND_HEADS["decision"], sum(r["decisions"] for r in rows)),
@@ -958,10 +955,9 @@ def timeline(programme_id: Any) -> Any:
     kept = {k: v for k, v in filters.items() if k in RECORD_FILTERS}  # for the downloads
     context = {
         "state": state, "pid": pid, "svg": svg, "narrow_svg": narrow_svg,
-        # the funnel at the moment from the running totals (asof.progress_at: one seek,
-        # consent applied, equal to the fold's); a record filter counts what is shown
-        "funnel": funnel(view, None if view is not state else asof.progress_at(
-            sql, pid, position=state.position, consent=True)), "filters": filters,
+        # the page has folded the state already (consent applied): its funnel is free here,
+        # the running totals (asof.progress_at) serve the API's ?as_of= without a fold
+        "funnel": funnel(view), "filters": filters,
         "active_filters": active_filters(state, filters),
         "hood": hood, "first": first, "last": last, "at": at, "here": here,
         "record_link": record_link, "chain": chain, "selected_id": selected_id,
