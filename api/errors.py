@@ -290,7 +290,34 @@ def handle_domain_error(error: domain_errors.DomainError) -> Any:
     return error_response(code, error.message, {field: [error.message]}, slug=slug)
 
 
+def store_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or used just now (refused or
+    lost connection, no free connection in the pool, SQLite's lock not granted in time):
+    nothing was written, and the same request may well succeed in a moment."""
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    unavailable: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+    try:
+        import psycopg
+        import psycopg_pool
+
+        unavailable += (psycopg.OperationalError, psycopg.InterfaceError,
+                        psycopg_pool.PoolTimeout, psycopg_pool.TooManyRequests)
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    return isinstance(error, unavailable)
+
+
+STORE_RETRY_AFTER = "5"
+
+
 def handle_unexpected(error: Exception) -> Any:
+    if store_unavailable(error):
+        log.warning("the database is unavailable: %s: %s", type(error).__name__, error)
+        return error_response(
+            503, "The database does not answer just now; nothing was changed. Try again "
+            "after 'Retry-After' seconds.", {"database": ["unavailable"]},
+            {"Retry-After": STORE_RETRY_AFTER})
     log.exception("unhandled error", exc_info=error)
     return error_response(500, "Something went wrong on our side; it has been logged.")
 

@@ -99,8 +99,8 @@ def parse_database_url(url: str | None = None, *, create_dirs: bool = True) -> S
             "POSTGRES_USER": unquote(parsed.username or os.environ.get("PGUSER", "postgres")),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "10",
-            "POSTGRES_POOL_SIZE": (query.get("pool_size") or ["5"])[0],
-            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_POOL_SIZE": _pool_setting(query, "pool_size", 5, least=1),
+            "POSTGRES_MAX_OVERFLOW": _pool_setting(query, "max_overflow", 10, least=0),
             # no ping per checkout: domain/pgpool.py checks idle connections for free
             "POSTGRES_PRE_PING": "n",
         }
@@ -111,6 +111,17 @@ def parse_database_url(url: str | None = None, *, create_dirs: bool = True) -> S
         "FRAMDRIFT_DATABASE_URL must start with sqlite:/// or postgresql:// "
         f"(got {parsed.scheme!r})"
     )
+
+
+def _pool_setting(query: dict[str, list[str]], name: str, default: int, *, least: int) -> str:
+    """One of the pool's sizes from the URL (``?pool_size=5&max_overflow=10``). A process
+    holds at most pool_size + max_overflow connections to PostgreSQL; README, "Connections
+    to PostgreSQL", adds them up against the server's ``max_connections``."""
+    raw = (query.get(name) or [str(default)])[0]
+    if not raw.isdigit() or int(raw) < least:
+        raise StoreConfigError(f"{name} in the database URL must be a whole number of at least "
+                               f"{least} (got {raw!r})")
+    return str(int(raw))
 
 
 class Sql:

@@ -18,6 +18,20 @@ def test_postgres_url_with_schema_and_password_hidden():
     assert "secret" not in cfg.describe()
 
 
+def test_postgres_pool_sizes_from_the_url_with_defaults():
+    default = parse_database_url("postgresql://h/db")
+    assert (default.env["POSTGRES_POOL_SIZE"], default.env["POSTGRES_MAX_OVERFLOW"]) == ("5", "10")
+    sized = parse_database_url("postgresql://h/db?pool_size=3&max_overflow=0")
+    assert (sized.env["POSTGRES_POOL_SIZE"], sized.env["POSTGRES_MAX_OVERFLOW"]) == ("3", "0")
+
+
+@pytest.mark.parametrize("url", ["postgresql://h/db?pool_size=0", "postgresql://h/db?pool_size=x",
+                                 "postgresql://h/db?max_overflow=-1"])
+def test_bad_pool_sizes_name_the_setting(url):
+    with pytest.raises(StoreConfigError, match="pool_size|max_overflow"):
+        parse_database_url(url)
+
+
 @pytest.mark.parametrize("url", ["mysql://x/y", "postgresql://h/db?schema=Bad-Name", "sqlite:///"])
 def test_bad_urls_are_refused(url):
     with pytest.raises(StoreConfigError):

@@ -18,6 +18,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException
 
+from api.errors import STORE_RETRY_AFTER, store_unavailable
 from domain import errors as domain_errors
 from domain.values import THEME_NAMES
 
@@ -166,12 +167,18 @@ def error_page(code: int, message: str | None = None, title: str | None = None) 
         405: _("That does not work here"), 409: _("Someone else changed this"),
         413: _("Too much text"), 429: _("Too many attempts"),
         500: _("Something went wrong on our side"),
+        503: _("Not available just now"),
     }
     # participants' pages name no status code (docs/glossary.md)
     template = "p_problem.html" if _has_request() and request.path.startswith("/p/") \
         else "error.html"
     return render_template(template, code=code, title=title or titles.get(code, _("Error")),
                            message=message), code
+
+
+def _with_header(page: Any, name: str, value: str) -> Any:
+    body, code = page
+    return body, code, {name: value}
 
 
 def _wants_html() -> bool:
@@ -245,6 +252,16 @@ def handle_web_domain_error(error: domain_errors.DomainError) -> Any:
 
 
 def handle_web_unexpected(error: Exception) -> Any:
+    if store_unavailable(error):
+        log.warning("the database is unavailable: %s: %s", type(error).__name__, error)
+        if request.method == "POST":
+            message = _("The database does not answer just now, so nothing was saved. What "
+                        "you typed is kept on this device: go back and send it again in a "
+                        "minute.")
+        else:
+            message = _("The database does not answer just now. Try again in a minute.")
+        response = error_page(503, message)
+        return _with_header(response, "Retry-After", STORE_RETRY_AFTER)
     log.exception("unhandled error on a web page", exc_info=error)
     return error_page(500, _("It has been logged. Try again in a moment."))
 

@@ -345,3 +345,55 @@ def test_serve_dev_uses_the_problem_error_handler(monkeypatch, sqlite_app, sqlit
     assert result.exit_code == 0, result.output
     assert seen == {"ran": True, "closed": True}
     assert "http://localhost:8123/api/v1/docs" in result.output
+
+
+def _database_down(app, monkeypatch):
+    """Every way the app opens the store fails as it does when the server refuses or the
+    pool has no connection to give (eventsourcing's OperationalError)."""
+    from eventsourcing.persistence import OperationalError
+
+    def refused(*args, **kwargs):
+        raise OperationalError("connection refused (injected by the test)")
+
+    datastore = app.recorder.datastore
+    for name in ("get_connection", "transaction", "cursor"):
+        if hasattr(datastore, name):
+            monkeypatch.setattr(datastore, name, refused)
+
+
+def test_database_outage_is_503_with_retry_after_not_500(world, monkeypatch):
+    """A store that does not answer is the service being unavailable, not a bug: the API
+    says 503 with Retry-After in its one error shape, and nothing is half-written."""
+    before = world.app.max_position()
+    _database_down(world.app, monkeypatch)
+    for path in ("/api/v1/programmes", "/api/v1/programmes/{pid}/progress"):
+        response = world.get(path)
+        body = assert_error_shape(response, 503)
+        assert response.headers["Retry-After"] == "5"
+        assert body["errors"] == {"database": ["unavailable"]}
+        assert "injected" not in body["detail"]
+    monkeypatch.undo()
+    assert world.app.max_position() == before
+
+
+def test_database_outage_on_a_form_post_is_a_503_page_and_nothing_is_stored(app, monkeypatch):
+    world = make_world(app, participants=2)
+    client = world.flask.test_client()
+    sign_in(client, role="participant")
+    client.set_cookie("framdrift_lang", "en")
+    page = client.get("/p/reflections/new")
+    assert page.status_code == 200
+    token = page.get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    before = app.max_position()
+    _database_down(app, monkeypatch)
+    again = client.get("/p/reflections/new")
+    assert again.status_code == 503 and "kept on this device" not in again.get_data(as_text=True)
+    response = client.post("/p/reflections/new", data={
+        "csrf_token": token, "week": "1", "example": "Vi testade ett nytt mötesformat.",
+        "request_id": str(uuid.uuid4())})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503, text[:500]
+    assert response.headers["Retry-After"] == "5"
+    assert "kept on this device" in text
+    monkeypatch.undo()
+    assert app.max_position() == before
