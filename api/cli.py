@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -123,6 +124,19 @@ def demo(seed: int, programmes: int, participants: int, first_day: Any, if_empty
         click.echo(f"  programme {pid}")
 
 
+def visible(text: str) -> str:
+    """``text`` with control characters shown escaped (``\\x1b``, ``\\n``): a stored
+    title or unit name from before the input refused them, or from an imported log, must not
+    move the cursor, recolour the terminal or break the one-line-per-event layout."""
+    if text.isprintable():
+        return text
+    return "".join(c.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(c) in _CONTROL else c for c in text)
+
+
+_CONTROL = {"Cc", "Cf", "Zl", "Zp"}  # controls, format characters, line/paragraph breaks
+
+
 class LogReader:
     """Follows the log and remembers what later events need: pseudonyms, units, programmes."""
 
@@ -224,13 +238,13 @@ def log(programme_id: str | None, fmt: str, after: int) -> None:
                 continue
             banner = reader.week_banner(row, current_week)
             if banner:
-                out.write(banner + "\n")
+                out.write(visible(banner) + "\n")
             week = f"w{row['week']}" if row["week"] else ""
             out.write(
                 f"{row['position']:>7}  {row['event_time'][:16].replace('T', ' ')}  "
-                f"{row['actor']:<11.11} {(row['participant'] or '-'):<11.11} "
-                f"{(row['unit'] or '-'):<16.16} {week:<3} "
-                f"{row['event_type']:<32} {row['summary']}\n"
+                f"{visible(row['actor']):<11.11} {visible(row['participant'] or '-'):<11.11} "
+                f"{visible(row['unit'] or '-'):<16.16} {week:<3} "
+                f"{row['event_type']:<32} {visible(row['summary'])}\n"
             )
     except BrokenPipeError:  # e.g. `framdrift log | head`
         sys.stderr.close()

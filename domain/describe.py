@@ -207,6 +207,50 @@ def _summarise(event: Any) -> str:
             return f"{aggregate_kind(event)} {rid}: a team member removed"
         case "Experiment.TeamMemberJoined" | "Capability.TeamMemberJoined":
             return f"{aggregate_kind(event)} {rid}: a participant joined the team"
+    return _summarise_service(name, rid, d)
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _summarise_service(name: str, rid: str, d: dict[str, Any]) -> str:
+    """The service's own events (mail, sign-in, tokens, accounts): what happened, never a
+    label, address or failure text (those may name a person)."""
+    match name:
+        case "MailMessage.Queued":
+            week = f" for week {d['week']}" if d.get("week") else ""
+            return f"{d['kind']} e-mail {rid} queued{week}"
+        case "MailMessage.Claimed":
+            return f"e-mail {rid} taken for sending"
+        case "MailMessage.AttemptFailed":
+            retry = f", next try {d['next_try_at'][:16]}" if d.get("next_try_at") else ", given up"
+            return f"e-mail {rid}: attempt {d['attempts']} failed{retry}"
+        case "MailMessage.Sent":
+            return f"e-mail {rid} sent"
+        case "MailMessage.Cancelled":
+            return f"e-mail {rid} cancelled"
+        case "MailMessage.RetryRequested":
+            return f"e-mail {rid}: to be tried again now"
+        case "ReminderSchedule.Scheduled" | "ReminderSchedule.Rescheduled":
+            if d.get("weekday") is None or d.get("hour") is None:
+                return "weekly reminder turned off"
+            return f"weekly reminder set to {_WEEKDAYS[d['weekday']]}s at {d['hour']:02d}:00"
+        case "ReminderSchedule.Ran":
+            return f"weekly reminder sent for {d['week']}"
+        case "SignInLink.Issued":
+            return f"{d['role']} sign-in link {rid} issued, valid until {str(d['expires_at'])[:10]}"
+        case "SignInLink.Revoked":
+            return f"sign-in link {rid} revoked"
+        case "ApiToken.Issued":
+            return f"{d['role']} API token {rid} issued"
+        case "ApiToken.Revoked":
+            return f"API token {rid} revoked"
+        case "Researcher.Registered":
+            return f"researcher account {rid} registered"
+        case "Researcher.PasswordChanged":
+            return f"researcher account {rid}: password changed"
+        case "Sessions.Ended":
+            return f"sessions of {short(d['scope'])} ended"
     return name
 
 

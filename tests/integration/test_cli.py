@@ -144,3 +144,47 @@ def test_the_same_seed_in_two_fresh_stores_gives_the_same_ids(demo_url, tmp_path
     assert invoke(different, "demo", "--seed", "4").exit_code == 0
     ids = {e.originator_id for _, e in first}
     assert not ids & {e.originator_id for _, e in all_events(different)}
+
+
+def test_log_says_what_the_service_did_in_words_and_names_no_one(demo_url):
+    """Mail, sign-in links, API tokens and accounts are summarised like the course's own
+    events (not shown as their class names), and a token's label (free text an admin may
+    write a name into) is not printed."""
+    from domain.accounts import create_researcher, issue_link, issue_token
+    from domain.context import acting_as
+    from domain.mail import KINDS, queue_message
+    from domain.model import Participant
+
+    app = Framdrift.from_url(demo_url)
+    try:
+        with acting_as("researcher:tests"):
+            issue_token(app, role="evaluator", label="Token för Karin Svensson")
+            person = next(e.originator_id for _, e in app.iter_log()
+                          if isinstance(e, Participant.Enrolled))
+            issue_link(app, role="participant", subject=person)
+            queue_message(app, kind=KINDS[0], request_key="cli-test", participant_id=person,
+                          language="sv", week=2)
+            create_researcher(app, username="forskare-cli", name="Forskare Cli", email=None,
+                              password="a-long-password-123")
+        head = app.max_position()
+    finally:
+        app.close()
+    rows = [json.loads(x) for x in invoke(demo_url, "log", "--format", "ndjson",
+                                          "--after", str(head - 4)).output.splitlines()]
+    summaries = {r["event_type"]: r["summary"] for r in rows}
+    assert set(summaries) == {"ApiToken.Issued", "SignInLink.Issued", "MailMessage.Queued",
+                              "Researcher.Registered"}, summaries
+    assert summaries["ApiToken.Issued"].startswith("evaluator API token ")
+    assert summaries["SignInLink.Issued"].startswith("participant sign-in link ")
+    assert summaries["MailMessage.Queued"] == (
+        f"{KINDS[0]} e-mail {rows[2]['record_id'][:8]} queued for week 2")
+    text = invoke(demo_url, "log", "--after", str(head - 4)).output
+    assert "Karin" not in text and "forskare-cli" not in text and "Forskare Cli" not in text
+    assert all(r["summary"] != r["event_type"] for r in rows)
+
+
+def test_log_text_shows_stored_control_characters_escaped():
+    from api.cli import visible
+
+    assert visible("Enhet\x1b[2J\r\nNy rad\u2028") == "Enhet\\x1b[2J\\r\\nNy rad\\u2028"
+    assert visible("Åsa — Sjöberg\xa0AB") == "Åsa — Sjöberg\xa0AB"
