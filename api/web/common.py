@@ -278,12 +278,7 @@ def team_record_ids(app: Framdrift, participant_id: str) -> list[str]:
 
 
 def records_of(app: Framdrift, participant_id: str) -> list[dict[str, Any]]:
-    records = []
-    for rid in record_ids_of(app, participant_id):
-        try:
-            records.append(app.get_record(rid))
-        except domain_errors.NotFoundError:
-            continue
+    records = app.get_records(record_ids_of(app, participant_id))
     records.sort(key=lambda r: (r["week"], r["created_on"]))
     return records
 

@@ -219,11 +219,7 @@ def shared_records(app: Any, *, week: int | None = None,
     """Records of the participant's programme they may build on: shared with the course
     group by anyone, and their own (newest first), each with its author and unit."""
     out = []
-    for rid in programme_record_ids(app, g.me["programme_id"], week):
-        try:
-            r = app.get_record(rid)
-        except domain_errors.NotFoundError:
-            continue
+    for r in app.get_records(programme_record_ids(app, g.me["programme_id"], week)):
         if r["void"] or not visible(r) or (kinds and r["kind"] not in kinds):
             continue
         author = person(app, r["participant_id"])
@@ -344,11 +340,7 @@ def next_step(record: dict[str, Any]) -> dict[str, Any] | None:
 def _team_records(app: Any) -> list[dict[str, Any]]:
     """Colleagues' experiments and capabilities the participant is in the team of."""
     out = []
-    for rid in team_record_ids(app, g.me["id"]):
-        try:
-            r = app.get_record(rid)
-        except domain_errors.NotFoundError:
-            continue
+    for r in app.get_records(team_record_ids(app, g.me["id"])):
         if r["participant_id"] != g.me["id"] and is_member(r) and visible(r):
             out.append(dict(r, title=_title(r), changes=0))
     return out
