@@ -212,8 +212,9 @@ def test_a_unit_filter_changes_every_panel_and_the_downloads(world):
     assert bars(body)[4] == sum(1 for r in state.records.values()
                                 if mine(r) and r["kind"] == "capability")
     # the week table: its reflections per week are the unit's
-    table = body.split('class="progress"', 1)[1].split("</table>", 1)[0]
-    per_week = [int(x) for x in re.findall(r"</td><td>[^<]*</td><td>(\d+)", table)]
+    table = body.split('class="progress', 1)[1].split("</table>", 1)[0]
+    per_week = [int(x) for x in re.findall(r'<td class="reflections"[^>]*>(\d+)', table)]
+    assert len(per_week) == 5
     assert sum(per_week) == expected
     # collaborations all involve the unit (its name on every line)
     section = body.split('class="areas"', 1)[1].split("</section>", 1)[0]
