@@ -437,11 +437,15 @@ def link_is_valid(app: Framdrift, link_id: UUID | str) -> bool:
 
 
 def list_links(app: Framdrift, subject: UUID | str | None = None) -> list[LinkInfo]:
-    """Links ever issued (for ``subject`` only, if given), oldest first."""
-    found = [LinkInfo.of(app.repository.get(uid)) for uid in _issued(app, SignInLink.Issued)]
-    if subject is not None:
-        found = [info for info in found if info.subject == str(subject)]
-    return found
+    """Links ever issued (for ``subject`` only, if given), oldest first; one person's are
+    found by their Issued events and read together (domain/batchread.py)."""
+    if subject is None:
+        return [LinkInfo.of(app.repository.get(uid)) for uid in _issued(app, SignInLink.Issued)]
+    from domain.batchread import created_where, read_many
+
+    ids = created_where(app, SignInLink.Issued, lambda e: e.subject == str(subject))
+    found = read_many(app, ids)
+    return [LinkInfo.of(found[uid]) for uid in ids if isinstance(found.get(uid), SignInLink)]
 
 
 def revoke_links(app: Framdrift, subject: UUID | str, reason: str | None = None) -> int:

@@ -12,11 +12,12 @@ nothing kept after the request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from domain.loading import fold
 
@@ -64,3 +65,21 @@ def read_many(app: Any, ids: Iterable[UUID | str]) -> dict[UUID, Any]:
         for oid, stream in events.items():
             found[oid] = fold(None, stream)
     return found
+
+
+def created_where(app: Any, created_event: type, match: Callable[[Any], bool]) -> list[UUID]:
+    """Ids of the aggregates created with ``created_event`` whose creating event
+    matches ``match`` (e.g. one programme's messages, one person's links), oldest first: the
+    creating events are read by topic and decoded, never the aggregates themselves, so a
+    page about one course does not load every message or link of the store."""
+    topics = [get_topic(created_event)]
+    to_domain_event = app.mapper.to_domain_event
+    ids: list[UUID] = []
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=500, topics=topics)
+        if not page:
+            break
+        ids.extend(n.originator_id for n in page if match(to_domain_event(n)))
+        start = page[-1].id + 1
+    return list(dict.fromkeys(ids))

@@ -281,11 +281,18 @@ def pending_ids(app: Framdrift) -> tuple[list[UUID], _Pending]:
 
 
 def outbox(app: Framdrift, programme_id: str | None = None) -> list[MessageInfo]:
-    """The messages (of one programme), newest first."""
-    found = [MessageInfo.of(get_message(app, uid)) for uid in message_ids(app)]
-    if programme_id is not None:
-        found = [m for m in found if m.programme_id == str(programme_id)]
-    return list(reversed(found))
+    """The messages (of one programme), newest first: found by their Queued events and
+    read together (domain/batchread.py), not every message of the store one by one."""
+    from domain.batchread import created_where, read_many
+
+    if programme_id is None:
+        ids = message_ids(app)
+    else:
+        ids = created_where(app, MailMessage.Queued,
+                            lambda e: e.programme_id == str(programme_id))
+    found = read_many(app, ids)
+    return [MessageInfo.of(found[uid]) for uid in reversed(ids)
+            if isinstance(found.get(uid), MailMessage)]
 
 
 def retry_now(app: Framdrift, message_id: UUID | str) -> bool:
@@ -364,9 +371,12 @@ def record_failure(app: Framdrift, message_id: UUID, reason: str, at: datetime) 
 
 def cancel_for(app: Framdrift, participant_id: UUID | str, reason: str) -> int:
     """Cancel every unsent message of a participant (on erasure); returns how many."""
+    from domain.batchread import created_where, read_many
+
     count = 0
-    for uid in message_ids(app):
-        message = get_message(app, uid)
+    ids = created_where(app, MailMessage.Queued,
+                        lambda e: e.participant_id == str(participant_id))
+    for message in read_many(app, ids).values():
         if message.participant_id == str(participant_id) and message.state in (
                 "queued", "failed"):
             message.cancel(reason)

@@ -40,3 +40,31 @@ def test_get_records_equals_one_load_each_in_the_order_asked(app, monkeypatch):
     assert by_id[str(decision)]["statement"] == "Vi inför digitala protokoll"
     assert by_id[str(gone)]["example"] == "[erased]"  # the author's key is gone
     assert app.get_records([]) == []
+
+
+def test_one_programmes_outbox_and_one_persons_links_read_only_theirs(app, monkeypatch):
+    """The outbox page of one course and the links of one person: the same answers as
+    loading every message and link of the store, without loading any of them one by one."""
+    from domain import mail as outbox
+    from domain.accounts import LinkInfo, SignInLink, _issued, issue_link, list_links
+    from domain.context import acting_as
+
+    with acting_as("researcher:tests"):
+        a, b = setup_programme(app), setup_programme(app, title="Another")
+        for n, (w, who) in enumerate([(a, "ada"), (b, "ada"), (a, "bo"), (b, "bo")]):
+            outbox.queue_message(app, kind="reminder", request_key=f"r{n}",
+                                 participant_id=w[who], language="sv", week=2)
+            issue_link(app, role="participant", subject=w[who])
+    every = [outbox.MessageInfo.of(outbox.get_message(app, uid))
+             for uid in outbox.message_ids(app)]
+    every_link = [LinkInfo.of(app.repository.get(uid)) for uid in _issued(app, SignInLink.Issued)]
+
+    def no_single_loads(*args, **kwargs):
+        raise AssertionError("loaded one by one")
+
+    monkeypatch.setattr(app.repository, "get", no_single_loads)
+    mine = outbox.outbox(app, str(a["pid"]))
+    assert mine == [m for m in reversed(every) if m.programme_id == str(a["pid"])]
+    assert len(mine) == 2
+    links = list_links(app, a["ada"])
+    assert links == [i for i in every_link if i.subject == str(a["ada"])] and len(links) == 1
