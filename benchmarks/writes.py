@@ -181,6 +181,10 @@ def throughput(kind: str, threads: list[int], seconds: float, rounds: int) -> li
                 timed(2, min(seconds, 0.5), w.framdrift)
                 timed(2, min(seconds, 0.5), w.baseline)
             for n in threads:
+                # one unmeasured second at this thread count for each: every thread's
+                # participant loaded, the pool grown, statements prepared on each connection
+                timed(n, min(seconds, 1.0), w.baseline)
+                timed(n, min(seconds, 1.0), w.framdrift)
                 results: dict[str, list[dict[str, float]]] = {"baseline": [], "framdrift": []}
                 for _ in range(rounds):  # interleaved: both see the same machine
                     results["baseline"].append(timed(n, seconds, w.baseline))
