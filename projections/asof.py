@@ -525,16 +525,22 @@ def _funnel(sql: Sql, programme: Any, position: int | None, time: Any,
     pid = programme_id(programme)
     t_tl, t_tt = sql.table(TIMELINE), sql.table(TOTALS)
     upto = MAX_POSITION if position is None else position
-    # ONE statement (a consistent snapshot, one round trip): the bound a time sets
-    # (``position_at_time``), the programme's first row (its weeks), the totals at or
-    # before the moment, the rows after them up to it, (``consent``) the rows of
-    # participants who do not consent, and the programme's last position up to it.
+    # ONE statement (a consistent snapshot, one round trip): the moment as one position
+    # (``b``: a time mapped by ``position_at_time``'s seek, the lower of it and
+    # ``position``), the programme's first row (its weeks), the totals at or before it,
+    # the rows after them up to it, (``consent``) the rows of participants who do not
+    # consent, and the programme's last position up to it. Every range below has ONE
+    # upper bound, ``b``: given two (``position <= ? AND position <= (SELECT p FROM b)``)
+    # SQLite seeks by one of them and filters by the other, and for a time it chose the
+    # unbounded ``?`` — a scan from the moment to the programme's end (issue 14: p99
+    # 233 ms at 1M events; docs/adr/0099-asof-funnel-one-bound.md).
     if time is None:
-        by_time, params = "?", [MAX_POSITION]
+        by_time, params = "SELECT ? AS p", [upto]
     else:
-        by_time = (f"COALESCE((SELECT position - 1 FROM {t_tl} WHERE programme_id = ? AND "
-                   "max_time > ? ORDER BY max_time, position LIMIT 1), ?)")
-        params = [pid, instant(time), MAX_POSITION]
+        by_time = ("SELECT CASE WHEN s IS NULL OR s > ? THEN ? ELSE s END AS p FROM "
+                   f"(SELECT (SELECT position - 1 FROM {t_tl} WHERE programme_id = ? AND "
+                   "max_time > ? ORDER BY max_time, position LIMIT 1) AS s) x")
+        params = [upto, upto, pid, instant(time)]
     hidden, hidden_params = "", []
     if consent:
         # (the record rows of a participant carry their author's id: views.TimelineView;
@@ -546,25 +552,25 @@ def _funnel(sql: Sql, programme: Any, position: int | None, time: Any,
             "WHERE h.participant_id IN (SELECT participant_id FROM "
             f"{sql.table('pj_consent')} WHERE programme_id = ? AND consent = 0 AND erased = 0) "
             "AND h.kind NOT IN ('programme', 'participant') "
-            "AND h.position <= ? AND h.position <= (SELECT p FROM b) ")
-        hidden_params = [pid, upto]
+            "AND h.position <= (SELECT p FROM b) ")
+        hidden_params = [pid]
     rows = sql.query(
-        f"WITH b AS (SELECT {by_time} AS p), "
-        f"t AS (SELECT position, totals FROM {t_tt} WHERE programme_id = ? AND position <= ? "
+        f"WITH b AS ({by_time}), "
+        f"t AS (SELECT position, totals FROM {t_tt} WHERE programme_id = ? "
         "AND position <= (SELECT p FROM b) ORDER BY position DESC LIMIT 1) "
         "SELECT -1 AS k, position, change AS body FROM "
         f"(SELECT position, change FROM {t_tl} WHERE programme_id = ? ORDER BY position "
         "LIMIT 1) f "
         "UNION ALL SELECT 0 AS k, position, totals AS body FROM t "
         f"UNION ALL SELECT 1 AS k, position, change AS body FROM {t_tl} WHERE programme_id = ? "
-        "AND position > COALESCE((SELECT position FROM t), 0) AND position <= ? "
+        "AND position > COALESCE((SELECT position FROM t), 0) "
         "AND position <= (SELECT p FROM b) "
         f"{hidden}"
         "UNION ALL SELECT 3 AS k, COALESCE((SELECT position FROM "
-        f"{t_tl} WHERE programme_id = ? AND position <= ? AND position <= (SELECT p FROM b) "
+        f"{t_tl} WHERE programme_id = ? AND position <= (SELECT p FROM b) "
         "ORDER BY position DESC LIMIT 1), 0) AS position, NULL AS body "
         "ORDER BY k, position",
-        [*params, pid, upto, pid, pid, upto, *hidden_params, pid, upto])
+        [*params, pid, pid, pid, *hidden_params, pid])
     if not rows or rows[0]["k"] != -1:
         raise UnknownProgrammeError(f"programme {pid} not found", field="programme_id")
     at = int(rows[-1]["position"])  # the last event of the programme up to the moment

@@ -64,6 +64,22 @@ def test_asof_benchmark_runs():
     assert "load average" in out
 
 
+def test_asof_benchmark_keeps_its_store(tmp_path):
+    """``--store-dir``: the first run loads and keeps the store, the second only queries
+    it (the same programme, its load time read back); the funnel per kind of moment."""
+    args = ("benchmarks/asof.py", "--sizes", "1500", "--stores", "sqlite", "--queries", "10",
+            "--no-state", "--store-dir", str(tmp_path))
+    first, second = run(*args), run(*args)
+    meta = (tmp_path / "asof-1500.json").read_text()
+    assert (tmp_path / "asof-1500.sqlite3").exists() and '"programme_id"' in meta
+    rows = [re.search(r"^\| sqlite \| ([\d,]+) \| \d+ \| ([\d.]+) \|", out, re.M)
+            for out in (first, second)]
+    assert rows[0] and rows[1] and rows[0].groups() == rows[1].groups(), (first, second)
+    for out in (first, second):
+        for kind in ("position", "time"):
+            assert re.search(rf"^\| sqlite \| [\d,]+ \| {kind} \| 5 \|", out, re.M), out
+
+
 def test_writes_benchmark_runs():
     out = run("benchmarks/writes.py", "--stores", "sqlite", "--threads", "1,2", "--seconds",
               "0.3", "--rounds", "1", "--flat-sizes", "30,60", "--flat-threads", "2")
