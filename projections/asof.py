@@ -533,7 +533,7 @@ def _funnel(sql: Sql, programme: Any, position: int | None, time: Any,
     # upper bound, ``b``: given two (``position <= ? AND position <= (SELECT p FROM b)``)
     # SQLite seeks by one of them and filters by the other, and for a time it chose the
     # unbounded ``?`` — a scan from the moment to the programme's end (issue 14: p99
-    # 233 ms at 1M events; docs/adr/0099-asof-funnel-one-bound.md).
+    # 233 ms at 1M events; docs/adr/0021-asof-funnel-one-bound.md).
     if time is None:
         by_time, params = "SELECT ? AS p", [upto]
     else:
