@@ -27,7 +27,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import event
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 
 from domain import errors
 from domain.context import now
@@ -151,16 +150,9 @@ def verify_token(app: Framdrift, secret: str) -> TokenInfo | None:
 
 def _issued(app: Framdrift, created_event: type) -> list[UUID]:
     """Ids of every aggregate created with ``created_event``, oldest first (via the log)."""
-    topics = [get_topic(created_event)]
-    ids: list[UUID] = []
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start=start, limit=500, topics=topics)
-        if not page:
-            break
-        ids.extend(n.originator_id for n in page)
-        start = page[-1].id + 1
-    return list(dict.fromkeys(ids))
+    from domain.batchread import created_where
+
+    return created_where(app, created_event)
 
 
 def list_tokens(app: Framdrift) -> list[TokenInfo]:

@@ -67,7 +67,8 @@ def read_many(app: Any, ids: Iterable[UUID | str]) -> dict[UUID, Any]:
     return found
 
 
-def created_where(app: Any, created_event: type, match: Callable[[Any], bool]) -> list[UUID]:
+def created_where(app: Any, created_event: type,
+                  match: Callable[[Any], bool] | None = None) -> list[UUID]:
     """Ids of the aggregates created with ``created_event`` whose creating event
     matches ``match`` (e.g. one programme's messages, one person's links), oldest first: the
     creating events are read by topic and decoded, never the aggregates themselves, so a
@@ -80,6 +81,7 @@ def created_where(app: Any, created_event: type, match: Callable[[Any], bool]) -
         page = app.recorder.select_notifications(start=start, limit=500, topics=topics)
         if not page:
             break
-        ids.extend(n.originator_id for n in page if match(to_domain_event(n)))
+        ids.extend(n.originator_id for n in page
+                   if match is None or match(to_domain_event(n)))  # None: every one
         start = page[-1].id + 1
     return list(dict.fromkeys(ids))
