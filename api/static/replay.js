@@ -3,7 +3,8 @@
 //
 // - Links marked `.swap` (steps, play/pause/speed, the chart's records, the card's links)
 //   fetch the page they point to and swap its `[data-live]` part into this one: no page
-//   load, the scroll position, open <details> and the focus are kept. "Play" then follows
+//   load, the scroll position, open <details>, the focus and a choice made in one of its
+//   forms but not yet sent (a filter picked while it plays) are kept. "Play" then follows
 //   the player's `data-next` every `data-delay` ms until it is paused or reaches the end.
 // - The chart is one tab stop (roving tabindex): the arrow keys move between its records,
 //   Home/End to the first/last, Enter opens one's card.
@@ -28,10 +29,27 @@
     if (!element || element === document.body) { return null; }
     if (element.dataset && element.dataset.key) { return "[data-key='" + element.dataset.key + "']"; }
     if (element.id) { return "#" + element.id; }
+    if (element.name && element.form && element.form.id) { return control(element); }
     var record = element.querySelector && element.querySelector("g[data-record]");
     var svg = element.closest && element.closest("svg");
     if (record && svg) { return "#" + svg.id + " a:has(g[data-record='" + record.dataset.record + "'])"; }
     return null;
+  }
+
+  function control(element) { return "#" + element.form.id + " [name='" + element.name + "']"; }
+
+  // the live part's form fields the reader has changed but not sent: a fresh copy of the
+  // part would put them back to what the server rendered
+  function unsent() {
+    var kept = [];
+    document.querySelectorAll("[data-live] form[id] [name]").forEach(function (field) {
+      if (field.type === "hidden" || field.type === "submit") { return; }
+      var changed = field.tagName === "SELECT"
+        ? Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; })
+        : field.value !== field.defaultValue;
+      if (changed) { kept.push([control(field), field.value]); }
+    });
+    return kept;
   }
 
   // fetch `url`, swap its live part in; options.push: a new history entry (else replaced),
@@ -53,6 +71,7 @@
         var key = focusKey(document.activeElement);
         var open = Array.prototype.map.call(document.querySelectorAll("details[open][id]"),
                                             function (d) { return d.id; });
+        var fields = unsent();
         var scrolls = {};
         document.querySelectorAll("[data-live] .chart-scroll[id]").forEach(function (box) {
           scrolls[box.id] = box.scrollLeft;
@@ -62,6 +81,9 @@
           if (old) { old.replaceWith(document.importNode(fresh, true)); }
         });
         open.forEach(function (id) { var d = document.getElementById(id); if (d) { d.open = true; } });
+        fields.forEach(function (kept) {
+          var field = document.querySelector(kept[0]); if (field) { field.value = kept[1]; }
+        });
         Object.keys(scrolls).forEach(function (id) {
           var box = document.getElementById(id); if (box) { box.scrollLeft = scrolls[id]; }
         });

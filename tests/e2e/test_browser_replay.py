@@ -417,6 +417,35 @@ def test_play_advances_without_a_page_load_and_keeps_the_scroll(served, page, sc
     assert not violations, violations
 
 
+def test_a_filter_picked_while_it_plays_is_kept_until_sent(served, page, screenshot):
+    """A researcher who picks a unit in the filter form while the replay plays keeps that
+    choice through the ticks (each swaps the form in fresh), and sending it filters at the
+    moment the replay has reached."""
+    server, pid, cookie, app = served
+    page.context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"{server.url}/replay/{pid}?at=2026-09-14")
+    unit = app.get_programme(pid)["units"][1]
+    page.locator("#play").click()
+    page.wait_for_function("() => window.replaySwaps >= 1", timeout=20_000)
+    page.locator("#filters-box summary").click()
+    select = page.locator('#filters select[name="unit"]')
+    select.select_option(unit["key"])
+    swaps = page.evaluate("window.replaySwaps")
+    page.wait_for_function(f"() => window.replaySwaps >= {swaps + 2}", timeout=20_000)
+    assert select.input_value() == unit["key"]
+    assert page.locator("#filters-box").get_attribute("open") is not None
+    screenshot(page, "filter-kept-while-playing")
+    page.locator("#play-stop").click()
+    page.locator("#play").wait_for()
+    reached = page.evaluate(POSITION)
+    assert select.input_value() == unit["key"]
+    page.locator('#filters button[type="submit"]').click()
+    page.wait_for_url(f"**unit={unit['key']}**")
+    assert unit["name"] in page.locator("#active-filters").inner_text()
+    assert page.evaluate(POSITION) == reached
+
+
 def test_play_without_script_reloads_the_page(served, browser, screenshot):
     """The no-script version: a meta refresh (inside <noscript>) loads the next moment."""
     server, pid, cookie, _app = served
