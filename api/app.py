@@ -186,5 +186,8 @@ def close_framdrift(app: Flask) -> None:
     """Close the application built by this Flask app (not one it was given)."""
     holder: _Holder = app.extensions[_EXTENSION]
     if holder.app is not None and holder.owned:
+        runner = app.extensions.get("framdrift_mail")
+        if runner is not None:
+            runner.wait()  # a sending pass must not outlive the store it reads
         holder.app.close()
         holder.app = None

@@ -28,6 +28,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import weakref
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -434,11 +435,15 @@ def forget_participant(app: Framdrift, participant_id: str) -> None:
 # ----------------------------------------------------------------- the web app's sender
 
 
+_RUNNERS: weakref.WeakSet[Background] = weakref.WeakSet()
+
+
 class Background:
     """One background thread per Flask app that runs the web app's mail work (new-link
     look-ups, sending passes) off the request thread, one job at a time."""
 
     def __init__(self) -> None:
+        _RUNNERS.add(self)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="framdrift-mail")
         self.pending: list[Future[Any]] = []
         self.lock = threading.Lock()
@@ -467,6 +472,13 @@ class Background:
                 future.result(timeout=timeout)
             with self.lock:
                 self.pending = [f for f in self.pending if not f.done()]
+
+
+def drain_all(timeout: float = 60.0) -> None:
+    """Finish every background mail job of this process: called before a store is closed,
+    since a job still reading a closed SQLite connection would crash the process."""
+    for runner in list(_RUNNERS):
+        runner.wait(timeout)
 
 
 def background(flask_app: Any) -> Background:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from api.mail import drain_all
 from domain.application import Framdrift
 
 PG_URL = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -77,6 +78,7 @@ def app(store_url: str) -> Iterator[Framdrift]:
     migrate_all(store_url)
     application = Framdrift.from_url(store_url)
     yield application
+    drain_all()  # a web test's mail pass still running must not read a closed store
     application.close()
 
 
@@ -85,6 +87,7 @@ def sqlite_app(sqlite_url: str) -> Iterator[Framdrift]:
     migrate_all(sqlite_url)
     application = Framdrift.from_url(sqlite_url)
     yield application
+    drain_all()
     application.close()
 
 
