@@ -77,7 +77,7 @@ def parse_database_url(url: str | None = None, *, create_dirs: bool = True) -> S
             Path(raw).expanduser().parent.mkdir(parents=True, exist_ok=True)
         env = {
             **common,
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "domain.sqlite_writes",  # BEGIN IMMEDIATE (ADR 0022)
             "SQLITE_DBNAME": str(Path(raw).expanduser()) if ":memory:" not in raw else raw,
             "SQLITE_LOCK_TIMEOUT": "30",
         }
