@@ -31,18 +31,34 @@ def erase_participant(app: Any, participant_id: str) -> dict[str, Any]:
     The web pages' researcher action should call this too (with a confirmation first).
     """
     before = app.get_participant(participant_id)
-    app.erase_participant(before["id"])
+    for attempt in range(ERASE_ATTEMPTS):
+        try:
+            _erase_steps(app, before["id"])
+            break
+        except errors.ConcurrentChangeError:
+            # Another erasure of the same person (a second click, another researcher) got
+            # there first. Every step is a no-op once done, so doing them again completes
+            # whatever the other has not done yet and answers as it does.
+            if attempt == ERASE_ATTEMPTS - 1:
+                raise
+    app.keys.forget_cache()
+    return {k: before[k] for k in ("id", "pseudonym", "unit", "programme_id", "erased")}
+
+
+ERASE_ATTEMPTS = 3
+
+
+def _erase_steps(app: Any, participant_id: str) -> None:
+    app.erase_participant(participant_id)  # no new event when erased already; key deleted
     try:
         from domain.accounts import revoke_links
 
-        revoke_links(app, before["id"], "participant erased")
+        revoke_links(app, participant_id, "participant erased")  # only links still valid
     except ImportError:  # pragma: no cover - accounts not installed
         pass
     from api.mail import forget_participant
 
-    forget_participant(app, before["id"])  # unsent mail cancelled, address index cleared
-    app.keys.forget_cache()
-    return {k: before[k] for k in ("id", "pseudonym", "unit", "programme_id", "erased")}
+    forget_participant(app, participant_id)  # unsent mail cancelled, address index cleared
 
 
 @click.command("erase")

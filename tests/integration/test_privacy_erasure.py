@@ -222,3 +222,61 @@ def test_erase_makes_everything_unreadable_and_verify_still_passes(app, store_ur
     assert "already erased" in run(store_url, "participants", "erase", z, "--yes").output
     missing = run(store_url, "participants", "erase", "not-an-id", "--yes")
     assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+def test_two_erasures_of_one_person_at_once_both_finish_the_erasure(app, monkeypatch):
+    """A second click on "erase", or two researchers at once: both load the participant
+    before either has saved, so one save conflicts. It does the (idempotent) steps again
+    instead of failing: both answer as erased, one Erased event, key gone, links revoked."""
+    import threading
+
+    from api.privacy_commands import erase_participant
+    from domain.accounts import issue_link, list_links
+    from domain.context import acting_as
+    from domain.model import Participant
+    from tests.integration.test_core_app import setup_programme
+    from tests.threads import run_in_threads
+
+    w = setup_programme(app)
+    ada = w["ada"]
+    issue_link(app, role="participant", subject=ada)
+    both_loaded = threading.Barrier(2)
+    first_loads: set[int] = set()
+    real_get = app._get
+
+    def get(cls, aggregate_id, error):
+        found = real_get(cls, aggregate_id, error)
+        me = threading.get_ident()
+        if cls is Participant and me not in first_loads:
+            first_loads.add(me)
+            both_loaded.wait(10)  # each thread's first load happens before either saves
+        return found
+
+    app._get = get
+    import api.privacy_commands as commands
+
+    tries: list[int] = []
+    real_steps = commands._erase_steps
+
+    def steps(app_, participant_id):
+        tries.append(1)
+        return real_steps(app_, participant_id)
+
+    monkeypatch.setattr(commands, "_erase_steps", steps)
+
+    def erase():
+        with acting_as("researcher:tests"):
+            return erase_participant(app, str(ada))
+
+    outcomes = run_in_threads([erase, erase])
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    assert len(tries) >= 3  # both loaded the same version: one save conflicted, was redone
+    assert all(result["id"] == str(ada) for _, result in outcomes)
+    erased = [e for _, e in app.iter_log() if isinstance(e, Participant.Erased)
+              and e.originator_id == ada]
+    assert len(erased) == 1
+    assert app.get_participant(ada)["erased"]
+    app.keys.forget_cache()
+    assert app.keys.key_for(ada) is None  # the key is deleted
+    links = list_links(app, ada)
+    assert links and all(link.revoked for link in links)
