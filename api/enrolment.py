@@ -29,8 +29,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 
 from api.web.forms import EnrolForm, Line, flatten
+from domain import errors
 from domain.application import Framdrift
 from domain.model import record_id_for
 
@@ -285,11 +287,60 @@ def sent_before(app: Framdrift, request_id: str) -> list[str]:
     return found
 
 
+ENROL_ATTEMPTS = 5
+
+
+class AlreadyEnrolledError(errors.DomainError):
+    """Rows of the list whose address was enrolled in the programme after the preview,
+    by another list sent at the same time (ADR 0022): nothing of this list is enrolled."""
+
+    field = "csv"
+
+    def __init__(self, lines: list[int]):
+        self.lines = lines
+        super().__init__(str(_ln(
+            "Already enrolled in the programme (by a list sent at the same time): line "
+            "%(lines)s. Nothing was enrolled; preview the list again.",
+            "Already enrolled in the programme (by a list sent at the same time): lines "
+            "%(lines)s. Nothing was enrolled; preview the list again.",
+            len(lines), lines=", ".join(str(n) for n in lines))), field="csv")
+
+
 def enrol(app: Framdrift, programme_id: str, rows: list[Row], request_id: str) -> list[str]:
     """Enrol the rows in ONE transaction (all or none); ids of the participants, in the
-    order of the rows. A retry of the same request enrols nobody twice."""
-    with app.batch():
-        return [str(app.enrol_participant(
-            programme_id, name=r.data["name"], email=r.data["email"], role=r.data["role"],
-            unit=r.data["unit"], request_id=row_request_id(request_id, k)))
-            for k, r in enumerate(rows, start=1)]
+    order of the rows. A retry of the same request enrols nobody twice.
+
+    Two lists enrolled at once (two researchers, two forms) both passed their preview
+    before either was saved. So the programme's version is read first, the rows are
+    checked against who is enrolled now, and the transaction also records
+    ``Programme.CohortEnrolled`` at the next version: of two lists the second one's save
+    conflicts, and it checks again. Rows enrolled meanwhile: :class:`AlreadyEnrolledError`
+    (422, naming their lines). Another change of the programme only: enrol again, up to
+    ``ENROL_ATTEMPTS`` times (docs/adr/0022-concurrent-writes.md)."""
+    done = sent_before(app, request_id)
+    if done:  # this very request was enrolled before (all or none: every row)
+        return done
+    for attempt in range(ENROL_ATTEMPTS):
+        version = app.get_programme(programme_id)["version"]
+        taken = enrolled_emails(app, programme_id)  # read AFTER the version
+        clash = [r.line for r in rows if r.data["email"].casefold() in taken]
+        if clash:
+            raise AlreadyEnrolledError(clash)
+        try:
+            with app.batch():
+                ids = enrol_rows(app, programme_id, rows, request_id)
+                app.note_cohort_enrolled(programme_id, size=len(ids),
+                                         expected_version=version, request_id=request_id)
+            return ids
+        except errors.ConcurrentChangeError:
+            if attempt == ENROL_ATTEMPTS - 1 or sent_before(app, request_id):
+                raise  # the same form's own other try: the callers answer as it did
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def enrol_rows(app: Framdrift, programme_id: str, rows: list[Row], request_id: str) -> list[str]:
+    """The participants' events of one list, inside the caller's ``batch()``."""
+    return [str(app.enrol_participant(
+        programme_id, name=r.data["name"], email=r.data["email"], role=r.data["role"],
+        unit=r.data["unit"], request_id=row_request_id(request_id, k)))
+        for k, r in enumerate(rows, start=1)]

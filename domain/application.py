@@ -825,6 +825,17 @@ class Framdrift(Application[UUID]):
     ) -> None:
         self._programme_command(programme_id, request_id, lambda p: p.close(), expected_version)
 
+    def note_cohort_enrolled(
+        self, programme_id: UUID | str, *, size: int, expected_version: int,
+        request_id: str | None = None,
+    ) -> None:
+        """Inside the ``batch()`` that enrols a list: the programme's own event, saved with
+        the participants, refused when the programme is no longer at ``expected_version``
+        (the version read before the list's rows were checked against who is enrolled)."""
+        self._programme_command(
+            programme_id, request_id, lambda p: p.note_cohort_enrolled(size), expected_version
+        )
+
     # participants -------------------------------------------------------------
 
     def enrol_participant(

@@ -149,6 +149,8 @@ def _summarise(event: Any) -> str:
             return f"maturity instrument defined: {dims}"
         case "Programme.Closed":
             return "programme closed"
+        case "Programme.CohortEnrolled":
+            return f"a list of {d['size']} participants enrolled"
         case "Participant.Enrolled":
             return f"participant enrolled as {d['role'].value} in unit {d['unit']}"
         case "Participant.ConsentGiven":

@@ -538,6 +538,17 @@ class Programme(FramdriftAggregate):
     def _close(self) -> None:
         self.closed = True
 
+    def note_cohort_enrolled(self, size: int) -> None:
+        """A list of ``size`` participants is enrolled in the same transaction as this event
+        (ADR 0012, 0022): it takes the programme's next version, so two lists enrolled at
+        once conflict and the second one checks its rows again instead of enrolling twice."""
+        self.require_open()
+        self._cohort_enrolled(size=size)
+
+    @event("CohortEnrolled")
+    def _cohort_enrolled(self, size: int) -> None:
+        self.cohorts_enrolled = self.__dict__.get("cohorts_enrolled", 0) + 1
+
 
 # ------------------------------------------------------------------------ participant
 

@@ -43,6 +43,7 @@ EVENT_TYPES = {
     "Programme.MaturityAssessed": _l("Maturity assessed"),
     "Programme.MaturityInstrumentDefined": _l("Maturity instrument defined"),
     "Programme.Closed": _l("Programme closed"),
+    "Programme.CohortEnrolled": _l("Participants enrolled from a list"),
     "Participant.Enrolled": _l("Participant enrolled"),
     "Participant.ConsentGiven": _l("Consent given"),
     "Participant.ConsentWithdrawn": _l("Consent withdrawn"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 
 from web_support import World, form_fields
 
@@ -203,3 +204,48 @@ def test_english_page_and_csrf(world: World) -> None:
     response = post(client, world, fields, "\n".join(cohort(2)), action="enrol")
     assert response.status_code == 400
     assert len(emails(world)) == 1
+
+
+def test_the_same_list_from_two_forms_at_once_enrols_each_person_once(world: World,
+                                                                     monkeypatch) -> None:
+    """Two researchers send the same list at the same moment, each from their own form.
+    Both previews pass and both enrolments check the list before either is saved (a
+    barrier holds them there); one enrols the cohort, the other answers 422 naming the
+    rows already enrolled, and nobody is enrolled twice (ADR 0022)."""
+    import threading
+
+    from test_web_concurrency import clone, post_together
+
+    from api import enrolment
+
+    together, calls, real = threading.Barrier(2), Counter(), enrolment.enrolled_emails
+
+    def checked(app, programme_id):
+        found = real(app, programme_id)
+        calls[threading.get_ident()] += 1
+        if calls[threading.get_ident()] == 2:  # the first is the preview, the second enrol's
+            together.wait(30)
+        return found
+
+    monkeypatch.setattr(enrolment, "enrolled_emails", checked)
+    first = world.client("researcher")
+    second = clone(world, first)
+    text = "namn,e-post,roll,enhet\n" + "\n".join(cohort(5)) + "\n"
+    forms = [{**form_fields(c, page(world)), "csv": text, "action": "enrol",
+              "invite": "no"} for c in (first, second)]
+    answers: dict[int, str] = {}
+    real_post = type(first).post
+
+    def keep(self, *args, **kwargs):
+        response = real_post(self, *args, **kwargs)
+        answers[response.status_code] = response.get_data(as_text=True)
+        return response
+
+    monkeypatch.setattr(type(first), "post", keep)
+    statuses = sorted(status for status, _ in post_together([first, second], page(world), forms))
+    assert statuses == [200, 422], statuses
+    assert "Redan inskrivna i insatsen (av en lista som skickades samtidigt): rad 2, 3, 4, " \
+           "5, 6." in answers[422]
+    assert "5 deltagare inskrivna." in answers[200]
+    assert sorted(emails(world)) == sorted(["eva@example.org"] +
+                                           [f"d{i:02d}@exempel.se" for i in range(1, 6)])
