@@ -105,6 +105,8 @@ def baseline_app(url: str) -> Baseline:
     env = dict(config.env)
     env.pop("POSTGRES_PRE_PING", None)  # the library's default (no ping)
     env["CREATE_TABLE"] = "y"
+    if not config.is_postgres:
+        env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"  # the library's own BEGIN
     return Baseline(env)
 
 

@@ -138,6 +138,14 @@ def test_enrolment_benchmark_runs():
     assert re.search(r"\| SQLite( \| [\d.]+){5} \|", out), out
 
 
+def test_concurrent_writes_benchmark_runs():
+    out = run("benchmarks/concurrent_writes.py", "--rounds", "1", "--seconds", "0.2",
+              "--n", "5", "--enrolled", "3", "--stores", "sqlite")
+    row = next(line for line in out.splitlines() if line.startswith("| 16 threads, 4 "))
+    assert row.split("|")[7].strip() == "0"  # BEGIN IMMEDIATE: no call failed
+    assert re.search(r"^\| SQLite \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|", out, re.M)
+
+
 def test_replay_page_benchmark_runs():
     out = run("benchmarks/replay_page.py", "--requests", "2", "--warmup", "1")
     rows = [line for line in out.splitlines() if line.startswith("| replay")]
