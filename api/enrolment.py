@@ -306,7 +306,8 @@ class AlreadyEnrolledError(errors.DomainError):
             len(lines), lines=", ".join(str(n) for n in lines))), field="csv")
 
 
-def enrol(app: Framdrift, programme_id: str, rows: list[Row], request_id: str) -> list[str]:
+def enrol(app: Framdrift, programme_id: str, rows: list[Row], request_id: str,
+          *, checked_at: int | None = None) -> list[str]:
     """Enrol the rows in ONE transaction (all or none); ids of the participants, in the
     order of the rows. A retry of the same request enrols nobody twice.
 
@@ -316,16 +317,22 @@ def enrol(app: Framdrift, programme_id: str, rows: list[Row], request_id: str) -
     ``Programme.CohortEnrolled`` at the next version: of two lists the second one's save
     conflicts, and it checks again. Rows enrolled meanwhile: :class:`AlreadyEnrolledError`
     (422, naming their lines). Another change of the programme only: enrol again, up to
-    ``ENROL_ATTEMPTS`` times (docs/adr/0022-concurrent-writes.md)."""
+    ``ENROL_ATTEMPTS`` times (docs/adr/0022-concurrent-writes.md).
+
+    ``checked_at``: the programme's version the caller read BEFORE its preview checked the
+    rows against who is enrolled; the first try then needs no second check."""
     done = sent_before(app, request_id)
     if done:  # this very request was enrolled before (all or none: every row)
         return done
     for attempt in range(ENROL_ATTEMPTS):
-        version = app.get_programme(programme_id)["version"]
-        taken = enrolled_emails(app, programme_id)  # read AFTER the version
-        clash = [r.line for r in rows if r.data["email"].casefold() in taken]
-        if clash:
-            raise AlreadyEnrolledError(clash)
+        if attempt == 0 and checked_at is not None:
+            version = checked_at
+        else:
+            version = app.get_programme(programme_id)["version"]
+            taken = enrolled_emails(app, programme_id)  # read AFTER the version
+            clash = [r.line for r in rows if r.data["email"].casefold() in taken]
+            if clash:
+                raise AlreadyEnrolledError(clash)
         try:
             with app.batch():
                 ids = enrol_rows(app, programme_id, rows, request_id)

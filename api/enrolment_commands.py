@@ -75,7 +75,8 @@ def participants_import(file: Path, programme_id: str, dry_run: bool, leave_out_
         return
     try:
         with acting_as(researcher_actor("cli")):
-            ids = enrolment.enrol(app, programme["id"], preview.good, uuid.uuid4().hex)
+            ids = enrolment.enrol(app, programme["id"], preview.good, uuid.uuid4().hex,
+                                  checked_at=programme["version"])  # read before the preview
             secrets = [issue_link(app, role="participant", subject=pid, days=days)[0]
                        for pid in ids]
     except errors.DomainError as e:

@@ -122,7 +122,10 @@ def enrol_many(programme_id: str) -> Any:
             try:
                 with acting_as(actor()):
                     try:
-                        ids = enrolment.enrol(app, p["id"], preview.good, data["request_id"])
+                        # p was read before the preview's check: a list enrolled since
+                        # conflicts on the programme's version (ADR 0022)
+                        ids = enrolment.enrol(app, p["id"], preview.good, data["request_id"],
+                                              checked_at=p["version"])
                     except domain_errors.ConcurrentChangeError:
                         # often this form's own first try, saved meanwhile: answer as it did
                         if not enrolment.sent_before(app, data["request_id"]):

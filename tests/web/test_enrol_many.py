@@ -209,9 +209,9 @@ def test_english_page_and_csrf(world: World) -> None:
 def test_the_same_list_from_two_forms_at_once_enrols_each_person_once(world: World,
                                                                      monkeypatch) -> None:
     """Two researchers send the same list at the same moment, each from their own form.
-    Both previews pass and both enrolments check the list before either is saved (a
-    barrier holds them there); one enrols the cohort, the other answers 422 naming the
-    rows already enrolled, and nobody is enrolled twice (ADR 0022)."""
+    Both previews check the list before either is saved (a barrier holds them there); one
+    enrols the cohort, the other conflicts on the programme's version, checks again and
+    answers 422 naming the rows already enrolled; nobody is enrolled twice (ADR 0022)."""
     import threading
 
     from test_web_concurrency import clone, post_together
@@ -223,8 +223,8 @@ def test_the_same_list_from_two_forms_at_once_enrols_each_person_once(world: Wor
     def checked(app, programme_id):
         found = real(app, programme_id)
         calls[threading.get_ident()] += 1
-        if calls[threading.get_ident()] == 2:  # the first is the preview, the second enrol's
-            together.wait(30)
+        if calls[threading.get_ident()] == 1:  # the preview's check, made after the page
+            together.wait(30)                   # read the programme's version
         return found
 
     monkeypatch.setattr(enrolment, "enrolled_emails", checked)
@@ -247,5 +247,6 @@ def test_the_same_list_from_two_forms_at_once_enrols_each_person_once(world: Wor
     assert "Redan inskrivna i insatsen (av en lista som skickades samtidigt): rad 2, 3, 4, " \
            "5, 6." in answers[422]
     assert "5 deltagare inskrivna." in answers[200]
+    assert sum(calls.values()) == 3  # two previews, and the loser's check after its conflict
     assert sorted(emails(world)) == sorted(["eva@example.org"] +
                                            [f"d{i:02d}@exempel.se" for i in range(1, 6)])
