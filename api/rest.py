@@ -51,6 +51,7 @@ from uuid import UUID
 
 from flask import Flask, Response, current_app, g, request, url_for
 from flask_smorest import Api, Blueprint, abort
+from werkzeug.exceptions import HTTPException
 
 from api import readmodels, spreadsheet
 from api import schemas as s
@@ -186,10 +187,21 @@ def consistent(view: Callable[..., Any]) -> Callable[..., Any]:
                       headers={"Retry-After": "1", POSITION_HEADER: str(reached)},
                       problem="position-not-reached")
         else:
-            readmodels.position()
+            _read_state(kw.get("programme_id"))
         return view(args, *a, **kw)
 
     return wrapper
+
+
+def _read_state(programme_id: Any) -> None:
+    """The read models' position with the version the ETag needs, in one read (ADR 0023);
+    the position alone if the version cannot be read (its ETag then hashes the body)."""
+    try:
+        _version(_pid(programme_id) if programme_id is not None else None)
+    except HTTPException:
+        raise
+    except Exception:  # noqa: BLE001 - no version to read: as before, the position alone
+        readmodels.position()
 
 
 def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -220,7 +232,7 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _etag(programme_id: Any) -> str | None:
     try:
-        seed = _version(_pid(programme_id)) if programme_id else readmodels.call("version")
+        seed = _version(_pid(programme_id) if programme_id else None)
     except Exception:  # noqa: BLE001 - no cheap version (read models missing): hash the body
         return None
     if seed is None:
@@ -346,12 +358,10 @@ def programme_facts(programme_id: Any) -> dict[str, Any]:
     return cache[key]
 
 
-def _version(programme_id: str) -> str | None:
-    """``queries.version`` of a programme, read once per request."""
-    versions = g.setdefault("framdrift_versions", {})
-    if programme_id not in versions:
-        versions[programme_id] = readmodels.call("version", programme_id)
-    return versions[programme_id]
+def _version(programme_id: str | None) -> str | None:
+    """``queries.version`` of a programme (of the list with None), read once per request,
+    with the read models' position (``readmodels.state``)."""
+    return readmodels.state(programme_id)
 
 
 def labeller(programme_id: Any = None) -> Labeller:

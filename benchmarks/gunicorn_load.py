@@ -24,7 +24,13 @@ keep-alive); their own CPU time is printed, so a client that starves the server 
    whose requests alternate between the stores; ratio big / small (target within +-20%).
 
     .venv/bin/python benchmarks/gunicorn_load.py [--clients 16,64] [--seconds 8] \\
-        [--rounds 2] [--big-db bench1m] [--browser] [--profile DIR]
+        [--rounds 2] [--big-db bench1m] [--browser] [--profile DIR] \\
+        [--compare-root DIR] [--pool SIZE,OVERFLOW] [--ports LO-HI]
+
+``--compare-root DIR`` (ADR 0023): DIR's gunicorn (a git worktree of main, say) on the same
+database beside this tree's, its evaluator cells (/progress, and /progress answered 304)
+interleaved with this tree's; ratios this tree / baseline. ``--pool SIZE,OVERFLOW``: the
+connection pool of every process (the database URL's pool_size and max_overflow).
 
 ``--profile DIR``: every gunicorn worker runs under cProfile and writes DIR/worker-PID.prof
 on exit (benchmarks/gunicorn_profile.conf.py), for ``python -m pstats``.
@@ -147,6 +153,10 @@ def _client_thread(kind: str, port: int, job: dict[str, Any], ready: threading.B
         t0 = time.perf_counter()
         if kind == "get":
             status, _, _ = browser.request("GET", rng.choice(job["paths"]))
+        elif kind == "get304":  # a poller that has the answer: If-None-Match, 304
+            path = rng.choice(job["paths"])
+            status, _, _ = browser.request("GET", path,
+                                           headers={"If-None-Match": job["etags"][path]})
         elif kind == "post":
             status, _, _ = browser.request("POST", "/p/reflections/new",
                                            _post_body(fields, uuid.uuid4().hex, n))
@@ -215,7 +225,8 @@ def drive(kind: str, port: int, jobs: list[dict[str, Any]], procs: int,
     statuses: dict[int, int] = {}
     for x in every:
         statuses[x[2]] = statuses.get(x[2], 0) + 1
-    expected = {"post": (302, 303), "browser": (302, 303), "get": (200,)}[kind]
+    expected = {"post": (302, 303), "browser": (302, 303), "get": (200,),
+                "get304": (304,)}[kind]
     good = sum(n for code, n in statuses.items() if code in expected)
     return {"rate": good / seconds, "p50": pct(latencies, 0.50), "p99": pct(latencies, 0.99),
             "max": latencies[-1] if latencies else float("nan"), "statuses": statuses,
@@ -252,22 +263,37 @@ def load_average() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+PORTS: list[int] = []  # --ports LO-HI: the servers' ports only from there (else any free)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    for port in PORTS or [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in {PORTS[0]}-{PORTS[-1]}")
 
 
-def db_url(name: str, schema: str | None = None) -> str:
+POOL: tuple[int, int] | None = None  # --pool SIZE,OVERFLOW: each process's connections
+
+
+def db_url(name: str, schema: str | None = None, *, pool: bool = True) -> str:
+    """Framdrift's URL of database ``name`` (psycopg's, without the pool, if not
+    ``pool``)."""
     parts = urlsplit(PG_URL)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}",
-                       f"schema={schema}" if schema else "", ""))
+    query = [f"schema={schema}"] if schema else []
+    if POOL is not None and pool:
+        query += [f"pool_size={POOL[0]}", f"max_overflow={POOL[1]}"]
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "&".join(query), ""))
 
 
 def admin(sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(db_url("postgres"), autocommit=True) as conn:
+    with psycopg.connect(db_url("postgres", pool=False), autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -276,7 +302,8 @@ class Server:
     projections worker; both stopped with SIGTERM."""
 
     def __init__(self, url: str, *, worker: bool, env: dict[str, str], log_dir: Path,
-                 name: str):
+                 name: str, root: Path = ROOT):
+        """``root``: the source tree to serve (``--compare-root``: a baseline's)."""
         self.port = free_port()
         config = "benchmarks/gunicorn_profile.conf.py" if env.get("FRAMDRIFT_PROFILE_DIR") \
             else "deploy/gunicorn.conf.py"
@@ -284,12 +311,12 @@ class Server:
                     "FRAMDRIFT_SECRET_KEY": "gunicorn-load-benchmark",
                     "FRAMDRIFT_BIND": f"127.0.0.1:{self.port}",
                     "FRAMDRIFT_SIGNIN_LINK_RATE_LIMIT": "100000 per minute",
-                    "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env}
+                    "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1", **env}
         self.logs = [open(log_dir / f"{name}-gunicorn.log", "w"),  # noqa: SIM115
                      open(log_dir / f"{name}-worker.log", "w")]  # noqa: SIM115
         self.web = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", config, "api.wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=self.logs[0], stderr=subprocess.STDOUT)
+            cwd=root, env=self.env, stdout=self.logs[0], stderr=subprocess.STDOUT)
         self.worker = subprocess.Popen(
             [str(BIN / "framdrift"), "projections", "run"], cwd=ROOT, env=self.env,
             stdout=self.logs[1], stderr=subprocess.STDOUT) if worker else None
@@ -464,23 +491,54 @@ def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) 
     return rows
 
 
-def evaluators(server: Server, store: dict[str, Any], args: Any) -> list[Any]:
+def etags(server: Server, store: dict[str, Any], paths: list[str]) -> dict[str, str]:
+    """Each path's ETag now (the store does not change while evaluators read)."""
+    browser = Browser(server.port, {"Authorization": f"Bearer {store['token']}"})
+    found = {}
+    for path in paths:
+        status, headers, _ = browser.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}")
+        found[path] = {k.lower(): v for k, v in headers.items()}["etag"]
+    return found
+
+
+def evaluators(server: Server, store: dict[str, Any], args: Any,
+               base: Server | None = None) -> list[Any]:
+    """16 evaluators on /progress (200s, and 304s to If-None-Match); with ``base`` (a
+    ``--compare-root`` tree on the same database) the same cells on it, interleaved."""
     auth = {"Authorization": f"Bearer {store['token']}"}
     progress = [READS["/progress"].format(pid=p) for p in store["ids"]]
-    jobs = [{"headers": auth, "paths": progress, "seed": i} for i in range(args.evaluators)]
     health = [{"paths": ["/healthz"], "seed": i} for i in range(args.evaluators)]
-    drive("get", server.port, jobs, args.client_procs, min(2.0, args.seconds))  # warm
-    cells: dict[str, list[dict[str, Any]]] = {"/healthz": [], "/progress": []}
+    servers = [("", server)] + ([(" (baseline)", base)] if base is not None else [])
+    cells: list[tuple[str, Server, str, list[dict[str, Any]]]] = [
+        ("/healthz", server, "get", health)]
+    for label, srv in servers:
+        tags = etags(srv, store, progress)
+        cells.append((f"/progress{label}", srv, "get",
+                      [{"headers": auth, "paths": progress, "seed": i}
+                       for i in range(args.evaluators)]))
+        cells.append((f"/progress 304{label}", srv, "get304",
+                      [{"headers": auth, "paths": progress, "seed": i, "etags": tags}
+                       for i in range(args.evaluators)]))
+    for _, srv, kind, js in cells[1:]:
+        drive(kind, srv.port, js, args.client_procs, min(2.0, args.seconds))  # warm
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in cells}
     for r in range(args.rounds):
-        order = [("/healthz", health), ("/progress", jobs)]
-        for name, js in (order if r % 2 == 0 else order[::-1]):
+        order = cells[r % len(cells):] + cells[:r % len(cells)]  # a different first each round
+        if r % 2:
+            order = order[::-1]
+        for name, srv, kind, js in order:
             la = os.getloadavg()[0]
-            res = drive("get", server.port, js, args.client_procs, args.seconds, server.pids)
+            res = drive(kind, srv.port, js, args.client_procs, args.seconds, srv.pids)
             print(f"  {args.evaluators} evaluators, {name}: {fmt(res)} (load {la:.1f})",
                   flush=True)
-            cells[name].append(res)
-    return [(name, {m: statistics.median(x[m] for x in v) for m in ("rate", "p50", "p99")})
-            for name, v in cells.items()]
+            results[name].append(res)
+    return [(name, {m: statistics.median(x[m] for x in v)
+                    for m in ("rate", "p50", "p99", "server_cpu", "client_cpu")}
+             | {"bad": sum(x["bad"] for x in v), "load": statistics.median(
+                 x.get("load", 0.0) for x in v)})
+            for name, v in results.items()]
 
 
 def warm(server: Server, store: dict[str, Any], connections: int = 4) -> None:
@@ -568,7 +626,24 @@ def main() -> None:
     parser.add_argument("--parts", default="posts,evaluators,flat")
     parser.add_argument("--keep-logs", default="", help="a directory for the server logs")
     parser.add_argument("--profile", default="", help="a directory: cProfile every worker")
+    parser.add_argument("--compare-root", default="",
+                        help="another source tree (e.g. a git worktree of main): its "
+                             "gunicorn on the same database, measured interleaved with "
+                             "this tree's in the evaluators part (ratios new / baseline)")
+    parser.add_argument("--pool", default="",
+                        help="SIZE,OVERFLOW: each process's PostgreSQL pool (default 5,10)")
+    parser.add_argument("--ports", default="",
+                        help="LO-HI: take the servers' ports from this range only "
+                             "(default: FRAMDRIFT_BENCH_PORTS, else any free port)")
     args = parser.parse_args()
+    global POOL
+    if args.pool:
+        size, _, overflow = args.pool.partition(",")
+        POOL = (int(size), int(overflow or 0))
+    ports = args.ports or os.environ.get("FRAMDRIFT_BENCH_PORTS", "")
+    if ports:
+        lo, _, hi = ports.partition("-")
+        PORTS[:] = range(int(lo), int(hi or lo) + 1)
     args.clients = [int(c) for c in args.clients.split(",") if c]
     parts = set(args.parts.split(","))
     print(f"gunicorn on PostgreSQL (deploy/gunicorn.conf.py: WEB_CONCURRENCY="
@@ -578,7 +653,8 @@ def main() -> None:
           f"{load_average()}; {args.seconds:g} s cells, {args.rounds} rounds (medians), "
           f"{args.client_procs} client processes", flush=True)
     run = uuid.uuid4().hex[:8]
-    small_db, big_db = f"gunicorn_load_{run}", f"gunicorn_big_{run}"
+    prefix = os.environ.get("FRAMDRIFT_BENCH_DB_PREFIX", "gunicorn")  # names its databases
+    small_db, big_db = f"{prefix}_load_{run}", f"{prefix}_big_{run}"
     env = {}
     logs = Path(args.keep_logs or tempfile.mkdtemp(prefix="gunicorn-load-"))
     logs.mkdir(parents=True, exist_ok=True)
@@ -614,8 +690,17 @@ def main() -> None:
             big.stop()
             servers.remove(big)
         if "evaluators" in parts:
-            print("\n2. evaluators on /progress:", flush=True)
-            results["evaluators"] = evaluators(server, store, args)
+            base = None
+            if args.compare_root:
+                base = Server(url, worker=False, env=env, log_dir=logs, name="baseline",
+                              root=Path(args.compare_root).resolve())
+                servers.append(base)
+            print("\n2. evaluators on /progress" + (
+                f" (baseline: {args.compare_root})" if base else "") + ":", flush=True)
+            results["evaluators"] = evaluators(server, store, args, base)
+            if base is not None:
+                base.stop()
+                servers.remove(base)
         if "posts" in parts:
             print("\n1. reflection form posts:", flush=True)
             results["posts"] = form_posts(server, store, db_url(small_db, "baseline"), args)
@@ -652,11 +737,22 @@ def report(results: dict[str, Any], args: Any) -> None:
     if "evaluators" in results:
         rows = dict(results["evaluators"])
         h, p = rows["/healthz"], rows["/progress"]
-        print(f"\n| {args.evaluators} evaluators | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
+        print(f"\n| {args.evaluators} evaluators | req/s | p50 ms | p99 ms | server cores | "
+              f"server CPU ms per request | unexpected |\n|---|---:|---:|---:|---:|---:|---:|")
         for name, r in results["evaluators"]:
-            print(f"| {name} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+            per = 1000 * r["server_cpu"] / r["rate"] if r["rate"] else float("nan")
+            print(f"| {name} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+                  f"{r['server_cpu']:.2f} | {per:.1f} | {r['bad']} |")
         print(f"ratio line: /progress / /healthz req/s = {p['rate'] / h['rate']:.2f}; "
               f"/progress p99 {p['p99']:.0f} ms (target < 100)")
+        for cell in ("/progress", "/progress 304"):
+            old = rows.get(f"{cell} (baseline)")
+            if old:
+                new = rows[cell]
+                cpu = (new["server_cpu"] / new["rate"]) / (old["server_cpu"] / old["rate"])
+                print(f"ratio line: {cell} this tree / baseline: req/s "
+                      f"{new['rate'] / old['rate']:.2f}, p50 {new['p50'] / old['p50']:.2f}, "
+                      f"p99 {new['p99'] / old['p99']:.2f}, server CPU per request {cpu:.2f}")
     if "flat" in results:
         se, be = results["flat_sizes"]
         print(f"\n| endpoint | small ({se:,} events) req/s | big ({be:,}) req/s | big / small "

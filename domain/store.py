@@ -153,17 +153,51 @@ class Sql:
         with self.datastore.transaction(commit=commit) as cursor:
             yield Cursor(cursor, self)
 
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """A read; retried once on another connection if the one it got has died
-        (pooled connections are not pinged on checkout: domain/pgpool.py)."""
-        try:
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        """One consistent snapshot for a read made of several statements: on PostgreSQL a
+        REPEATABLE READ transaction opened by one statement (``BEGIN ISOLATION LEVEL
+        REPEATABLE READ``, not BEGIN and then SET: a round trip less), always rolled back;
+        on SQLite a read transaction (a snapshot of its own)."""
+        if not self.postgres:
             with self.transaction(commit=False) as cur:
-                return cur.query(statement, params)
+                yield cur
+            return
+        from psycopg import IsolationLevel
+
+        with self.datastore.get_connection() as conn:
+            conn.isolation_level = IsolationLevel.REPEATABLE_READ  # no round trip: idle
+            try:
+                with conn.transaction(force_rollback=True):
+                    yield Cursor(conn.cursor(), self)
+            finally:
+                # the pooled connection goes back as it came (eventsourcing's writes
+                # rely on the server's default, READ COMMITTED); a broken one is dropped
+                if not (conn.closed or conn.broken):
+                    conn.isolation_level = None
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """A read of one statement, in autocommit: the statement is its own snapshot, so
+        no BEGIN and ROLLBACK around it (two round trips fewer on PostgreSQL, ADR 0023).
+        Retried once on another connection if the one it got has died (pooled
+        connections are not pinged on checkout: domain/pgpool.py)."""
+        try:
+            return self._autocommit(statement, params)
         except (OperationalError, InterfaceError):
             if not self.postgres:
                 raise
-        with self.transaction(commit=False) as cur:
-            return cur.query(statement, params)
+        return self._autocommit(statement, params)
+
+    def _autocommit(self, statement: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        if self.postgres:  # eventsourcing's connections are in autocommit mode
+            with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+                return Cursor(cursor, self).query(statement, params)
+        with self.datastore.get_connection(commit=False) as conn:  # a reader's connection
+            cursor = conn.cursor()
+            try:
+                return Cursor(cursor, self).query(statement, params)
+            finally:
+                cursor.sqlite_cursor.close()
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         with self.transaction(commit=True) as cur:

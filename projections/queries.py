@@ -41,17 +41,19 @@ SORTS = {"position": "position", "event_time": "event_time"}
 @contextmanager
 def _reading(sql: Sql) -> Iterator[Cursor]:
     """One consistent snapshot for a query made of several statements."""
-    with sql.transaction(commit=False) as cur:
-        if sql.postgres:
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with sql.reading() as cur:
         yield cur
 
 
-def _programme_id(cur: Cursor, sql: Sql, programme_id: Any) -> str:
+def _uuid(programme_id: Any) -> str:
     try:
-        pid = str(UUID(str(programme_id)))
+        return str(UUID(str(programme_id)))
     except ValueError:
         raise UnknownProgrammeError(f"{programme_id!r} is not a programme id") from None
+
+
+def _programme_id(cur: Cursor, sql: Sql, programme_id: Any) -> str:
+    pid = _uuid(programme_id)
     if not cur.query(f"SELECT 1 AS x FROM {sql.table('pj_programmes')} WHERE programme_id = ?",
                      (pid,)):
         raise UnknownProgrammeError(f"programme {pid} not found")
@@ -215,12 +217,56 @@ def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
 
 def programme(sql: Sql, programme_id: Any) -> dict[str, Any]:
     """One programme, looked up by its key (as in :func:`programmes`)."""
-    with _reading(sql) as cur:
-        pid = _programme_id(cur, sql, programme_id)
-        rows = cur.query(
-            f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
-            f"FROM {sql.table('pj_programmes')} WHERE programme_id = ?", (pid,))
-        return _programme_items(cur, sql, rows)[0]
+    pid = _uuid(programme_id)
+    # One statement (one snapshot, one round trip, ADR 0023): the programme's row once
+    # per week (once with NULLs when it has none), its participants counted beside.
+    rows = sql.query(
+        "SELECT p.programme_id, p.title, p.organisation, p.synthetic, p.closed, "
+        "p.planned_at, p.position, w.week, w.theme, w.starts_on, w.ends_on, "
+        f"(SELECT COUNT(*) FROM {sql.table('pj_participants')} n "
+        "WHERE n.programme_id = p.programme_id) AS participants "
+        f"FROM {sql.table('pj_programmes')} p LEFT JOIN {sql.table('pj_weeks')} w "
+        "ON w.programme_id = p.programme_id WHERE p.programme_id = ? ORDER BY w.week",
+        (pid,))
+    if not rows:
+        raise UnknownProgrammeError(f"programme {pid} not found")
+    r = rows[0]
+    return {"id": r["programme_id"], "title": r["title"], "organisation": r["organisation"],
+            "synthetic": bool(r["synthetic"]), "closed": bool(r["closed"]),
+            "planned_at": r["planned_at"],
+            "weeks": [{"number": int(w["week"]), "theme": w["theme"],
+                       "starts_on": w["starts_on"], "ends_on": w["ends_on"]}
+                      for w in rows if w["week"] is not None],
+            "participants": int(r["participants"])}
+
+
+def state(sql: Sql, programme_id: Any = None) -> tuple[int, str | None]:
+    """``(position(sql), version(sql, programme_id))`` in one statement (one snapshot,
+    one round trip): what every API read needs before its answer (ADR 0023)."""
+    tracking = sql.table(TRACKING_TABLE)
+    names = ", ".join("?" * len(NAMES))
+    if programme_id is None:
+        rows = sql.query(f"SELECT name, position, NULL AS last FROM {tracking}")
+    else:
+        # the programme's last event at or before the lowest read model (0 while one
+        # has no row yet: as ``position``), beside the tracking rows
+        rows = sql.query(
+            f"SELECT name, position, NULL AS last FROM {tracking} UNION ALL "
+            f"SELECT '', 0, MAX(t.position) FROM {sql.table('pj_timeline')} t "
+            "WHERE t.programme_id = ? AND t.position <= ("
+            f"SELECT CASE WHEN COUNT(*) = ? THEN MIN(position) ELSE 0 END FROM {tracking} "
+            f"WHERE name IN ({names}))",
+            (str(programme_id), len(NAMES), *NAMES))
+    found = {r["name"]: int(r["position"]) for r in rows if r["name"]}
+    positions = [found.get(name, 0) for name in NAMES]
+    low = min(positions)
+    spread = "" if low == max(positions) else "/" + ",".join(map(str, positions))
+    if programme_id is None:
+        return low, f"{low}{spread}"
+    last = next((r["last"] for r in rows if not r["name"]), None)
+    if not last:
+        return low, None
+    return low, f"{programme_id}@{int(last)}{spread}"
 
 
 def version(sql: Sql, programme_id: Any = None) -> str | None:
@@ -234,21 +280,9 @@ def version(sql: Sql, programme_id: Any = None) -> str | None:
     last event <= P (one index seek on ``pj_timeline (programme_id, position)``), so
     writes to other programmes leave its ETag alone. While the read models stand at
     different positions (a new or rebuilt one catching up), it is all their positions.
-    None for a programme with no events (unknown: let the query answer 404)."""
-    rows = sql.query(f"SELECT name, position FROM {sql.table(TRACKING_TABLE)}")
-    found = {r["name"]: int(r["position"]) for r in rows}
-    positions = [found.get(name, 0) for name in NAMES]
-    low = min(positions)
-    spread = "" if low == max(positions) else "/" + ",".join(map(str, positions))
-    if programme_id is None:
-        return f"{low}{spread}"
-    pid = str(programme_id)
-    last = sql.query(
-        f"SELECT MAX(position) AS p FROM {sql.table('pj_timeline')} "
-        "WHERE programme_id = ? AND position <= ?", (pid, low))[0]["p"]
-    if not last:
-        return None
-    return f"{pid}@{int(last)}{spread}"
+    None for a programme with no events (unknown: let the query answer 404). One
+    statement: :func:`state`."""
+    return state(sql, None if programme_id is None else str(programme_id))[1]
 
 
 # ----------------------------------------------------------------------------- timeline
@@ -336,11 +370,17 @@ def timeline(
     table = (f"{sql.table('pj_timeline')} t LEFT JOIN {sql.table('pj_consent')} c "
              "ON c.participant_id = t.participant_id AND c.programme_id = ?")
     condition = " AND ".join(where)
+    pid = _uuid(programme_id)
     with _reading(sql) as cur:
-        pid = _programme_id(cur, sql, programme_id)
         args = [pid, pid, *params]
-        total = int(cur.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}",
-                              args)[0]["n"])
+        # the programme's check beside the count: one round trip (ADR 0023)
+        head = cur.query(
+            f"SELECT (SELECT COUNT(*) FROM {table} WHERE {condition}) AS n, "
+            f"(SELECT COUNT(*) FROM {sql.table('pj_programmes')} WHERE programme_id = ?) "
+            "AS known", [*args, pid])[0]
+        if not head["known"]:
+            raise UnknownProgrammeError(f"programme {pid} not found")
+        total = int(head["n"])
         # The actor is named by pseudonym: another participant acting is named only while
         # they consent, and never once erased.
         rows = cur.query(
@@ -364,17 +404,25 @@ def timeline(
 
 def progress(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
     """One row per week: the funnel from reflections to capabilities."""
-    with _reading(sql) as cur:
-        pid = _programme_id(cur, sql, programme_id)
-        sums = ", ".join(f"SUM(p.{c}) AS {c}" for c in PROGRESS_COUNTS)
-        rows = cur.query(
-            f"SELECT p.week, MAX(p.theme) AS theme, {sums} FROM {sql.table('pj_progress')} p "
-            f"LEFT JOIN {sql.table('pj_consent')} c ON c.participant_id = p.participant_id "
-            "AND c.programme_id = ? "  # this programme's consent only
-            f"WHERE p.programme_id = ? AND (p.participant_id = '' OR {SHOWN}) "
-            "GROUP BY p.week ORDER BY p.week", (pid, pid))
+    pid = _uuid(programme_id)
+    sums = ", ".join(f"SUM(p.{c}) AS {c}" for c in PROGRESS_COUNTS)
+    # One statement (one snapshot, one round trip): the weeks beside the programme's own
+    # row, so an unknown programme has no row and a known one without counts a row of
+    # NULLs (ADR 0023).
+    rows = sql.query(
+        f"SELECT x.* FROM {sql.table('pj_programmes')} pr LEFT JOIN ("
+        f"SELECT p.week, MAX(p.theme) AS theme, {sums} FROM {sql.table('pj_progress')} p "
+        f"LEFT JOIN {sql.table('pj_consent')} c ON c.participant_id = p.participant_id "
+        "AND c.programme_id = ? "  # this programme's consent only
+        f"WHERE p.programme_id = ? AND (p.participant_id = '' OR {SHOWN}) "
+        "GROUP BY p.week) x ON 1 = 1 WHERE pr.programme_id = ? ORDER BY x.week",
+        (pid, pid, pid))
+    if not rows:
+        raise UnknownProgrammeError(f"programme {pid} not found")
     out = []
     for r in rows:
+        if r["week"] is None:
+            continue  # the programme's row: no counts yet
         row: dict[str, Any] = {"week": int(r["week"]), "theme": r["theme"]}
         row.update({c: int(r[c]) for c in PROGRESS_COUNTS})
         row["experiments"] = sum(row[f"experiments_{s}"]

@@ -161,7 +161,8 @@ def test_gunicorn_load_benchmark_runs(postgres_available):
     done = subprocess.run(
         [sys.executable, "benchmarks/gunicorn_load.py", "--programmes", "1", "--participants",
          "4", "--big-programmes", "2", "--clients", "2", "--evaluators", "2", "--seconds",
-         "0.5", "--rounds", "1", "--pairs", "4", "--client-procs", "1"],
+         "0.5", "--rounds", "1", "--pairs", "4", "--client-procs", "1",
+         "--compare-root", str(ROOT), "--pool", "3,2"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
              "WEB_CONCURRENCY": "2", "FRAMDRIFT_THREADS": "2"})
@@ -173,6 +174,21 @@ def test_gunicorn_load_benchmark_runs(postgres_available):
                      re.M), out
     assert re.search(r"^ratio line: /progress / /healthz req/s = [\d.]+; /progress p99 \d+ ms",
                      out, re.M), out
+    for cell in ("/progress", "/progress 304"):  # this tree against itself as a baseline
+        compared = re.search(rf"^ratio line: {cell} this tree / baseline: req/s ([\d.]+), "
+                             r"p50 [\d.]+, p99 [\d.]+, server CPU per request [\d.]+$",
+                             out, re.M)
+        assert compared and float(compared.group(1)) > 0, out
+    assert re.search(r"^\| /progress 304 \(baseline\) \| \d+ \|", out, re.M), out
     flat = re.search(r"^ratio line: big / small = /progress ([\d.]+) .*/timeline ([\d.]+) "
                      r".*/programmes/\{id\} ([\d.]+)", out, re.M)
     assert flat and all(float(x) > 0 for x in flat.groups()), out
+
+
+def test_api_bytes_benchmark_runs():
+    """Two processes of this tree answer the same requests alike (SQLite, small)."""
+    out = run("benchmarks/api_bytes.py", "--stores", "sqlite", "--programmes", "1",
+              "--urls", "80")
+    found = re.search(r"^sqlite: (\d+) requests \(.*\d+ x 304.*\), 0 differences$", out, re.M)
+    assert found and int(found.group(1)) >= 80, out  # at least --urls: every endpoint's
+    assert f"ratio line: identical answers over {found.group(1)} requests" in out
