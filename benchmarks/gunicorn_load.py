@@ -276,7 +276,7 @@ class Server:
     projections worker; both stopped with SIGTERM."""
 
     def __init__(self, url: str, *, worker: bool, env: dict[str, str], log_dir: Path,
-                 name: str):
+                 name: str, root: Path = ROOT):
         self.port = free_port()
         config = "benchmarks/gunicorn_profile.conf.py" if env.get("FRAMDRIFT_PROFILE_DIR") \
             else "deploy/gunicorn.conf.py"
@@ -284,14 +284,14 @@ class Server:
                     "FRAMDRIFT_SECRET_KEY": "gunicorn-load-benchmark",
                     "FRAMDRIFT_BIND": f"127.0.0.1:{self.port}",
                     "FRAMDRIFT_SIGNIN_LINK_RATE_LIMIT": "100000 per minute",
-                    "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env}
+                    "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1", **env}
         self.logs = [open(log_dir / f"{name}-gunicorn.log", "w"),  # noqa: SIM115
                      open(log_dir / f"{name}-worker.log", "w")]  # noqa: SIM115
         self.web = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", config, "api.wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=self.logs[0], stderr=subprocess.STDOUT)
+            cwd=root, env=self.env, stdout=self.logs[0], stderr=subprocess.STDOUT)
         self.worker = subprocess.Popen(
-            [str(BIN / "framdrift"), "projections", "run"], cwd=ROOT, env=self.env,
+            [str(BIN / "framdrift"), "projections", "run"], cwd=root, env=self.env,
             stdout=self.logs[1], stderr=subprocess.STDOUT) if worker else None
         deadline = time.monotonic() + 120
         while True:
@@ -427,16 +427,25 @@ def fmt(r: dict[str, Any]) -> str:
             f"clients {r['client_cpu']:.2f} cores, server {r['server_cpu']:.2f} cores{bad}")
 
 
-def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) -> list[Any]:
+def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any,
+               variants: dict[str, Server] | None = None) -> list[Any]:
+    """Posts against the library's baseline, rounds interleaved; with ``variants`` (other
+    trees' servers on copies of the same store, ``--variants``) each of them is one more
+    cell of every round, so all trees are measured side by side under the same load."""
     rows = []
     secrets = store["secrets"]
+    servers = {"posts": server, **{f"posts {name}": v for name, v in (variants or {}).items()}}
     for clients in args.clients:
         jobs = [{"secret": secrets[i % len(secrets)]} for i in range(clients)]
-        drive("post", server.port, jobs[:4], 2, min(2.0, args.seconds))  # warm every worker
+        for each in servers.values():
+            drive("post", each.port, jobs[:4], 2, min(2.0, args.seconds))  # warm every worker
         baseline_rate(base_url, clients, min(1.0, args.seconds))
-        cells: dict[str, list[dict[str, Any]]] = {"baseline": [], "posts": [], "browser": []}
+        cells: dict[str, list[dict[str, Any]]] = {"baseline": [], "browser": [],
+                                                  **{k: [] for k in servers}}
         for r in range(args.rounds):
-            order = ("baseline", "posts") if r % 2 == 0 else ("posts", "baseline")
+            names = ["baseline", *servers]
+            shift = r % len(names)  # each cell goes first in turn
+            order = tuple(names[shift:] + names[:shift])
             if args.browser:
                 order += ("browser",)
             for what in order:
@@ -448,8 +457,10 @@ def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) 
                           f"{res['rate']:.0f} saves/s, p99 {res['p99']:.0f} ms (load {la:.1f})",
                           flush=True)
                 else:
-                    res = drive("post" if what == "posts" else "browser", server.port, jobs,
-                                args.client_procs, args.seconds, server.pids)
+                    target = servers.get(what, server)
+                    res = drive("browser" if what == "browser" else "post", target.port, jobs,
+                                args.client_procs, args.seconds, target.pids)
+                    res["load"] = la
                     print(f"  {clients:>2} clients, {what}: {fmt(res)} (load {la:.1f})",
                           flush=True)
                 cells[what].append(res)
@@ -460,6 +471,7 @@ def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) 
                 med[k]["p50"] = statistics.median(x["p50"] for x in cells[k])
                 med[k]["client_cpu"] = statistics.median(x["client_cpu"] for x in cells[k])
                 med[k]["bad"] = sum(x["bad"] for x in cells[k])
+                med[k]["load"] = statistics.median(x.get("load", float("nan")) for x in cells[k])
         rows.append((clients, med))
     return rows
 
@@ -568,7 +580,16 @@ def main() -> None:
     parser.add_argument("--parts", default="posts,evaluators,flat")
     parser.add_argument("--keep-logs", default="", help="a directory for the server logs")
     parser.add_argument("--profile", default="", help="a directory: cProfile every worker")
+    parser.add_argument("--variants", default="", help="NAME=DIR[,NAME=DIR]: other trees (e.g. "
+                        "a git worktree of main) served the same way, each on a copy of the "
+                        "store, their form posts measured in the same rounds (part posts)")
     args = parser.parse_args()
+    variant_roots = {}
+    for item in filter(None, args.variants.split(",")):
+        name, _, where = item.partition("=")
+        if not name or not where or not Path(where).is_dir():
+            parser.error(f"--variants wants NAME=DIR with an existing DIR, not {item!r}")
+        variant_roots[name] = Path(where).resolve()
     args.clients = [int(c) for c in args.clients.split(",") if c]
     parts = set(args.parts.split(","))
     print(f"gunicorn on PostgreSQL (deploy/gunicorn.conf.py: WEB_CONCURRENCY="
@@ -600,6 +621,16 @@ def main() -> None:
             admin(f'CREATE DATABASE "{big_db}"')
             created.append(big_db)
             prepare(db_url(big_db), args.big_programmes, args.participants)
+        variants: dict[str, Server] = {}
+        if "posts" in parts:
+            for k, (name, root) in enumerate(variant_roots.items()):
+                copy = f"gunicorn_var{k}_{run}"
+                admin(f'CREATE DATABASE "{copy}" TEMPLATE "{small_db}"')
+                created.append(copy)
+                variants[name] = Server(db_url(copy), worker=True, env=env, log_dir=logs,
+                                        name=f"variant-{k}", root=root)
+                servers.append(variants[name])
+                print(f"  variant {name}: {root} on a copy of the store", flush=True)
         server = Server(url, worker=True, env=env, log_dir=logs, name="small")
         servers.append(server)
         results: dict[str, Any] = {}
@@ -618,7 +649,8 @@ def main() -> None:
             results["evaluators"] = evaluators(server, store, args)
         if "posts" in parts:
             print("\n1. reflection form posts:", flush=True)
-            results["posts"] = form_posts(server, store, db_url(small_db, "baseline"), args)
+            results["posts"] = form_posts(server, store, db_url(small_db, "baseline"), args,
+                                          variants)
         report(results, args)
     finally:
         for s in servers:
@@ -637,6 +669,8 @@ def report(results: dict[str, Any], args: Any) -> None:
               "ratio posts / baseline | client cores |" +
               (" browser cycles/s | ratio | p99 ms |" if args.browser else ""))
         print("|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if args.browser else ""))
+        extra = [k for k in results["posts"][0][1] if k.startswith("posts ")] \
+            if results["posts"] else []
         for clients, med in results["posts"]:
             b, p = med["baseline"], med["posts"]
             line = (f"| {clients} | {b['rate']:.0f} ({b['p99']:.0f}) | {p['rate']:.0f} | "
@@ -649,6 +683,20 @@ def report(results: dict[str, Any], args: Any) -> None:
         print("ratio line: form posts / baseline = " + ", ".join(
             f"{c} clients {m['posts']['rate'] / m['baseline']['rate']:.2f}"
             for c, m in results["posts"]))
+        if extra:
+            print("\n| clients | tree | form posts/s | ratio / baseline | p50 / p99 ms | "
+                  "load (median) |\n|---:|---|---:|---:|---:|---:|")
+            for clients, med in results["posts"]:
+                b = med["baseline"]
+                for k in ["posts", *extra]:
+                    p = med[k]
+                    print(f"| {clients} | {k[6:] or 'this tree'} | {p['rate']:.0f} | "
+                          f"{p['rate'] / b['rate']:.2f} | {p['p50']:.0f} / {p['p99']:.0f} | "
+                          f"{p['load']:.1f} |")
+            print("ratio line (trees): " + ", ".join(
+                f"{c} clients " + " vs ".join(
+                    f"{k[6:] or 'this tree'} {m[k]['rate'] / m['baseline']['rate']:.2f}"
+                    for k in ["posts", *extra]) for c, m in results["posts"]))
     if "evaluators" in results:
         rows = dict(results["evaluators"])
         h, p = rows["/healthz"], rows["/progress"]
