@@ -24,7 +24,15 @@ keep-alive); their own CPU time is printed, so a client that starves the server 
    whose requests alternate between the stores; ratio big / small (target within +-20%).
 
     .venv/bin/python benchmarks/gunicorn_load.py [--clients 16,64] [--seconds 8] \\
-        [--rounds 2] [--big-db bench1m] [--browser] [--profile DIR]
+        [--rounds 2] [--big-db bench1m] [--browser] [--profile DIR] \\
+        [--variants main=/path/to/worktree-of-main] [--pool 4,4]
+
+``--variants NAME=DIR,...``: the trees in DIR (e.g. a ``git worktree`` of main) are served
+the same way, each on a copy of the store, and their form posts measured in the same
+rounds as this tree's (the cells' order rotating), each with its ratio to the baseline.
+``--pool SIZE,OVERFLOW``: every server process's connection pool (several gunicorns at
+once must stay under PostgreSQL's max_connections). ``FRAMDRIFT_BENCH_PORTS=LOW-HIGH``:
+the servers' ports from that range.
 
 ``--profile DIR``: every gunicorn worker runs under cProfile and writes DIR/worker-PID.prof
 on exit (benchmarks/gunicorn_profile.conf.py), for ``python -m pstats``.
@@ -253,15 +261,29 @@ def load_average() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port: from ``FRAMDRIFT_BENCH_PORTS`` (``LOW-HIGH``) when set (several
+    checkouts benchmarking on one machine keep to their own ranges), else any."""
+    low, _, high = os.environ.get("FRAMDRIFT_BENCH_PORTS", "").partition("-")
+    candidates = range(int(low), int(high) + 1) if low and high else [0]
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in FRAMDRIFT_BENCH_PORTS={low}-{high}")
 
 
-def db_url(name: str, schema: str | None = None) -> str:
+POOL: dict[str, str] = {}  # --pool: the servers' pool_size and max_overflow
+
+
+def db_url(name: str, schema: str | None = None, *, pool: bool = False) -> str:
+    """A database on the server of PG_URL; ``pool``: with ``--pool``'s sizes (what the
+    gunicorn workers and the projections worker open)."""
     parts = urlsplit(PG_URL)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}",
-                       f"schema={schema}" if schema else "", ""))
+    query = {**({"schema": schema} if schema else {}), **(POOL if pool else {})}
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", urlencode(query), ""))
 
 
 def admin(sql: str) -> None:
@@ -580,6 +602,10 @@ def main() -> None:
     parser.add_argument("--parts", default="posts,evaluators,flat")
     parser.add_argument("--keep-logs", default="", help="a directory for the server logs")
     parser.add_argument("--profile", default="", help="a directory: cProfile every worker")
+    parser.add_argument("--pool", default="", metavar="SIZE,OVERFLOW",
+                        help="each server process's pool (pool_size, max_overflow in the "
+                        "database URL; default the URL's default, 5,10): with --variants "
+                        "several gunicorns share PostgreSQL's max_connections")
     parser.add_argument("--variants", default="", help="NAME=DIR[,NAME=DIR]: other trees (e.g. "
                         "a git worktree of main) served the same way, each on a copy of the "
                         "store, their form posts measured in the same rounds (part posts)")
@@ -590,6 +616,11 @@ def main() -> None:
         if not name or not where or not Path(where).is_dir():
             parser.error(f"--variants wants NAME=DIR with an existing DIR, not {item!r}")
         variant_roots[name] = Path(where).resolve()
+    if args.pool:
+        size, _, overflow = args.pool.partition(",")
+        if not (size.isdigit() and overflow.isdigit() and int(size) > 0):
+            parser.error("--pool wants SIZE,OVERFLOW (whole numbers, SIZE at least 1)")
+        POOL.update(pool_size=size, max_overflow=overflow)
     args.clients = [int(c) for c in args.clients.split(",") if c]
     parts = set(args.parts.split(","))
     print(f"gunicorn on PostgreSQL (deploy/gunicorn.conf.py: WEB_CONCURRENCY="
@@ -599,7 +630,10 @@ def main() -> None:
           f"{load_average()}; {args.seconds:g} s cells, {args.rounds} rounds (medians), "
           f"{args.client_procs} client processes", flush=True)
     run = uuid.uuid4().hex[:8]
-    small_db, big_db = f"gunicorn_load_{run}", f"gunicorn_big_{run}"
+    # named after the server's database (FRAMDRIFT_TEST_POSTGRES_URL), so that benchmarks
+    # of several checkouts on one server keep to their own names
+    prefix = urlsplit(PG_URL).path.lstrip("/") or "gunicorn"
+    small_db, big_db = f"{prefix}_gl_{run}", f"{prefix}_glbig_{run}"
     env = {}
     logs = Path(args.keep_logs or tempfile.mkdtemp(prefix="gunicorn-load-"))
     logs.mkdir(parents=True, exist_ok=True)
@@ -624,19 +658,21 @@ def main() -> None:
         variants: dict[str, Server] = {}
         if "posts" in parts:
             for k, (name, root) in enumerate(variant_roots.items()):
-                copy = f"gunicorn_var{k}_{run}"
+                copy = f"{prefix}_glvar{k}_{run}"
                 admin(f'CREATE DATABASE "{copy}" TEMPLATE "{small_db}"')
                 created.append(copy)
-                variants[name] = Server(db_url(copy), worker=True, env=env, log_dir=logs,
+                variants[name] = Server(db_url(copy, pool=True), worker=True, env=env, log_dir=logs,
                                         name=f"variant-{k}", root=root)
                 servers.append(variants[name])
                 print(f"  variant {name}: {root} on a copy of the store", flush=True)
-        server = Server(url, worker=True, env=env, log_dir=logs, name="small")
+        server = Server(db_url(small_db, pool=True), worker=True, env=env, log_dir=logs,
+                        name="small")
         servers.append(server)
         results: dict[str, Any] = {}
         if big_wanted:  # before the posts: the small store as loaded
             bstore = big_store(big_db)
-            big = Server(db_url(big_db), worker=False, env=env, log_dir=logs, name="big")
+            big = Server(db_url(big_db, pool=True), worker=False, env=env, log_dir=logs,
+                         name="big")
             servers.append(big)
             bstore["ids"] = programme_ids(big.port, bstore["token"])
             print("\n3. evaluator reads, small store vs big store:", flush=True)

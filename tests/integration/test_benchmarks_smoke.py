@@ -204,7 +204,7 @@ def test_gunicorn_load_benchmark_compares_trees(postgres_available):
     done = subprocess.run(
         [sys.executable, "benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
          "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "2",
-         "--client-procs", "1", "--variants", f"again={ROOT}"],
+         "--client-procs", "1", "--variants", f"again={ROOT}", "--pool", "2,2"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
              "WEB_CONCURRENCY": "2", "FRAMDRIFT_THREADS": "2"})
