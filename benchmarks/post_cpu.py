@@ -6,7 +6,10 @@ on a warm process (link, participant and programme cached, as every post but a w
 first finds them). Per post: this process's CPU time (``time.process_time``: Flask, the
 form, the command, encryption, the chain, the database driver; not the database server),
 the wall time, and the store calls counted by domain/storecalls.py (reads before the
-write, round trips: PostgreSQL's ReadyForQuery messages, SQLite's statements).
+write, round trips: PostgreSQL's ReadyForQuery messages, SQLite's statements). Between
+posts (untimed) the "saved" message is taken from the session, as the page a browser is
+redirected to does; ``--keep-flashes`` lets them pile up instead, as a client that never
+follows the redirect (gunicorn_load.py's) has it.
 
 ``--compare-root DIR`` runs the same measurement against another tree (e.g. a
 ``git worktree`` of main: the code before a change), each round in a fresh process per
@@ -61,7 +64,7 @@ def _url(store: str, tmp: Path) -> tuple[str, str | None]:
     return f"{PG_URL}{sep}schema={schema}", schema
 
 
-def measure(store: str, posts: int) -> dict[str, Any]:
+def measure(store: str, posts: int, keep_flashes: bool = False) -> dict[str, Any]:
     """In this process (imports from the tree on PYTHONPATH): set up, warm, time."""
     import re
 
@@ -105,12 +108,17 @@ def measure(store: str, posts: int) -> dict[str, Any]:
             assert post(n) == 302
         with counting(app) as calls:
             assert post(-1) == 302
-        cpu0, wall0 = time.process_time(), time.perf_counter()
+        cpu = wall = 0.0
         for n in range(posts):
+            if not keep_flashes:  # as a browser that shows the page it is sent to (untimed)
+                with client.session_transaction() as session:
+                    session.pop("_flashes", None)
+            cpu0, wall0 = time.process_time(), time.perf_counter()
             status = post(n)
+            cpu += time.process_time() - cpu0
+            wall += time.perf_counter() - wall0
             if status != 302:
                 raise RuntimeError(f"a post answered {status}")
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         return {"cpu_ms": cpu * 1000 / posts, "wall_ms": wall * 1000 / posts,
                 "reads": calls.reads, "round_trips": calls.round_trips,
                 "read_labels": calls.read_labels}
@@ -123,11 +131,11 @@ def measure(store: str, posts: int) -> dict[str, Any]:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def _child(root: Path, store: str, posts: int) -> dict[str, Any]:
+def _child(root: Path, store: str, posts: int, keep_flashes: bool) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(root), "FRAMDRIFT_SECRET_KEY": "bench"}
     done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", store,
-                           "--posts", str(posts)], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=900)
+                           "--posts", str(posts)] + (["--keep-flashes"] if keep_flashes else []),
+                          cwd=root, env=env, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"{root} ({store}) failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -143,17 +151,21 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=300, help="timed posts per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare-root", default="", help="another tree: the baseline")
+    parser.add_argument("--keep-flashes", action="store_true",
+                        help="never show the page a post redirects to (as gunicorn_load.py's "
+                        "clients): the 'saved' messages pile up in the session cookie")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.posts)))
+        print(json.dumps(measure(args.child, args.posts, args.keep_flashes)))
         return
     trees = [("this tree", HERE)]
     if args.compare_root:
         trees.append(("baseline", Path(args.compare_root).resolve()))
     print(f"form post CPU; {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load average {load_average()}; {args.posts} posts "
-          f"per round, {args.rounds} rounds (medians), trees: "
+          f"per round, {args.rounds} rounds (medians), flashes "
+          f"{'kept (never shown)' if args.keep_flashes else 'shown between posts'}, trees: "
           + ", ".join(f"{name} = {root}" for name, root in trees), flush=True)
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     stores = [s for s in args.stores.split(",") if s]
@@ -162,7 +174,7 @@ def main() -> None:
             order = trees if r % 2 == 0 else trees[::-1]
             for name, root in order:
                 la = os.getloadavg()[0]
-                res = _child(root, store, args.posts)
+                res = _child(root, store, args.posts, args.keep_flashes)
                 results.setdefault((store, name), []).append(res)
                 print(f"  {store}, {name}: {res['cpu_ms']:.2f} ms CPU / post, "
                       f"{res['wall_ms']:.2f} ms wall, {res['reads']} reads before the write "
