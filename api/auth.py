@@ -154,12 +154,16 @@ def _in_force(data: dict[str, Any]) -> bool:
     from uuid import UUID
 
     from api.app import framdrift_app
-    from domain.accounts import link_session_in_force, session_in_force
+    from domain.accounts import link_session_in_force, prefetch_link_session, session_in_force
 
     role, subject = data["role"], data["subject"]
     app = framdrift_app()
     link = data.get("link")
     if link is not None:
+        # one query for the link, its end marker and (a participant) the person and the
+        # programme the page and its command read next (ADR 0024)
+        prefetch_link_session(app, link, role=role, subject=subject,
+                              epoch=data.get("link_epoch"))
         if not link_session_in_force(app, link, role=role, subject=subject,
                                      epoch=data.get("link_epoch")):
             return False

@@ -25,12 +25,19 @@ keep-alive); their own CPU time is printed, so a client that starves the server 
 
     .venv/bin/python benchmarks/gunicorn_load.py [--clients 16,64] [--seconds 8] \\
         [--rounds 2] [--big-db bench1m] [--browser] [--profile DIR] \\
-        [--compare-root DIR] [--pool SIZE,OVERFLOW] [--ports LO-HI]
+        [--compare-root DIR] [--variants main=/path/to/worktree-of-main] \\
+        [--pool SIZE,OVERFLOW] [--ports LO-HI]
 
 ``--compare-root DIR`` (ADR 0023): DIR's gunicorn (a git worktree of main, say) on the same
 database beside this tree's, its evaluator cells (/progress, and /progress answered 304)
-interleaved with this tree's; ratios this tree / baseline. ``--pool SIZE,OVERFLOW``: the
-connection pool of every process (the database URL's pool_size and max_overflow).
+interleaved with this tree's; ratios this tree / baseline.
+
+``--variants NAME=DIR,...``: the trees in DIR (e.g. a ``git worktree`` of main) are served
+the same way, each on a copy of the store, and their form posts measured in the same
+rounds as this tree's (the cells' order rotating), each with its ratio to the baseline.
+``--pool SIZE,OVERFLOW``: every server process's connection pool (several gunicorns at
+once must stay under PostgreSQL's max_connections). ``--ports LO-HI`` (or
+``FRAMDRIFT_BENCH_PORTS=LO-HI``): the servers' ports from that range.
 
 ``--profile DIR``: every gunicorn worker runs under cProfile and writes DIR/worker-PID.prof
 on exit (benchmarks/gunicorn_profile.conf.py), for ``python -m pstats``.
@@ -263,31 +270,30 @@ def load_average() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-PORTS: list[int] = []  # --ports LO-HI: the servers' ports only from there (else any free)
-
-
 def free_port() -> int:
-    for port in PORTS or [0]:
+    """A free port: from ``FRAMDRIFT_BENCH_PORTS`` (``LOW-HIGH``) when set (several
+    checkouts benchmarking on one machine keep to their own ranges), else any."""
+    low, _, high = os.environ.get("FRAMDRIFT_BENCH_PORTS", "").partition("-")
+    candidates = range(int(low), int(high) + 1) if low and high else [0]
+    for port in candidates:
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return int(s.getsockname()[1])
-    raise RuntimeError(f"no free port in {PORTS[0]}-{PORTS[-1]}")
+    raise RuntimeError(f"no free port in FRAMDRIFT_BENCH_PORTS={low}-{high}")
 
 
-POOL: tuple[int, int] | None = None  # --pool SIZE,OVERFLOW: each process's connections
+POOL: dict[str, str] = {}  # --pool: the servers' pool_size and max_overflow
 
 
-def db_url(name: str, schema: str | None = None, *, pool: bool = True) -> str:
-    """Framdrift's URL of database ``name`` (psycopg's, without the pool, if not
-    ``pool``)."""
+def db_url(name: str, schema: str | None = None, *, pool: bool = False) -> str:
+    """A database on the server of PG_URL; ``pool``: with ``--pool``'s sizes (what the
+    gunicorn workers and the projections worker open)."""
     parts = urlsplit(PG_URL)
-    query = [f"schema={schema}"] if schema else []
-    if POOL is not None and pool:
-        query += [f"pool_size={POOL[0]}", f"max_overflow={POOL[1]}"]
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "&".join(query), ""))
+    query = {**({"schema": schema} if schema else {}), **(POOL if pool else {})}
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", urlencode(query), ""))
 
 
 def admin(sql: str) -> None:
@@ -318,7 +324,7 @@ class Server:
             [str(BIN / "gunicorn"), "--config", config, "api.wsgi:app"],
             cwd=root, env=self.env, stdout=self.logs[0], stderr=subprocess.STDOUT)
         self.worker = subprocess.Popen(
-            [str(BIN / "framdrift"), "projections", "run"], cwd=ROOT, env=self.env,
+            [str(BIN / "framdrift"), "projections", "run"], cwd=root, env=self.env,
             stdout=self.logs[1], stderr=subprocess.STDOUT) if worker else None
         deadline = time.monotonic() + 120
         while True:
@@ -454,16 +460,25 @@ def fmt(r: dict[str, Any]) -> str:
             f"clients {r['client_cpu']:.2f} cores, server {r['server_cpu']:.2f} cores{bad}")
 
 
-def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) -> list[Any]:
+def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any,
+               variants: dict[str, Server] | None = None) -> list[Any]:
+    """Posts against the library's baseline, rounds interleaved; with ``variants`` (other
+    trees' servers on copies of the same store, ``--variants``) each of them is one more
+    cell of every round, so all trees are measured side by side under the same load."""
     rows = []
     secrets = store["secrets"]
+    servers = {"posts": server, **{f"posts {name}": v for name, v in (variants or {}).items()}}
     for clients in args.clients:
         jobs = [{"secret": secrets[i % len(secrets)]} for i in range(clients)]
-        drive("post", server.port, jobs[:4], 2, min(2.0, args.seconds))  # warm every worker
+        for each in servers.values():
+            drive("post", each.port, jobs[:4], 2, min(2.0, args.seconds))  # warm every worker
         baseline_rate(base_url, clients, min(1.0, args.seconds))
-        cells: dict[str, list[dict[str, Any]]] = {"baseline": [], "posts": [], "browser": []}
+        cells: dict[str, list[dict[str, Any]]] = {"baseline": [], "browser": [],
+                                                  **{k: [] for k in servers}}
         for r in range(args.rounds):
-            order = ("baseline", "posts") if r % 2 == 0 else ("posts", "baseline")
+            names = ["baseline", *servers]
+            shift = r % len(names)  # each cell goes first in turn
+            order = tuple(names[shift:] + names[:shift])
             if args.browser:
                 order += ("browser",)
             for what in order:
@@ -475,8 +490,10 @@ def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) 
                           f"{res['rate']:.0f} saves/s, p99 {res['p99']:.0f} ms (load {la:.1f})",
                           flush=True)
                 else:
-                    res = drive("post" if what == "posts" else "browser", server.port, jobs,
-                                args.client_procs, args.seconds, server.pids)
+                    target = servers.get(what, server)
+                    res = drive("browser" if what == "browser" else "post", target.port, jobs,
+                                args.client_procs, args.seconds, target.pids)
+                    res["load"] = la
                     print(f"  {clients:>2} clients, {what}: {fmt(res)} (load {la:.1f})",
                           flush=True)
                 cells[what].append(res)
@@ -487,6 +504,7 @@ def form_posts(server: Server, store: dict[str, Any], base_url: str, args: Any) 
                 med[k]["p50"] = statistics.median(x["p50"] for x in cells[k])
                 med[k]["client_cpu"] = statistics.median(x["client_cpu"] for x in cells[k])
                 med[k]["bad"] = sum(x["bad"] for x in cells[k])
+                med[k]["load"] = statistics.median(x.get("load", float("nan")) for x in cells[k])
         rows.append((clients, med))
     return rows
 
@@ -630,20 +648,30 @@ def main() -> None:
                         help="another source tree (e.g. a git worktree of main): its "
                              "gunicorn on the same database, measured interleaved with "
                              "this tree's in the evaluators part (ratios new / baseline)")
-    parser.add_argument("--pool", default="",
-                        help="SIZE,OVERFLOW: each process's PostgreSQL pool (default 5,10)")
+    parser.add_argument("--pool", default="", metavar="SIZE,OVERFLOW",
+                        help="each server process's pool (pool_size, max_overflow in the "
+                        "database URL; default the URL's default, 5,10): with --variants "
+                        "several gunicorns share PostgreSQL's max_connections")
+    parser.add_argument("--variants", default="", help="NAME=DIR[,NAME=DIR]: other trees (e.g. "
+                        "a git worktree of main) served the same way, each on a copy of the "
+                        "store, their form posts measured in the same rounds (part posts)")
     parser.add_argument("--ports", default="",
                         help="LO-HI: take the servers' ports from this range only "
                              "(default: FRAMDRIFT_BENCH_PORTS, else any free port)")
     args = parser.parse_args()
-    global POOL
+    if args.ports:
+        os.environ["FRAMDRIFT_BENCH_PORTS"] = args.ports
+    variant_roots = {}
+    for item in filter(None, args.variants.split(",")):
+        name, _, where = item.partition("=")
+        if not name or not where or not Path(where).is_dir():
+            parser.error(f"--variants wants NAME=DIR with an existing DIR, not {item!r}")
+        variant_roots[name] = Path(where).resolve()
     if args.pool:
         size, _, overflow = args.pool.partition(",")
-        POOL = (int(size), int(overflow or 0))
-    ports = args.ports or os.environ.get("FRAMDRIFT_BENCH_PORTS", "")
-    if ports:
-        lo, _, hi = ports.partition("-")
-        PORTS[:] = range(int(lo), int(hi or lo) + 1)
+        if not (size.isdigit() and overflow.isdigit() and int(size) > 0):
+            parser.error("--pool wants SIZE,OVERFLOW (whole numbers, SIZE at least 1)")
+        POOL.update(pool_size=size, max_overflow=overflow)
     args.clients = [int(c) for c in args.clients.split(",") if c]
     parts = set(args.parts.split(","))
     print(f"gunicorn on PostgreSQL (deploy/gunicorn.conf.py: WEB_CONCURRENCY="
@@ -653,8 +681,10 @@ def main() -> None:
           f"{load_average()}; {args.seconds:g} s cells, {args.rounds} rounds (medians), "
           f"{args.client_procs} client processes", flush=True)
     run = uuid.uuid4().hex[:8]
-    prefix = os.environ.get("FRAMDRIFT_BENCH_DB_PREFIX", "gunicorn")  # names its databases
-    small_db, big_db = f"{prefix}_load_{run}", f"{prefix}_big_{run}"
+    # named after the server's database (FRAMDRIFT_TEST_POSTGRES_URL), so that benchmarks
+    # of several checkouts on one server keep to their own names
+    prefix = urlsplit(PG_URL).path.lstrip("/") or "gunicorn"
+    small_db, big_db = f"{prefix}_gl_{run}", f"{prefix}_glbig_{run}"
     env = {}
     logs = Path(args.keep_logs or tempfile.mkdtemp(prefix="gunicorn-load-"))
     logs.mkdir(parents=True, exist_ok=True)
@@ -676,12 +706,24 @@ def main() -> None:
             admin(f'CREATE DATABASE "{big_db}"')
             created.append(big_db)
             prepare(db_url(big_db), args.big_programmes, args.participants)
-        server = Server(url, worker=True, env=env, log_dir=logs, name="small")
+        variants: dict[str, Server] = {}
+        if "posts" in parts:
+            for k, (name, root) in enumerate(variant_roots.items()):
+                copy = f"{prefix}_glvar{k}_{run}"
+                admin(f'CREATE DATABASE "{copy}" TEMPLATE "{small_db}"')
+                created.append(copy)
+                variants[name] = Server(db_url(copy, pool=True), worker=True, env=env, log_dir=logs,
+                                        name=f"variant-{k}", root=root)
+                servers.append(variants[name])
+                print(f"  variant {name}: {root} on a copy of the store", flush=True)
+        server = Server(db_url(small_db, pool=True), worker=True, env=env, log_dir=logs,
+                        name="small")
         servers.append(server)
         results: dict[str, Any] = {}
         if big_wanted:  # before the posts: the small store as loaded
             bstore = big_store(big_db)
-            big = Server(db_url(big_db), worker=False, env=env, log_dir=logs, name="big")
+            big = Server(db_url(big_db, pool=True), worker=False, env=env, log_dir=logs,
+                         name="big")
             servers.append(big)
             bstore["ids"] = programme_ids(big.port, bstore["token"])
             print("\n3. evaluator reads, small store vs big store:", flush=True)
@@ -692,7 +734,8 @@ def main() -> None:
         if "evaluators" in parts:
             base = None
             if args.compare_root:
-                base = Server(url, worker=False, env=env, log_dir=logs, name="baseline",
+                base = Server(db_url(small_db, pool=True), worker=False, env=env,
+                              log_dir=logs, name="baseline",
                               root=Path(args.compare_root).resolve())
                 servers.append(base)
             print("\n2. evaluators on /progress" + (
@@ -703,7 +746,8 @@ def main() -> None:
                 servers.remove(base)
         if "posts" in parts:
             print("\n1. reflection form posts:", flush=True)
-            results["posts"] = form_posts(server, store, db_url(small_db, "baseline"), args)
+            results["posts"] = form_posts(server, store, db_url(small_db, "baseline"), args,
+                                          variants)
         report(results, args)
     finally:
         for s in servers:
@@ -722,6 +766,8 @@ def report(results: dict[str, Any], args: Any) -> None:
               "ratio posts / baseline | client cores |" +
               (" browser cycles/s | ratio | p99 ms |" if args.browser else ""))
         print("|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if args.browser else ""))
+        extra = [k for k in results["posts"][0][1] if k.startswith("posts ")] \
+            if results["posts"] else []
         for clients, med in results["posts"]:
             b, p = med["baseline"], med["posts"]
             line = (f"| {clients} | {b['rate']:.0f} ({b['p99']:.0f}) | {p['rate']:.0f} | "
@@ -734,6 +780,20 @@ def report(results: dict[str, Any], args: Any) -> None:
         print("ratio line: form posts / baseline = " + ", ".join(
             f"{c} clients {m['posts']['rate'] / m['baseline']['rate']:.2f}"
             for c, m in results["posts"]))
+        if extra:
+            print("\n| clients | tree | form posts/s | ratio / baseline | p50 / p99 ms | "
+                  "load (median) |\n|---:|---|---:|---:|---:|---:|")
+            for clients, med in results["posts"]:
+                b = med["baseline"]
+                for k in ["posts", *extra]:
+                    p = med[k]
+                    print(f"| {clients} | {k[6:] or 'this tree'} | {p['rate']:.0f} | "
+                          f"{p['rate'] / b['rate']:.2f} | {p['p50']:.0f} / {p['p99']:.0f} | "
+                          f"{p['load']:.1f} |")
+            print("ratio line (trees): " + ", ".join(
+                f"{c} clients " + " vs ".join(
+                    f"{k[6:] or 'this tree'} {m[k]['rate'] / m['baseline']['rate']:.2f}"
+                    for k in ["posts", *extra]) for c, m in results["posts"]))
     if "evaluators" in results:
         rows = dict(results["evaluators"])
         h, p = rows["/healthz"], rows["/progress"]

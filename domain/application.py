@@ -511,7 +511,7 @@ class Framdrift(Application[UUID]):
         try:
             self.save(aggregate)
         except IntegrityError:
-            if request_id and aggregate.id in self.repository:
+            if request_id and self._contains(aggregate.id):
                 return aggregate.id  # a retry: the first attempt was recorded
             raise errors.ConcurrentChangeError("that record already exists") from None
         return aggregate.id
@@ -523,6 +523,41 @@ class Framdrift(Application[UUID]):
             if self._contains(rid):
                 return rid
         return None
+
+    def _once(self, kind: str, request_id: str | None, create: Callable[[], UUID]) -> UUID:
+        """Create a record once per request id. The record's id is derived from the
+        request id, so outside a batch the write itself is the check: a repeat's insert
+        is refused by the store (one event per id and version) and ``_create`` answers
+        the first attempt's id; only a refused write, or a repeat that the checks now
+        refuse (the programme closed since, a base withdrawn), asks the store whether the
+        record exists, and answers as before if so (ADR 0024). A batch asks first: one
+        conflict there would fail the whole batch."""
+        if self._batch is not None or not request_id:
+            if (existing := self._already(kind, request_id)) is not None:
+                return existing
+            return create()
+        try:
+            return create()
+        except errors.DomainError:
+            if (existing := self._already(kind, request_id)) is not None:
+                return existing
+            raise
+
+    def author_ids(self, participant_id: UUID | str) -> list[UUID]:
+        """The participant's id and, when this process has the participant cached, their
+        programme's (a participant never changes programme): what a post as them reads,
+        for ``CachingRepository.prefetch`` (ADR 0024). No store call."""
+        uid = _try_uuid(participant_id)
+        if uid is None:
+            return []
+        cache = self.repository.cache
+        try:
+            participant = cache.get(uid) if cache is not None else None
+        except KeyError:
+            participant = None
+        if isinstance(participant, Participant):
+            return [uid, participant.programme_id]
+        return [uid]
 
     def _as_author(self, participant: Participant,
                    request_id: str | None) -> AbstractContextManager[None]:
@@ -919,21 +954,22 @@ class Framdrift(Application[UUID]):
     ) -> UUID:
         """``shared``: with the course group; False (the default) is for the researchers
         only (docs/adr/0007-sharing-and-teams.md)."""
-        if (existing := self._already("reflection", request_id)) is not None:
-            return existing
-        participant, programme = self._author(programme_id, participant_id)
-        week_no = self._week(programme, week)
-        if material_id:
-            programme.require_material(material_id)
-        areas = programme.require_areas(development_areas or [])
-        with self._as_author(participant, request_id):
-            reflection = Reflection.log(
-                programme_id=programme.id, author=participant, week=week_no,
-                material_id=material_id or None, example=example, deficiency=deficiency,
-                solutions=solutions, development_areas=areas, shared=shared,
-                request_id=request_id,
-            )
-        return self._create(reflection, request_id)
+        def create() -> UUID:
+            participant, programme = self._author(programme_id, participant_id)
+            week_no = self._week(programme, week)
+            if material_id:
+                programme.require_material(material_id)
+            areas = programme.require_areas(development_areas or [])
+            with self._as_author(participant, request_id):
+                reflection = Reflection.log(
+                    programme_id=programme.id, author=participant, week=week_no,
+                    material_id=material_id or None, example=example, deficiency=deficiency,
+                    solutions=solutions, development_areas=areas, shared=shared,
+                    request_id=request_id,
+                )
+            return self._create(reflection, request_id)
+
+        return self._once("reflection", request_id, create)
 
     def _record_command(
         self, cls: type[A], record_id: UUID | str, participant_id: UUID | str | None,
@@ -996,23 +1032,24 @@ class Framdrift(Application[UUID]):
         """``based_on``: own records, or colleagues' shared ones; ``units`` (keys of the
         programme's units; default the author's) and ``participants`` (colleagues of the
         programme) the decision involves."""
-        if (existing := self._already("decision", request_id)) is not None:
-            return existing
-        participant, programme = self._author(programme_id, participant_id)
-        week_no = self._week(programme, week)
-        new_id = record_id_for("decision", request_id) if request_id else None
-        bases = self._bases(programme, Decision.KIND, based_on or [], new_id,
-                            viewer=participant.id)
-        named = self._colleagues(programme, participants, "participants", participant)
-        with self._as_author(participant, request_id):
-            decision = Decision.make(
-                programme_id=programme.id, author=participant, week=week_no,
-                statement=statement, rationale=rationale, based_on=bases,
-                units=self._units(programme, units),
-                development_areas=programme.require_areas(development_areas or []),
-                shared=shared, participants=named, request_id=request_id,
-            )
-        return self._create(decision, request_id)
+        def create() -> UUID:
+            participant, programme = self._author(programme_id, participant_id)
+            week_no = self._week(programme, week)
+            new_id = record_id_for("decision", request_id) if request_id else None
+            bases = self._bases(programme, Decision.KIND, based_on or [], new_id,
+                                viewer=participant.id)
+            named = self._colleagues(programme, participants, "participants", participant)
+            with self._as_author(participant, request_id):
+                decision = Decision.make(
+                    programme_id=programme.id, author=participant, week=week_no,
+                    statement=statement, rationale=rationale, based_on=bases,
+                    units=self._units(programme, units),
+                    development_areas=programme.require_areas(development_areas or []),
+                    shared=shared, participants=named, request_id=request_id,
+                )
+            return self._create(decision, request_id)
+
+        return self._once("decision", request_id, create)
 
     def revise_decision(
         self, decision_id: UUID | str, *, participant_id: UUID | str | None = None,
@@ -1056,23 +1093,24 @@ class Framdrift(Application[UUID]):
     ) -> UUID:
         """``team``: colleagues of the programme who carry the experiment with its author
         (any of them may take it through its cycle)."""
-        if (existing := self._already("experiment", request_id)) is not None:
-            return existing
-        participant, programme = self._author(programme_id, participant_id)
-        week_no = self._week(programme, week)
-        new_id = record_id_for("experiment", request_id) if request_id else None
-        bases = self._bases(programme, Experiment.KIND, based_on or [], new_id,
-                            viewer=participant.id)
-        members = self._colleagues(programme, team, "team", participant)
-        with self._as_author(participant, request_id):
-            experiment = Experiment.plan(
-                programme_id=programme.id, author=participant, week=week_no, aim=aim,
-                change=change, prediction=prediction, measure=measure, based_on=bases,
-                units=self._units(programme, units),
-                development_areas=programme.require_areas(development_areas or []),
-                shared=shared, team=members, request_id=request_id,
-            )
-        return self._create(experiment, request_id)
+        def create() -> UUID:
+            participant, programme = self._author(programme_id, participant_id)
+            week_no = self._week(programme, week)
+            new_id = record_id_for("experiment", request_id) if request_id else None
+            bases = self._bases(programme, Experiment.KIND, based_on or [], new_id,
+                                viewer=participant.id)
+            members = self._colleagues(programme, team, "team", participant)
+            with self._as_author(participant, request_id):
+                experiment = Experiment.plan(
+                    programme_id=programme.id, author=participant, week=week_no, aim=aim,
+                    change=change, prediction=prediction, measure=measure, based_on=bases,
+                    units=self._units(programme, units),
+                    development_areas=programme.require_areas(development_areas or []),
+                    shared=shared, team=members, request_id=request_id,
+                )
+            return self._create(experiment, request_id)
+
+        return self._once("experiment", request_id, create)
 
     def start_experiment(
         self, experiment_id: UUID | str, *, participant_id: UUID | str | None = None,
@@ -1173,22 +1211,24 @@ class Framdrift(Application[UUID]):
     ) -> UUID:
         """From adopted experiments: the participant's own, their team's, or colleagues'
         shared ones; ``team`` as for experiments."""
-        if (existing := self._already("capability", request_id)) is not None:
-            return existing
-        participant, programme = self._author(programme_id, participant_id)
-        week_no = self._week(programme, week)
-        bases = self._bases(programme, Capability.KIND, experiments, viewer=participant.id)
-        members = self._colleagues(programme, team, "team", participant)
-        with self._as_author(participant, request_id):
-            capability = Capability.establish(
-                programme_id=programme.id, author=participant, week=week_no, name=name,
-                description=description,
-                experiments=[self._get(Experiment, b, errors.RecordNotFoundError) for b in bases],
-                units=self._units(programme, units),
-                development_areas=programme.require_areas(development_areas or []),
-                shared=shared, team=members, request_id=request_id,
-            )
-        return self._create(capability, request_id)
+        def create() -> UUID:
+            participant, programme = self._author(programme_id, participant_id)
+            week_no = self._week(programme, week)
+            bases = self._bases(programme, Capability.KIND, experiments, viewer=participant.id)
+            members = self._colleagues(programme, team, "team", participant)
+            with self._as_author(participant, request_id):
+                capability = Capability.establish(
+                    programme_id=programme.id, author=participant, week=week_no, name=name,
+                    description=description,
+                    experiments=[self._get(Experiment, b, errors.RecordNotFoundError)
+                                 for b in bases],
+                    units=self._units(programme, units),
+                    development_areas=programme.require_areas(development_areas or []),
+                    shared=shared, team=members, request_id=request_id,
+                )
+            return self._create(capability, request_id)
+
+        return self._once("capability", request_id, create)
 
     def refine_capability(
         self, capability_id: UUID | str, *, participant_id: UUID | str | None = None,

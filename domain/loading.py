@@ -76,19 +76,66 @@ class CachingRepository(Repository[Any]):
     @contextmanager
     def request_scope(self) -> Iterator[None]:
         """Reuse within this scope (one request, this thread) what it has read."""
-        previous = getattr(self._scope, "seen", None)
-        self._scope.seen = {}
+        previous = getattr(self._scope, "seen", None), getattr(self._scope, "absent", None)
+        self._scope.seen, self._scope.absent = {}, set()
         try:
             yield
         finally:
-            self._scope.seen = previous
+            self._scope.seen, self._scope.absent = previous
+
+    def prefetch(self, aggregate_ids: Iterable[Any], *, probes: Iterable[Any] = ()) -> None:
+        """Fast-forward, in ONE query (the recorder's ``select_newer``), the cached
+        aggregates among ``aggregate_ids``, and ask whether each of ``probes`` has any
+        event; what is learned counts for the rest of this request's scope, as a
+        ``get`` would (ADR 0024: a form post's sign-in check and command read the link,
+        its session-end marker, the participant and the programme this way). Uncached
+        aggregates are left to an ordinary ``get`` (it may start from a snapshot).
+        Outside a request scope, or without the recorder's ``select_newer``, nothing."""
+        seen = getattr(self._scope, "seen", None)
+        select = getattr(self.event_store.recorder, "select_newer", None)
+        if seen is None or self.cache is None or select is None:
+            return
+        cached: dict[Any, Any] = {}
+        for aggregate_id in aggregate_ids:
+            try:
+                cached[aggregate_id] = self.cache.get(aggregate_id)
+            except KeyError:
+                continue
+        probed = [p for p in probes if p not in cached]
+        wanted = [(i, a.version) for i, a in cached.items()] + [(p, 0) for p in probed]
+        if not wanted:
+            return
+        new: dict[Any, list[Any]] = {}
+        for stored in select(wanted):
+            new.setdefault(stored.originator_id, []).append(stored)
+        absent = self._scope.__dict__.setdefault("absent", set())
+        for probe in probed:
+            if probe not in new:
+                absent.add(probe)
+        to_domain = self.event_store.mapper.to_domain_event
+        for aggregate_id, value in cached.items():
+            events = [to_domain(s) for s in new.get(aggregate_id, ())]
+            aggregate = fold(deepcopy(value), events) if events else value
+            if aggregate is None or not self.cacheable(aggregate):
+                self.forget(aggregate_id)  # e.g. erased since: an ordinary get folds it again
+                continue
+            if aggregate is value or self._keep(aggregate_id, aggregate):
+                seen[aggregate_id] = aggregate
+
+    def known_absent(self, aggregate_id: Any) -> bool:
+        """Whether this request's :meth:`prefetch` found no event of ``aggregate_id``."""
+        absent = getattr(self._scope, "absent", None)
+        return bool(absent) and aggregate_id in absent
 
     def saved(self, aggregate_ids: Iterable[Any]) -> None:
         """This thread saved (or tried to save) these: read them from the store again."""
         seen = getattr(self._scope, "seen", None)
-        if seen:
-            for aggregate_id in aggregate_ids:
+        absent = getattr(self._scope, "absent", None)
+        for aggregate_id in aggregate_ids:
+            if seen:
                 seen.pop(aggregate_id, None)
+            if absent:
+                absent.discard(aggregate_id)
 
     def get(self, aggregate_id: Any, *, version: int | None = None,
             projector_func: Any = fold, fastforward_skipping: bool = False,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from eventsourcing.utils import get_topic
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
 from api.app import framdrift_app
 from api.auth import Principal, current_principal, logout
@@ -33,6 +33,17 @@ RECORD_CREATED = (Reflection.Logged, Decision.Made, Experiment.Planned, Capabili
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def flash_once(message: str, category: str = "ok") -> None:
+    """Flash ``message`` unless the same one is already waiting to be shown: a form sent
+    twice (a double click, a client that never follows the redirect) says "saved" once,
+    and the session cookie does not grow with every post (each flash is carried in it,
+    signed and serialised again on every response, until a page shows it; ADR 0024)."""
+    pending = session.get("_flashes") or []
+    if any(tuple(item) == (category, message) for item in pending):
+        return
+    flash(message, category)
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
-from flask import flash, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -24,6 +24,7 @@ from api.web.common import (
     actor,
     area_names,
     current_week,
+    flash_once,
     live_areas,
     new_request_id,
     own_record,
@@ -106,7 +107,7 @@ def handle_form(
                 status = 409
             errors = domain_errors_for(e, schema.fields, aliases)
         else:
-            flash(saved, "ok")
+            flash_once(str(saved), "ok")
             return redirect(done(result))
     return render(template, values=values, errors=errors,
                   **(context() if callable(context) else context)), status
@@ -753,7 +754,7 @@ def record_step(record_id: str, step: str) -> Any:
             status = 409 if isinstance(e, domain_errors.ConcurrentChangeError) else 422
             errors = domain_errors_for(e, schema.fields, {"stage": "_form"})
         else:
-            flash(str(STEP_SAVED[step]) if step in STEP_SAVED else _("Saved."), "ok")
+            flash_once(str(STEP_SAVED[step]) if step in STEP_SAVED else _("Saved."), "ok")
             if then == "capability":
                 return redirect(url_for("web.new_capability", experiment=current["id"]))
             return redirect(url_for("web.record", record_id=current["id"], saved=step,
@@ -926,9 +927,9 @@ def materials() -> Any:
             except domain_errors.DomainError as e:
                 errors = domain_errors_for(e, ("material_id",))
             else:
-                flash(_("Noted: you have taken part of the material.") if len(chosen) == 1
-                      else _("Noted: you have taken part of %(n)s materials.", n=len(chosen)),
-                      "ok")
+                flash_once(_("Noted: you have taken part of the material.") if len(chosen) == 1
+                           else _("Noted: you have taken part of %(n)s materials.",
+                                  n=len(chosen)), "ok")
                 if request.form.get("back") == "home":  # the one tap on "This week"
                     return redirect(url_for("web.my_log", _anchor="this-week"))
                 return redirect(url_for("web.materials"))

@@ -192,3 +192,49 @@ def test_api_bytes_benchmark_runs():
     found = re.search(r"^sqlite: (\d+) requests \(.*\d+ x 304.*\), 0 differences$", out, re.M)
     assert found and int(found.group(1)) >= 80, out  # at least --urls: every endpoint's
     assert f"ratio line: identical answers over {found.group(1)} requests" in out
+
+
+def test_post_cpu_benchmark_runs():
+    """CPU per form post, this tree against a baseline tree (here the same one)."""
+    out = run("benchmarks/post_cpu.py", "--stores", "sqlite", "--posts", "5", "--rounds", "1",
+              "--compare-root", str(ROOT))
+    rows = [line for line in out.splitlines() if line.startswith("| sqlite |")]
+    assert len(rows) == 2, out
+    for row in rows:  # CPU and wall ms per post; one read before the write; round trips
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert float(cells[2]) > 0 and float(cells[3]) > 0 and cells[4] == "1", row
+        assert int(cells[5]) > 1, row
+    ratio = re.search(r"^ratio line: this tree / baseline CPU per post = sqlite ([\d.]+)$", out,
+                      re.M)
+    assert ratio and float(ratio.group(1)) > 0, out
+
+
+@pytest.mark.postgres
+def test_post_cpu_benchmark_runs_on_postgres(postgres_available):
+    done = subprocess.run(
+        [sys.executable, "benchmarks/post_cpu.py", "--stores", "postgres", "--posts", "5",
+         "--rounds", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available})
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| postgres |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[4] == "1" and int(cells[5]) >= 2, row
+
+
+@pytest.mark.postgres
+def test_gunicorn_load_benchmark_compares_trees(postgres_available):
+    """``--variants``: another tree's gunicorn on a copy of the store, its posts in the same
+    rounds (here the same tree twice), each with its ratio to the library's baseline."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
+         "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "2",
+         "--client-procs", "1", "--variants", f"again={ROOT}", "--pool", "2,2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
+             "WEB_CONCURRENCY": "2", "FRAMDRIFT_THREADS": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    trees = re.search(r"^ratio line \(trees\): 2 clients this tree ([\d.]+) vs again ([\d.]+)$",
+                      out, re.M)
+    assert trees and all(float(x) > 0 for x in trees.groups()), out
+    assert re.search(r"^\| 2 \| again \| \d+ \| [\d.]+ \| \d+ / \d+ \| [\d.]+ \|$", out, re.M), out
