@@ -90,6 +90,8 @@ COMMANDS: dict[str, tuple[str, Command]] = {
             {"key": "digital_capability", "name_sv": f"Förmåga {i}", "name_en": f"Capability {i}"},
             {"key": "digital_legacy", "name_sv": "Digitalt arv", "name_en": "Digital legacy"}],
         expected_version=v, request_id=f"race-{i}")),
+    "note_cohort_enrolled": ("programme", lambda a, ids, v, i: a.note_cohort_enrolled(
+        ids["programme"], size=i + 1, expected_version=v, request_id=f"race-{i}")),
     "close_programme": ("programme", lambda a, ids, v, i: a.close_programme(
         ids["programme"], expected_version=v, request_id=f"race-{i}")),
     "give_consent": ("bo", lambda a, ids, v, i: a.give_consent(

@@ -53,6 +53,7 @@ def everything(tick):
     p.define_maturity_instrument([*DEFAULT_INSTRUMENT, Dimension("data", "Data", "Data")])
     p.assess_maturity(phase=Phase.BEFORE, instrument="DiMiOS", assessed_on=FIRST_DAY,
                       scores={"digital_capability": 40})
+    p.note_cohort_enrolled(3)
     p.close()
     events += p.collect_events()
     p.closed = False  # reopen in memory only, to enrol below
@@ -114,7 +115,7 @@ def test_every_event_carries_actor_and_event_time_from_the_context():
     ticks = iter(start + timedelta(minutes=i) for i in range(1000))
     with acting_as("researcher:r1"), clock(lambda: next(ticks)):
         events = everything(ticks)
-    assert len(events) == 50
+    assert len(events) == 51
     assert {describe.event_type(e) for e in events} == set(_event_classes())
     assert {e.actor for e in events} == {"researcher:r1"}
     stamps = [e.timestamp for e in events]
