@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+)
+
+# sqlite3's errors as eventsourcing's SQLite transaction raises them
+_SQLITE_ERRORS: dict[type[Exception], type[Exception]] = {
+    sqlite3.InterfaceError: InterfaceError, sqlite3.DataError: DataError,
+    sqlite3.OperationalError: OperationalError, sqlite3.IntegrityError: IntegrityError,
+    sqlite3.InternalError: InternalError, sqlite3.ProgrammingError: ProgrammingError,
+    sqlite3.NotSupportedError: NotSupportedError, sqlite3.DatabaseError: DatabaseError,
+}
 
 DEFAULT_DATA_DIR = "data"
 SQLITE_FILE = "framdrift.sqlite3"
@@ -196,6 +215,8 @@ class Sql:
             cursor = conn.cursor()
             try:
                 return Cursor(cursor, self).query(statement, params)
+            except sqlite3.Error as e:  # as the library's transaction maps them
+                raise _SQLITE_ERRORS.get(type(e), PersistenceError)(e) from e
             finally:
                 cursor.sqlite_cursor.close()
 
