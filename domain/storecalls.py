@@ -148,7 +148,7 @@ def counting(app: Any) -> Iterator[StoreCalls]:
                 from psycopg.pq import Trace
 
                 site = _site()
-                with tempfile.TemporaryFile("w+") as trace:
+                with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as trace:
                     conn.pgconn.trace(trace.fileno())
                     conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
                     try:
