@@ -1,95 +1,179 @@
-"""Counting what a piece of code asks the store (issue 14: the reads a form post makes).
+"""Counting what a piece of code asks the store (issue 14; ADRs 0023 and 0024).
 
 A diagnostic for tests and benchmarks, never switched on in a running service:
 :func:`counting` wraps one :class:`~domain.application.Framdrift`'s store while the block
-runs and counts
+runs and counts, for this thread only (a test's request runs in the test's thread):
 
-- ``reads``: calls that read the store (an aggregate's or record's events, a snapshot,
-  a notification page, a key, a link or session check: ``Sql.query`` and the recorders'
-  selects), each with a short label in ``read_labels``;
-- ``writes``: calls that write events (``insert_events``);
-- ``round_trips``: on PostgreSQL the exchanges with the server (the ``ReadyForQuery``
-  messages libpq traces: one per statement outside a pipeline, including ``BEGIN`` and
-  ``COMMIT``; one per sync in a pipeline); on SQLite the statements executed (there is no
-  network, each statement is one call into the library).
+- ``reads``: calls that read the store (the recorders' selects and ``Sql.query``), each
+  with a short label in ``read_labels``; ``writes``: calls of ``insert_events``;
+- ``trips``: one line per round trip, its statements' first words and the project's code
+  that checked the connection out (for a failing test's message); ``round_trips`` their
+  number. PostgreSQL: the ``ReadyForQuery`` messages in libpq's trace, one per statement
+  outside a pipeline (``BEGIN`` and ``COMMIT`` included) and one per sync in a pipeline.
+  SQLite: the statements run (no network; each is one call into the library).
+- ``prepares``: psycopg's own trips to prepare a statement it has run often on a
+  connection, or to deallocate one when its cache is full. They depend on which pooled
+  connection the code gets, so they are kept apart from ``round_trips``.
 
-Only this thread's calls are counted (a web test's request runs in the test's thread).
+Loaded by path by benchmarks/post_cpu.py to count another tree's app as well: it imports
+nothing from the project.
 """
 
 from __future__ import annotations
 
-import os
+import re
+import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+_PROJECT = ("/domain/", "/api/", "/projections/")
+# libpq's trace lines: a statement (a Query's text, a Parse's name and text), a Bind of a
+# prepared statement (an unnamed one was parsed just before)
+_TEXT = re.compile(r'^F\t\d+\t(?:Query\t "|Parse\t "([^"]*)" ")\W*(\w*)')
+_BIND = re.compile(r'^F\t\d+\tBind\t "[^"]*" "([^"]*)"')
 
 
 @dataclass
 class StoreCalls:
     reads: int = 0
     writes: int = 0
-    round_trips: int = 0
     read_labels: list[str] = field(default_factory=list)
+    trips: list[str] = field(default_factory=list)
+    prepares: list[str] = field(default_factory=list)
 
-    def reset(self) -> None:
-        self.reads = self.writes = self.round_trips = 0
-        self.read_labels.clear()
+    @property
+    def round_trips(self) -> int:
+        return len(self.trips)
 
-
-def _wrap(owner: Any, name: str, on_call: Callable[[tuple[Any, ...]], None],
-          restore: list[tuple[Any, str, Any]]) -> None:
-    original = getattr(owner, name)
-    mine = threading.get_ident()
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() == mine:
-            on_call(args)
-        return original(*args, **kwargs)
-
-    restore.append((owner, name, owner.__dict__.get(name, _MISSING)))
-    setattr(owner, name, wrapper)
+    def __str__(self) -> str:
+        return (f"{self.round_trips} round trips:\n  " + "\n  ".join(self.trips)
+                + f"\n(and psycopg's own: {', '.join(self.prepares) or 'none'})")
 
 
-_MISSING = object()
+def _site() -> str:
+    """The caller's innermost project frames, one per file, up to three."""
+    frame, found, last = sys._getframe(2), [], __file__
+    while frame is not None and len(found) < 3:
+        name = frame.f_code.co_filename
+        if (any(p in name for p in _PROJECT) and name not in (__file__, last)
+                and "/tests/" not in name):
+            found.append(f"{'/'.join(name.rsplit('/', 2)[-2:])}:{frame.f_lineno} "
+                         f"{frame.f_code.co_name}")
+            last = name
+        frame = frame.f_back
+    return " < ".join(found) or "?"
+
+
+def _postgres_trips(trace: Any, conn: Any, site: str, calls: StoreCalls) -> None:
+    """Split libpq's trace of one checkout at its ReadyForQuery messages."""
+    cache = getattr(getattr(conn, "_prepared", None), "_names", {})  # psycopg's own
+    texts = {name.decode(): (bytes(key[0]).split() or [b"?"])[0].decode(errors="replace")
+             for key, name in cache.items()}
+    words: list[str] = []
+    parsed = "?"
+    ran = False  # a Query or a Bind: the trip ran something; else psycopg's own PREPARE
+    for line in trace:
+        if m := _TEXT.match(line):
+            word = (m.group(2) or "?").upper()
+            if m.group(1):  # a named Parse: psycopg prepares it, a Bind runs it
+                texts[m.group(1)] = parsed = word
+            else:
+                words.append(word)
+                ran = ran or m.group(1) is None  # a Query
+        elif m := _BIND.match(line):
+            ran = True
+            if m.group(1):
+                words.append(texts.get(m.group(1), "prepared"))
+        elif line.startswith("F\t") and "\tClose\t" in line:
+            words.append("CLOSE")
+        elif line.startswith("B\t") and "\tReadyForQuery\t" in line:
+            if ran and set(words) != {"DEALLOCATE"}:
+                calls.trips.append(f"{' '.join(words)} at {site}")
+            else:  # a named Parse alone, a Close, a DEALLOCATE
+                calls.prepares.append(" ".join(words) or f"PREPARE {parsed}")
+            words, ran = [], False
 
 
 @contextmanager
 def counting(app: Any) -> Iterator[StoreCalls]:
     """Count ``app``'s store calls made by this thread inside the block."""
     calls = StoreCalls()
+    mine = threading.get_ident()
     restore: list[tuple[Any, str, Any]] = []
 
-    def read(label: str) -> Callable[[tuple[Any, ...]], None]:
+    def wrap(owner: Any, name: str, on_call: Any) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() == mine:
+                on_call(args)
+            return original(*args, **kwargs)
+
+        restore.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, wrapper)
+
+    def read(label: str) -> Any:
         def on_call(args: tuple[Any, ...]) -> None:
             calls.reads += 1
-            detail = ""
-            if label == "sql" and args:
-                detail = " " + " ".join(str(args[0]).split())[:60]
+            detail = " " + " ".join(str(args[0]).split())[:60] if label == "sql" and args else ""
             calls.read_labels.append(label + detail)
         return on_call
 
-    def write(_args: tuple[Any, ...]) -> None:
-        calls.writes += 1
-
-    recorders = [app.recorder]
+    recorders = [("events", app.recorder)]
     snapshots = getattr(app, "snapshots", None)
     if snapshots is not None and snapshots.recorder is not app.recorder:
-        recorders.append(snapshots.recorder)
-    for n, recorder in enumerate(recorders):
-        kind = "events" if n == 0 else "snapshot"
+        recorders.append(("snapshot", snapshots.recorder))
+    for kind, recorder in recorders:
         for name in ("select_events", "select_newer", "select_notifications",
                      "max_notification_id"):
             if hasattr(recorder, name):
-                _wrap(recorder, name, read(f"{kind}.{name}"), restore)
-    _wrap(app.recorder, "insert_events", write, restore)
-    _wrap(app.sql, "query", read("sql"), restore)
-    if app.config.is_postgres:
-        trips = _count_postgres(app.factory.datastore, restore)
-    else:
-        trips = _count_sqlite(app.factory.datastore, calls, restore)
+                wrap(recorder, name, read(f"{kind}.{name}"))
+    wrap(app.recorder, "insert_events", lambda _args: setattr(calls, "writes", calls.writes + 1))
+    wrap(app.sql, "query", read("sql"))
+
+    datastore = app.factory.datastore
+    original = datastore.get_connection
+    postgres = app.config.is_postgres
+
+    @contextmanager
+    def get_connection(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with original(*args, **kwargs) as conn:
+            if threading.get_ident() != mine:
+                yield conn
+            elif postgres:
+                from psycopg.pq import Trace
+
+                site = _site()
+                with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as trace:
+                    conn.pgconn.trace(trace.fileno())
+                    conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+                    try:
+                        yield conn
+                    finally:
+                        conn.pgconn.untrace()  # flushes the trace
+                        trace.seek(0)
+                        _postgres_trips(trace, conn, site, calls)
+            else:
+                site = _site()
+
+                def on_statement(statement: str) -> None:
+                    if threading.get_ident() == mine:
+                        word = (statement.split(maxsplit=1) or ["?"])[0].upper()
+                        calls.trips.append(f"{word} at {site}")
+
+                conn._sqlite_conn.set_trace_callback(on_statement)
+                try:
+                    yield conn
+                finally:
+                    conn._sqlite_conn.set_trace_callback(None)
+
+    restore.append((datastore, "get_connection", datastore.__dict__.get("get_connection",
+                                                                        _MISSING)))
+    datastore.get_connection = get_connection
     try:
         yield calls
     finally:
@@ -98,76 +182,6 @@ def counting(app: Any) -> Iterator[StoreCalls]:
                 delattr(owner, name)
             else:
                 setattr(owner, name, before)
-        if trips is not None:
-            calls.round_trips += trips()
 
 
-def _count_sqlite(datastore: Any, calls: StoreCalls,
-                  restore: list[tuple[Any, str, Any]]) -> None:
-    """Every statement SQLite runs for this thread (``set_trace_callback``)."""
-    original = datastore.get_connection
-    mine = threading.get_ident()
-    traced: list[Any] = []
-
-    def on_statement(_statement: str) -> None:
-        if threading.get_ident() == mine:
-            calls.round_trips += 1
-
-    @contextmanager
-    def get_connection(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        with original(*args, **kwargs) as conn:
-            if threading.get_ident() == mine:
-                conn._sqlite_conn.set_trace_callback(on_statement)
-                traced.append(conn)
-            try:
-                yield conn
-            finally:
-                if threading.get_ident() == mine:
-                    conn._sqlite_conn.set_trace_callback(None)
-
-    restore.append((datastore, "get_connection", datastore.__dict__.get("get_connection",
-                                                                        _MISSING)))
-    datastore.get_connection = get_connection
-
-
-def _count_postgres(datastore: Any, restore: list[tuple[Any, str, Any]]) -> Callable[[], int]:
-    """libpq's trace of every connection this thread checks out; the ``ReadyForQuery``
-    messages in it, read when the block ends."""
-    original = datastore.get_connection
-    mine = threading.get_ident()
-    handle, path = tempfile.mkstemp(prefix="framdrift-pq-trace-")
-    os.close(handle)
-    files: list[Any] = []
-
-    @contextmanager
-    def get_connection(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        with original(*args, **kwargs) as conn:
-            if threading.get_ident() != mine:
-                yield conn
-                return
-            out = open(path, "a")  # noqa: SIM115 - closed after untrace below
-            files.append(out)
-            conn.pgconn.trace(out.fileno())
-            try:
-                yield conn
-            finally:
-                conn.pgconn.untrace()  # flushes the trace
-
-    restore.append((datastore, "get_connection", datastore.__dict__.get("get_connection",
-                                                                        _MISSING)))
-    datastore.get_connection = get_connection
-
-    def trips() -> int:
-        for f in files:
-            f.close()
-        try:
-            with open(path) as f:
-                return sum(1 for line in f if "\tReadyForQuery\t" in line
-                           or " ReadyForQuery " in line)
-        finally:
-            if os.environ.get('FRAMDRIFT_KEEP_TRACE'):
-                os.rename(path, os.environ['FRAMDRIFT_KEEP_TRACE'])
-            else:
-                os.unlink(path)
-
-    return trips
+_MISSING = object()

@@ -1,19 +1,20 @@
 """How many times an evaluator's API request goes to the database (issue 14, ADR 0023).
 
-Pinned on both stores with :func:`tests.roundtrips.counting`: a request's fixed work
+Pinned on both stores with :func:`domain.storecalls.counting`: a request's fixed work
 (the token check; the read models' position and the programme's version, read together
 for the ETag) and the answer's own reads. Each figure was 10 to 17 before ADR 0023
 (a BEGIN and a ROLLBACK around every read, the position read three times, the programme
-checked apart from its query). psycopg's own prepares (once per statement and pooled
-connection) are not counted: they depend on which connection a request gets.
+checked apart from its query). psycopg's own prepares and deallocates (once per
+statement and pooled connection) are not counted: they depend on which connection a
+request gets.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from domain.storecalls import counting
 from tests.integration.api_support import make_world
-from tests.roundtrips import counting
 
 # path -> (round trips of a 200, of a 304 to If-None-Match with its ETag)
 EXPECTED = {
@@ -35,16 +36,16 @@ def test_round_trips_of_an_answer_and_of_a_304(world, path):
     assert first.status_code == 200, first.get_json()
     answer_trips, not_modified_trips = EXPECTED[path]
 
-    with counting() as trips:
+    with counting(world.app) as trips:
         again = world.get(path)
     assert again.status_code == 200
     assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
-    assert trips.count == answer_trips, str(trips)
+    assert trips.round_trips == answer_trips, str(trips)
 
-    with counting() as trips:
+    with counting(world.app) as trips:
         cached = world.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert cached.status_code == 304
-    assert trips.count == not_modified_trips, str(trips)
+    assert trips.round_trips == not_modified_trips, str(trips)
 
 
 def test_a_304_does_not_compute_the_answer(world, monkeypatch):
