@@ -205,17 +205,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         if limit is not None:
             statement += "LIMIT ? "
             params.append(limit)
-        try:
-            with self.datastore.get_connection(commit=False) as conn:
-                rows = conn._sqlite_conn.execute(statement, params).fetchall()
-        except sqlite3.OperationalError as e:  # as the library's transaction maps it
-            raise OperationalError(e) from e
-        except sqlite3.Error as e:
-            raise PersistenceError(e) from e
-        convert = self.convert_originator_id
-        return [StoredEvent(originator_id=convert(row["originator_id"]),
-                            originator_version=row["originator_version"],
-                            topic=row["topic"], state=row["state"]) for row in rows]
+        return self._stored_events(statement, params)
 
     def select_newer(self, wanted: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
         """The events of several aggregates newer than a version each, in ONE statement
@@ -231,6 +221,11 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         statement = (f"SELECT originator_id, originator_version, topic, state FROM "
                      f"{self.events_table_name} WHERE {terms} "
                      "ORDER BY originator_id, originator_version")
+        return self._stored_events(statement, params)
+
+    def _stored_events(self, statement: str, params: Sequence[Any]) -> list[StoredEvent]:
+        """Run one read outside a transaction; errors mapped as the library's transaction
+        maps them."""
         try:
             with self.datastore.get_connection(commit=False) as conn:
                 rows = conn._sqlite_conn.execute(statement, params).fetchall()
