@@ -300,9 +300,9 @@ class AlreadyEnrolledError(errors.DomainError):
         self.lines = lines
         super().__init__(str(_ln(
             "Already enrolled in the programme (by a list sent at the same time): line "
-            "%(lines)s. Nothing was enrolled; preview the list again.",
+            "%(lines)s. Nothing was enrolled.",
             "Already enrolled in the programme (by a list sent at the same time): lines "
-            "%(lines)s. Nothing was enrolled; preview the list again.",
+            "%(lines)s. Nothing was enrolled.",
             len(lines), lines=", ".join(str(n) for n in lines))), field="csv")
 
 

@@ -138,6 +138,11 @@ def enrol_many(programme_id: str) -> Any:
                                    days=data["days"])[0] for pid in ids]
             except domain_errors.DomainError as e:
                 errors = domain_errors_for(e, ("csv",))
+                if isinstance(e, enrolment.AlreadyEnrolledError):
+                    # another list enrolled some of these rows meanwhile: the preview is
+                    # made again, so it shows them as problems and offers to leave them out
+                    preview = enrolment.preview(text, p["units"],
+                                                enrolment.enrolled_emails(app, p["id"]))
             else:
                 from api.web.researcher import _link_url
 

@@ -247,6 +247,13 @@ def test_the_same_list_from_two_forms_at_once_enrols_each_person_once(world: Wor
     assert "Redan inskrivna i insatsen (av en lista som skickades samtidigt): rad 2, 3, 4, " \
            "5, 6." in answers[422]
     assert "5 deltagare inskrivna." in answers[200]
-    assert sum(calls.values()) == 3  # two previews, and the loser's check after its conflict
+    # the loser's page is previewed again: its five rows now shown as problems, no
+    # button to enrol them
+    assert "5 med problem" in answers[422]
+    assert re.findall(r'<tr id="row-(\d+)" class="row-bad">', answers[422]) == \
+        ["2", "3", "4", "5", "6"]
+    assert 'value="enrol"' not in answers[422]
+    # two previews, the loser's check after its conflict, and its page's new preview
+    assert sum(calls.values()) == 4
     assert sorted(emails(world)) == sorted(["eva@example.org"] +
                                            [f"d{i:02d}@exempel.se" for i in range(1, 6)])
