@@ -197,7 +197,7 @@ def _read_state(programme_id: Any) -> None:
     """The read models' position with the version the ETag needs, in one read (ADR 0023);
     the position alone if the version cannot be read (its ETag then hashes the body)."""
     try:
-        _version(_pid(programme_id) if programme_id is not None else None)
+        readmodels.state(_pid(programme_id) if programme_id is not None else None)
     except HTTPException:
         raise
     except Exception:  # noqa: BLE001 - no version to read: as before, the position alone
@@ -232,7 +232,7 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _etag(programme_id: Any) -> str | None:
     try:
-        seed = _version(_pid(programme_id) if programme_id else None)
+        seed = readmodels.state(_pid(programme_id) if programme_id else None)
     except Exception:  # noqa: BLE001 - no cheap version (read models missing): hash the body
         return None
     if seed is None:
@@ -328,7 +328,7 @@ def programme_facts(programme_id: Any) -> dict[str, Any]:
         facts: OrderedDict[tuple[str, str], dict[str, Any]] = \
             current_app.extensions.setdefault("framdrift_label_facts", OrderedDict())
         try:
-            version = _version(key)
+            version = readmodels.state(key)
             shared = (key, version) if version is not None else None
         except Exception:  # noqa: BLE001 - read models down: no shared cache
             shared = None
@@ -356,12 +356,6 @@ def programme_facts(programme_id: Any) -> dict[str, Any]:
                         facts.popitem(last=False)
         cache[key] = found
     return cache[key]
-
-
-def _version(programme_id: str | None) -> str | None:
-    """``queries.version`` of a programme (of the list with None), read once per request,
-    with the read models' position (``readmodels.state``)."""
-    return readmodels.state(programme_id)
 
 
 def labeller(programme_id: Any = None) -> Labeller:

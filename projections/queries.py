@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -36,13 +34,6 @@ class InvalidQueryError(errors.InvalidValueError):
 
 KINDS = ("programme", "participant", "reflection", "decision", "experiment", "capability")
 SORTS = {"position": "position", "event_time": "event_time"}
-
-
-@contextmanager
-def _reading(sql: Sql) -> Iterator[Cursor]:
-    """One consistent snapshot for a query made of several statements."""
-    with sql.reading() as cur:
-        yield cur
 
 
 def _uuid(programme_id: Any) -> str:
@@ -107,7 +98,7 @@ def _shown(authors: dict[str, Author], participant_id: str | None) -> bool:
 def consent_flags(sql: Sql, programme_id: Any) -> dict[str, dict[str, Any]]:
     """Participant id -> ``{"pseudonym", "consent", "erased", "shown"}`` (for exports that
     read other tables: leave out rows whose participant is not ``shown``)."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         rows = cur.query(
             f"SELECT participant_id, pseudonym, consent, erased "
@@ -147,7 +138,7 @@ def wait_for(sql: Sql, position_: int, timeout: float = 5.0) -> bool:
 
 def programmes(sql: Sql) -> list[dict[str, Any]]:
     """Every programme: id, title, organisation, synthetic, closed, weeks, participants."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         rows = cur.query(
             f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
             f"FROM {sql.table('pj_programmes')} ORDER BY position, programme_id")
@@ -202,7 +193,7 @@ def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
         where = "WHERE (position, programme_id) > (?, ?)"
         params = [int(after[0]), str(after[1])]
     table = sql.table("pj_programmes")
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         rows = cur.query(
             f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
             f"FROM {table} {where} ORDER BY position, programme_id LIMIT ?",
@@ -371,7 +362,7 @@ def timeline(
              "ON c.participant_id = t.participant_id AND c.programme_id = ?")
     condition = " AND ".join(where)
     pid = _uuid(programme_id)
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         args = [pid, pid, *params]
         # the programme's check beside the count: one round trip (ADR 0023)
         head = cur.query(
@@ -439,7 +430,7 @@ def lineage(sql: Sql, programme_id: Any, record_id: Any = None) -> dict[str, Any
     record came from (backwards) and what came of it (forwards). Each edge says whether it
     crosses participants (its two ends have different authors) and units; the answer
     counts both (``cross_participant_links``, ``cross_unit_links``)."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         authors = _authors(cur, sql, pid)
         nodes = cur.query(
@@ -500,7 +491,7 @@ def _crossing(edges: list[dict[str, Any]]) -> dict[str, int]:
 
 def development_areas(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
     """Live areas (merged ones folded into their target): records, participants, units."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         areas = cur.query(
             f"SELECT area_id, name, description, merged_into, identified_at "
@@ -555,7 +546,7 @@ def development_areas(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
 
 def engagement(sql: Sql, programme_id: Any) -> dict[str, Any]:
     """Per participant (pseudonym, unit) and per unit: material, check-ins, sessions."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         totals = cur.query(
             f"SELECT materials, check_ins, sessions FROM {sql.table('pj_eng_programmes')} "
@@ -622,7 +613,7 @@ def collaborations(sql: Sql, programme_id: Any, week: int | None = None) -> list
     if week is not None:
         where += " AND p.week = ?"
         params.append(int(week))
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         rows = cur.query(
             f"SELECT p.week, p.unit_a, p.unit_b, SUM(p.decisions) AS decisions, "
@@ -697,7 +688,7 @@ def collaboration_links(sql: Sql, programme_id: Any, week: int | None = None) ->
     have different authors (``cross_participant_links``) or units (``cross_unit_links``),
     of ``links`` in all, and ``joint_records`` (experiments and capabilities whose team
     spans units); after consent, optionally for one week (the later record's)."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         links = [x for x in _links(cur, sql, pid) if week is None or x["week"] == week]
         teams = [k for k in _teams(cur, sql, pid) if week is None or k[0] == week]
@@ -712,7 +703,7 @@ def collaboration_links(sql: Sql, programme_id: Any, week: int | None = None) ->
 
 def maturity(sql: Sql, programme_id: Any) -> list[dict[str, Any]]:
     """Per dimension and unit (``None``: the whole organisation): before, after, change."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         rows = cur.query(
             f"SELECT unit, dimension, phase, score, assessed_on, instrument "
@@ -884,7 +875,7 @@ def week_glance(sql: Sql, programme_id: Any, week: int) -> dict[str, Any]:
     logged that week (live ones), this week's material taken, this week's check-ins and
     sessions attended; with what the week offered (``materials``, ``check_ins``,
     ``sessions``). For the researchers' programme overview."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         authors = _authors(cur, sql, pid)
         people = [p for p in cur.query(
@@ -927,7 +918,7 @@ def area_records(sql: Sql, programme_id: Any) -> dict[str, list[dict[str, Any]]]
     records tagged with it whose author may be shown, oldest first: ``id, kind, shared,
     erased`` (for example quotes on the researchers' overview: only shared records of
     participants who consent are quoted)."""
-    with _reading(sql) as cur:
+    with sql.reading() as cur:
         pid = _programme_id(cur, sql, programme_id)
         authors = _authors(cur, sql, pid)
         merged = {a["area_id"]: a["merged_into"] for a in cur.query(
