@@ -162,11 +162,12 @@ class Writers:
             self.people = [app.enrol_participant(
                 self.programme, name=f"Person {n}", email=None, role="expert", unit="u1",
                 consent=True) for n in range(people)]
-        self.run = uuid.uuid4().hex[:8]
 
     def framdrift(self, t: int, i: int) -> None:
+        # A request id of its own for every call: ``i`` starts again at 0 in every timed
+        # cell, and a repeated id is an idempotent retry (no write at all), not a save.
         self.app.log_reflection(self.people[t % len(self.people)], week=1,
-                                example=f"{TEXT}{i}", request_id=f"{self.run}-{t}-{i}")
+                                example=f"{TEXT}{i}", request_id=uuid.uuid4().hex)
 
     def baseline(self, t: int, i: int) -> None:
         self.base.save(Note(text=f"{TEXT}{i}"))
