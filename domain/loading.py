@@ -83,6 +83,10 @@ class CachingRepository(Repository[Any]):
         finally:
             self._scope.seen, self._scope.absent = previous
 
+    def in_request_scope(self) -> bool:
+        """Whether this thread is inside :meth:`request_scope`."""
+        return getattr(self._scope, "seen", None) is not None
+
     def prefetch(self, aggregate_ids: Iterable[Any], *, probes: Iterable[Any] = ()) -> None:
         """Fast-forward, in ONE query (the recorder's ``select_newer``), the cached
         aggregates among ``aggregate_ids``, and ask whether each of ``probes`` has any
