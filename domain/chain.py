@@ -37,10 +37,11 @@ from eventsourcing.persistence import (
     PersistenceError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Identifier
 
 from domain.groupcommit import GroupCommit
 from domain.privacy import ERASED_TABLE, KEY_TABLE, MASTER_KEY_ENV, KeyStore, MasterKeyError
@@ -269,6 +270,26 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     chain_writer: ChainWriter | None = None
     group_commit: GroupCommit | None = None
 
+    _statements: _Rendered | None = None
+
+    def _rendered(self, curs: Any) -> _Rendered:
+        """The library's write statements as bytes, rendered once: it keeps them as
+        ``sql.Composed`` (and composes ``NOTIFY`` anew), which psycopg renders again on
+        every execute. The same text, so the same prepared statements."""
+        if self._statements is None:
+            self._statements = _Rendered(
+                lock=tuple(s.as_bytes(curs) for s in self.lock_table_statements),
+                notify=SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_bytes(curs),
+                insert=self.insert_events_statement.as_bytes(curs))
+        return self._statements
+
+    def _lock_table(self, curs: Any) -> None:
+        for statement in self._rendered(curs).lock:  # as the library's, pre-rendered
+            curs.execute(statement, prepare=True)
+
+    def _notify_channel(self, curs: Any) -> None:
+        curs.execute(self._rendered(curs).notify)
+
     def _insert_links(self, curs: Any, rows: list[tuple[Any, ...]]) -> None:
         assert self.chain_writer is not None
         curs.execute(
@@ -313,8 +334,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                             self._lock_table(curs)
                             self._notify_channel(curs)
                             head_curs.execute(writer.head_statement, prepare=True)
-                            PostgresAggregateRecorder._insert_stored_events(
-                                self, curs, stored_events)
+                            curs.execute(self._rendered(curs).insert, (
+                                [self.construct_pg_stored_event(
+                                    e.originator_id, e.originator_version, e.topic, e.state)
+                                 for e in stored_events],))
                             pipeline.sync()
                             positions = self._fetch_ids_after_insert_events(curs, stored_events)
                             rows = writer.links(head_curs.fetchone(), stored_events,
@@ -340,8 +363,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         connection an extra round trip on its first use, and parsing this one is cheap."""
         if not wanted:
             return []
-        ids = [originator_id for originator_id, _ in wanted]
-        versions = [int(version) for _, version in wanted]
+        # array literals (UUIDs and integers need no quoting): psycopg's list dumpers
+        # inspect each list on every call
+        ids = "{" + ",".join(str(originator_id) for originator_id, _ in wanted) + "}"
+        versions = "{" + ",".join(str(int(version)) for _, version in wanted) + "}"
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._select_newer_statement(), (ids, versions), prepare=False)
             return [StoredEvent(originator_id=row["originator_id"],
@@ -411,6 +436,13 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         name = self.events_table_name
         schema = getattr(self.datastore, "schema", None)
         return name if "." in name or not schema else f'"{schema}"."{name}"'
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    lock: tuple[bytes, ...]
+    notify: bytes
+    insert: bytes
 
 
 def _plain(kwargs: dict[str, Any]) -> bool:
