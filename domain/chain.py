@@ -326,7 +326,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 # bound by psycopg on this side (ClientCursor): BEGIN, the lock, NOTIFY, the
                 # head and the insert; then the links and COMMIT. (ADR 0025: psycopg's
                 # pipeline costs a message exchange and a result per statement, and its
-                # array dumpers were most of a post's driver CPU.)
+                # array dumpers were most of a post's driver CPU.) The library's
+                # ``_insert_events`` hook (tracking records) is a no-op for this recorder.
                 statements = self._rendered(conn)
                 values: list[Any] = []
                 for e in stored_events:
