@@ -13,6 +13,7 @@ is a new event. The label says what the token is for (e.g. "client evaluation
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -514,7 +515,14 @@ _SIGNED_OUT = "signed out"
 
 def sessions_ended_id(scope: UUID | str, epoch: int) -> UUID:
     """The id of the ``epoch``-th ending of ``scope``'s sessions."""
-    return uuid5(_SESSIONS_NAMESPACE, f"{scope}:{epoch}")
+    return _sessions_ended_id(f"{scope}:{epoch}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _sessions_ended_id(name: str) -> UUID:
+    """Every request of a link session asks for its marker's id twice (the prefetch, the
+    check): derived once per process and session."""
+    return uuid5(_SESSIONS_NAMESPACE, name)
 
 
 class Sessions(FramdriftAggregate):

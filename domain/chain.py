@@ -37,10 +37,12 @@ from eventsourcing.persistence import (
     PersistenceError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Identifier
 
 from domain.groupcommit import GroupCommit
 from domain.privacy import ERASED_TABLE, KEY_TABLE, MASTER_KEY_ENV, KeyStore, MasterKeyError
@@ -269,15 +271,37 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     chain_writer: ChainWriter | None = None
     group_commit: GroupCommit | None = None
 
-    def _insert_links(self, curs: Any, rows: list[tuple[Any, ...]]) -> None:
-        assert self.chain_writer is not None
-        curs.execute(
-            f"INSERT INTO {self.chain_writer.table} {self.chain_writer.columns} "
-            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], "
-            "%s::text[])",
-            [list(column) for column in zip(*rows, strict=True)],
-            prepare=True,
-        )
+    _statements: _Rendered | None = None
+
+    def _rendered(self, conn: Any) -> _Rendered:
+        """The write's fixed SQL as bytes, rendered once (the library keeps its statements
+        as ``sql.Composed``, which psycopg renders again on every execute)."""
+        if self._statements is None:
+            writer = self.chain_writer
+            assert writer is not None
+            lock = tuple(s.as_bytes(conn) for s in self.lock_table_statements)
+            fixed = [b"BEGIN", *lock,
+                     SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_bytes(conn),
+                     writer.head_statement.encode(),
+                     SQL("INSERT INTO {0}.{1} AS t (originator_id, originator_version, topic, "
+                         "state) VALUES ").format(Identifier(self.datastore.schema),
+                                                  Identifier(self.events_table_name))
+                     .as_bytes(conn)]
+            # (``%`` is psycopg's placeholder: doubled in the fixed text)
+            self._statements = _Rendered(
+                lock=lock, notify=fixed[-3],
+                first=b"; ".join(s.replace(b"%", b"%%") for s in fixed),
+                head_result=len(fixed) - 2,
+                links=f"INSERT INTO {writer.table} {writer.columns} VALUES ".replace(
+                    "%", "%%").encode())
+        return self._statements
+
+    def _lock_table(self, curs: Any) -> None:
+        for statement in self._rendered(curs.connection).lock:  # the library's, pre-rendered
+            curs.execute(statement, prepare=True)
+
+    def _notify_channel(self, curs: Any) -> None:
+        curs.execute(self._rendered(curs.connection).notify)
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -297,36 +321,32 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         assert not self.datastore.enable_db_functions, "Framdrift inserts with its own statements"
         taken = writer.take_keys()
         try:
-            positions: Sequence[int] | None = None
-            exc: Exception | None = None
             with self.datastore.get_connection() as conn:
-                # Two round trips: BEGIN, lock, head and insert; then the links and COMMIT.
-                # (psycopg's conn.transaction() would send BEGIN and COMMIT in round
-                # trips of their own, and sync once more when the pipeline ends: five,
-                # three of them under the table lock. ADR 0024.) The pooled connection is
-                # in autocommit mode, so BEGIN and COMMIT are ordinary statements here.
-                with conn.pipeline() as pipeline:
-                    try:
-                        with conn.cursor() as curs, conn.cursor() as head_curs:
-                            curs.execute("BEGIN")
-                            self._insert_events(curs, stored_events, **kwargs)  # a no-op hook
-                            self._lock_table(curs)
-                            self._notify_channel(curs)
-                            head_curs.execute(writer.head_statement, prepare=True)
-                            PostgresAggregateRecorder._insert_stored_events(
-                                self, curs, stored_events)
-                            pipeline.sync()
-                            positions = self._fetch_ids_after_insert_events(curs, stored_events)
-                            rows = writer.links(head_curs.fetchone(), stored_events,
-                                                positions, taken)
-                            self._insert_links(curs, rows)
-                            curs.execute("COMMIT")
-                    except Exception as e:  # noqa: BLE001 - re-raised below, outside the pipeline
-                        exc = e
-                if exc is not None or conn.info.transaction_status != TransactionStatus.IDLE:
-                    conn.rollback()  # nothing of it stays (ROLLBACK only if still open)
-                if exc is not None:
-                    raise exc
+                # Two round trips, each ONE simple query of several statements, the values
+                # bound by psycopg on this side (ClientCursor): BEGIN, the lock, NOTIFY, the
+                # head and the insert; then the links and COMMIT. (ADR 0025: psycopg's
+                # pipeline costs a message exchange and a result per statement, and its
+                # array dumpers were most of a post's driver CPU.) The library's
+                # ``_insert_events`` hook (tracking records) is a no-op for this recorder.
+                statements = self._rendered(conn)
+                values: list[Any] = []
+                for e in stored_events:
+                    values += [e.originator_id, e.originator_version, e.topic, bytes(e.state)]
+                try:
+                    with ClientCursor(conn) as curs:
+                        curs.execute(statements.first + _rows(len(stored_events), 4)
+                                     + b" RETURNING notification_id", values, prepare=False)
+                        for _ in range(statements.head_result):
+                            curs.nextset()
+                        head = curs.fetchone()
+                        curs.nextset()
+                        positions = self._fetch_ids_after_insert_events(curs, stored_events)
+                        rows = writer.links(head, stored_events, positions, taken)
+                        curs.execute(statements.links + _rows(len(rows), 5) + b"; COMMIT",
+                                     [value for row in rows for value in row], prepare=False)
+                finally:
+                    if conn.info.transaction_status != TransactionStatus.IDLE:
+                        conn.rollback()  # nothing of it stays (ROLLBACK only if still open)
             return positions
         except BaseException:
             writer.give_back(taken)
@@ -340,8 +360,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         connection an extra round trip on its first use, and parsing this one is cheap."""
         if not wanted:
             return []
-        ids = [originator_id for originator_id, _ in wanted]
-        versions = [int(version) for _, version in wanted]
+        # array literals (UUIDs and integers need no quoting): psycopg's list dumpers
+        # inspect each list on every call
+        ids = "{" + ",".join(str(originator_id) for originator_id, _ in wanted) + "}"
+        versions = "{" + ",".join(str(int(version)) for _, version in wanted) + "}"
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._select_newer_statement(), (ids, versions), prepare=False)
             return [StoredEvent(originator_id=row["originator_id"],
@@ -411,6 +433,21 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         name = self.events_table_name
         schema = getattr(self.datastore, "schema", None)
         return name if "." in name or not schema else f'"{schema}"."{name}"'
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    lock: tuple[bytes, ...]
+    notify: bytes
+    first: bytes  # BEGIN; lock; NOTIFY; head; INSERT ... VALUES (the rows follow)
+    head_result: int  # which of its results is the head's
+    links: bytes  # INSERT ... VALUES (the rows follow)
+
+
+def _rows(count: int, width: int) -> bytes:
+    """``count`` rows of ``width`` placeholders for a VALUES list."""
+    row = b"(" + b", ".join([b"%s"] * width) + b")"
+    return b", ".join([row] * count)
 
 
 def _plain(kwargs: dict[str, Any]) -> bool:

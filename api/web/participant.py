@@ -8,6 +8,7 @@ records once. Changes to a record pass the version the form was made from as
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -60,6 +61,7 @@ from api.web.forms import (
     WithdrawForm,
     domain_errors_for,
     load,
+    shared,
 )
 from domain import errors as domain_errors
 from domain.context import acting_as
@@ -202,12 +204,19 @@ def person(app: Any, participant_id: str) -> dict[str, Any]:
 
 
 def _accepts(method: Callable[..., Any], name: str) -> bool:
+    return name in _parameters(getattr(method, "__func__", method))
+
+
+@functools.lru_cache(maxsize=256)
+def _parameters(function: Callable[..., Any]) -> frozenset[str]:
+    """A command's parameter names, looked up once per process (``inspect.signature``
+    on every post was a noticeable part of its CPU)."""
     import inspect
 
     try:
-        return name in inspect.signature(method).parameters
+        return frozenset(inspect.signature(function).parameters)
     except (TypeError, ValueError):
-        return False
+        return frozenset()
 
 
 def _extra(method: Callable[..., Any], **values: Any) -> dict[str, Any]:
@@ -427,7 +436,7 @@ def new_reflection() -> Any:
                 "visibility": _sharing_default()}
 
     return handle_form(
-        template="p_reflection.html", schema=ReflectionForm(), defaults=defaults,
+        template="p_reflection.html", schema=shared(ReflectionForm), defaults=defaults,
         context=_form_context, submit=submit,
         done=lambda rid: url_for("web.my_log", saved="reflection"),
         saved=_("Your reflection is saved."))
@@ -479,7 +488,7 @@ def new_decision() -> Any:
     based_on = _requested("based_on")
     bases = _bases(app, based_on)
     return handle_form(
-        template="p_decision.html", schema=DecisionForm(),
+        template="p_decision.html", schema=shared(DecisionForm),
         defaults={"week": current_week(g.programme), "based_on": based_on,
                   "units": _units_of(bases), "participants": [],
                   "development_areas": _areas_of(bases),
@@ -533,7 +542,7 @@ def new_experiment() -> Any:
         aim = decisions[0].get("statement") or ""
     suggested = _lineage_authors(app, based_on)
     return handle_form(
-        template="p_experiment.html", schema=ExperimentForm(),
+        template="p_experiment.html", schema=shared(ExperimentForm),
         defaults={"week": current_week(g.programme), "based_on": based_on, "aim": aim,
                   "units": _units_of(bases), "team": [],
                   "development_areas": _areas_of(bases),
@@ -561,7 +570,7 @@ def next_cycle(record_id: str) -> Any:
             request_id=d["request_id"])
 
     return handle_form(
-        template="p_experiment.html", schema=NextCycleForm(),
+        template="p_experiment.html", schema=shared(NextCycleForm),
         defaults={"week": current_week(g.programme), "aim": previous.get("aim", ""),
                   "change": previous.get("change", ""), "prediction": "", "measure":
                   previous.get("measure", ""), "based_on": [], "units": previous["units"],
@@ -592,7 +601,7 @@ def new_capability() -> Any:
     first = next((r for r in adopted if chosen and r["id"] == chosen[0]), None)
     team = [m for m in members(first) if m != me["id"]] if first else []
     return handle_form(
-        template="p_capability.html", schema=CapabilityForm(),
+        template="p_capability.html", schema=shared(CapabilityForm),
         defaults={"week": current_week(g.programme), "experiments": chosen,
                   "description": (first or {}).get("learning") or "",
                   "units": (first or {}).get("units") or [me["unit"]], "team": team,
@@ -739,7 +748,7 @@ def record_step(record_id: str, step: str) -> Any:
         current = visible_record(app, record_id, STEP_KINDS[step])
     else:
         current = member_record(app, record_id, STEP_KINDS[step])
-    schema = STEP_SCHEMAS[step]()
+    schema = shared(STEP_SCHEMAS[step])
     form, then = _form_with_outcome()
     data, errors = load(schema, form)
     values = typed(form, schema)
@@ -825,7 +834,7 @@ def amend_reflection(record_id: str) -> Any:
         return current["id"]
 
     return handle_form(
-        template="p_amend.html", schema=AmendForm(),
+        template="p_amend.html", schema=shared(AmendForm),
         defaults={"example": current.get("example") or "",
                   "deficiency": current.get("deficiency") or "",
                   "solutions": current.get("solutions") or "",
@@ -856,7 +865,7 @@ def revise_decision(record_id: str) -> Any:
                      current["based_on"] + request.form.getlist("based_on"))
     picker["picker_records"] = [r for r in picker["picker_records"] if r["id"] != current["id"]]
     return handle_form(
-        template="p_revise.html", schema=ReviseForm(),
+        template="p_revise.html", schema=shared(ReviseForm),
         defaults={"statement": current.get("statement") or "",
                   "rationale": current.get("rationale") or "",
                   "based_on": current["based_on"], "units": current.get("units") or [],
@@ -883,7 +892,7 @@ def consent() -> Any:
         return d["consent"]
 
     return handle_form(
-        template="p_consent.html", schema=ConsentForm(),
+        template="p_consent.html", schema=shared(ConsentForm),
         defaults={"expected_version": me["version"],
                   "consent": "withdraw" if me["consent"] else "give"},
         context={"programme": g.programme, "me": me}, submit=submit,
@@ -910,7 +919,7 @@ def materials() -> Any:
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        data, errors = load(MaterialForm(), request.form)
+        data, errors = load(shared(MaterialForm), request.form)
         chosen = list(dict.fromkeys(
             ([data["material_id"]] if data.get("material_id") else [])
             + data.get("material_ids", [])))

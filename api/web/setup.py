@@ -47,6 +47,18 @@ def _env_flag(name: str) -> bool:
 class SessionInterface(SecureCookieSessionInterface):
     """Session cookies are Secure whenever the request came over https."""
 
+    _signing: tuple[Any, Any] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        """Flask's, built once per key instead of twice per request (opening and saving
+        the session; its constructor serialises a probe value each time): the same keys,
+        salt and signer, built anew when the key or its fallbacks change."""
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = self._signing
+        if cached is None or cached[0] != keys:
+            cached = self._signing = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
     def get_cookie_secure(self, app: Flask) -> bool:
         try:
             secure = request.is_secure
