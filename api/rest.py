@@ -306,8 +306,11 @@ def _wants(args: dict[str, Any]) -> str:
 
 
 def language() -> str:
-    """The language of names and summaries: ``?lang=``, else Accept-Language, else sv."""
-    return pick_language(request.args.get("lang"), request.accept_languages)
+    """The language of names and summaries: ``?lang=``, else Accept-Language, else sv.
+    Picked once per request (the ETag, the labels and ``Content-Language`` all ask)."""
+    if "framdrift_language" not in g:
+        g.framdrift_language = pick_language(request.args.get("lang"), request.accept_languages)
+    return g.framdrift_language
 
 
 FACTS_CACHE = 1024  # programmes whose names are kept per process (a few KB each)
@@ -414,6 +417,9 @@ CONDITIONAL_DOC = {"responses": {
 # -- endpoints --------------------------------------------------------------------------------
 
 
+# The query's schemas are given as instances, one per endpoint for every request: from a
+# class webargs would build one per request (a deep copy of every field), and marshmallow
+# 4's schemas keep nothing between loads.
 CURSOR_DOC = {"responses": {
     "400": {"description": "A cursor this API did not give.", "content": _ERROR},
 }}
@@ -421,7 +427,7 @@ CURSOR_DOC = {"responses": {
 
 @blp.route("/programmes")
 @require_role(*READERS)
-@blp.arguments(s.ProgrammeListArgs, location="query")
+@blp.arguments(s.ProgrammeListArgs(), location="query")
 @consistent
 @conditional
 @blp.response(200, s.ProgrammeList)
@@ -454,7 +460,7 @@ def programmes(args: dict[str, Any]) -> Any:
 
 @blp.route("/programmes/<uuid:programme_id>")
 @require_role(*READERS)
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ConsistencyArgs(), location="query")
 @consistent
 @conditional
 @blp.response(200, s.ProgrammeOut)
@@ -466,7 +472,7 @@ def programme(args: dict[str, Any], programme_id: Any) -> Any:
 
 @blp.route("/programmes/<uuid:programme_id>/timeline")
 @require_role(*READERS)
-@blp.arguments(s.TimelineArgs, location="query")
+@blp.arguments(s.TimelineArgs(), location="query")
 @consistent
 @conditional
 @blp.response(200, s.TimelinePage)
@@ -515,7 +521,7 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
     return response
 
 
-def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
+def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs(),
                 doc: dict[str, Any] | None = None) -> Callable:
     """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``."""
 
@@ -534,7 +540,7 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
     return decorate
 
 
-@_read_model("progress", s.Progress, s.ProgressArgs)
+@_read_model("progress", s.Progress, s.ProgressArgs())
 def progress(args: dict[str, Any], programme_id: Any) -> Any:
     """Progress by week: reflections, decisions, experiments by stage and outcome,
     capabilities (the chain the programme exists to show); with ``as_of``, as it stood
@@ -567,7 +573,7 @@ def progress_week(row: dict[str, Any]) -> dict[str, Any]:
             "capabilities": row["capabilities"]}
 
 
-@_read_model("lineage", s.Lineage, s.LineageArgs)
+@_read_model("lineage", s.Lineage, s.LineageArgs())
 def lineage(args: dict[str, Any], programme_id: Any) -> Any:
     """Lineage graph: records (nodes) and "builds on" links (edges, later -> earlier).
 
@@ -597,7 +603,7 @@ def engagement(args: dict[str, Any], programme_id: Any) -> Any:
             **readmodels.call("engagement", _pid(programme_id))}
 
 
-@_read_model("collaborations", s.Collaborations, s.CollaborationArgs)
+@_read_model("collaborations", s.Collaborations, s.CollaborationArgs())
 def collaborations(args: dict[str, Any], programme_id: Any) -> Any:
     """Pairs of units sharing decisions or experiments, per week (optionally one week)."""
     week = args.get("week")
@@ -612,7 +618,7 @@ MATURITY_EXPORT_DOC = {"responses": {"200": {"content": {
 }}}}
 
 
-@_read_model("maturity", s.Maturity, s.MaturityArgs, MATURITY_EXPORT_DOC)
+@_read_model("maturity", s.Maturity, s.MaturityArgs(), MATURITY_EXPORT_DOC)
 def maturity(args: dict[str, Any], programme_id: Any) -> Any:
     """Maturity per dimension (and unit): before, after and the change, on the scale of
     the programme's instrument; also as a csv, xlsx or ndjson file (``format``)."""
@@ -636,7 +642,7 @@ def maturity(args: dict[str, Any], programme_id: Any) -> Any:
 
 @blp.route("/programmes/<uuid:programme_id>/maturity-instrument")
 @require_role(*READERS)
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ConsistencyArgs(), location="query")
 @consistent
 @blp.response(200, s.MaturityInstrument)
 @blp.doc(**CONDITIONAL_DOC)
@@ -657,7 +663,7 @@ def maturity_instrument(args: dict[str, Any], programme_id: Any) -> Any:
 
 @blp.route("/tokens")
 @require_role("researcher")
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ConsistencyArgs(), location="query")
 @consistent
 @blp.response(200, s.TokenList)
 @blp.doc(**CONDITIONAL_DOC)

@@ -45,7 +45,18 @@ def _env_flag(name: str) -> bool:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Session cookies are Secure whenever the request came over https."""
+    """Session cookies are Secure whenever the request came over https. The signing
+    serializer is built once per secret key (Flask builds one for every request, API
+    requests without a cookie included; it keeps no state between uses)."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[Any, Any] = {}
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._serializers:
+            self._serializers = {keys: super().get_signing_serializer(app)}  # the keys in force
+        return self._serializers[keys]
 
     def get_cookie_secure(self, app: Flask) -> bool:
         try:
@@ -131,6 +142,9 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, default_limits=[], headers_enabled=False,
                       **limiter_storage(config))
     app.extensions["framdrift_limiter"] = limiter
+    # The limits are on sign-in and link requests only (api.web.signin, api.web.mail):
+    # the JSON API and the health checks are spared the limiter's look-up per request.
+    limiter.request_filter(lambda: not is_web_request())
 
     app.jinja_env.globals.update(
         csrf_token=generate_csrf, theme_name=theme_name, week_label=week_label,
