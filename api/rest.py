@@ -230,6 +230,47 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+ANSWERS_CACHE = 1024  # answers kept per process under their ETags (a few KB each)
+_answers_lock = threading.Lock()
+
+
+def remembered(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A 200 kept per process under its ETag, and given again for the same ETag (ADR 0026).
+
+    Sits inside :func:`conditional`. The ETag names everything the answer depends on (the
+    programme's version in the read models, path, query, language, ``Accept``, role): the
+    same ETag is the same answer, as a 304 already tells a client that has it. Only for
+    answers without personal data (``/progress``: counts and the programme's names; an
+    erasure need not change a programme's version), and not with ``as_of``; the least
+    recently used go first. The token is checked before, as for every request.
+    """
+
+    @functools.wraps(view)
+    def wrapper(args: dict[str, Any], *a: Any, **kw: Any) -> Any:
+        tag = g.get("framdrift_etag")
+        if tag is None or args.get("as_of") is not None:
+            return view(args, *a, **kw)
+        answers: OrderedDict[str, tuple[int, list[tuple[str, str]], bytes]] = \
+            current_app.extensions.setdefault("framdrift_answers", OrderedDict())
+        with _answers_lock:
+            kept = answers.get(tag)
+            if kept is not None:
+                answers.move_to_end(tag)
+        if kept is not None:
+            return Response(kept[2], status=kept[0], headers=kept[1])
+        response = view(args, *a, **kw)
+        if isinstance(response, Response) and response.status_code == 200 and \
+                not response.is_streamed:
+            kept = (200, list(response.headers.items()), response.get_data())
+            with _answers_lock:
+                answers[tag] = kept
+                while len(answers) > ANSWERS_CACHE:
+                    answers.popitem(last=False)
+        return response
+
+    return wrapper
+
+
 def _etag(programme_id: Any) -> str | None:
     try:
         seed = readmodels.state(_pid(programme_id) if programme_id else None)
@@ -522,8 +563,9 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
 
 
 def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs(),
-                doc: dict[str, Any] | None = None) -> Callable:
-    """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``."""
+                doc: dict[str, Any] | None = None, remember: bool = False) -> Callable:
+    """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``;
+    ``remember``: its answers kept under their ETags (:func:`remembered`)."""
 
     def decorate(func: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
         @functools.wraps(func)
@@ -533,6 +575,8 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs(),
         view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(named))
         if doc:
             view = blp.doc(**doc)(view)
+        if remember:
+            view = remembered(view)
         view = blp.arguments(args_schema, location="query")(consistent(conditional(view)))
         return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
             require_role(*READERS)(view))
@@ -540,7 +584,7 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs(),
     return decorate
 
 
-@_read_model("progress", s.Progress, s.ProgressArgs())
+@_read_model("progress", s.Progress, s.ProgressArgs(), remember=True)
 def progress(args: dict[str, Any], programme_id: Any) -> Any:
     """Progress by week: reflections, decisions, experiments by stage and outcome,
     capabilities (the chain the programme exists to show); with ``as_of``, as it stood
