@@ -54,9 +54,11 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_signing_serializer(self, app: Flask) -> Any:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        if keys not in self._serializers:
-            self._serializers = {keys: super().get_signing_serializer(app)}  # the keys in force
-        return self._serializers[keys]
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {keys: serializer}  # only the keys in force
+        return serializer
 
     def get_cookie_secure(self, app: Flask) -> bool:
         try:
