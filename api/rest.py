@@ -230,6 +230,47 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+ANSWERS_CACHE = 1024  # answers kept per process under their ETags (a few KB each)
+_answers_lock = threading.Lock()
+
+
+def remembered(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A 200 kept per process under its ETag, and given again for the same ETag (ADR 0026).
+
+    Sits inside :func:`conditional`. The ETag names everything the answer depends on (the
+    programme's version in the read models, path, query, language, ``Accept``, role): the
+    same ETag is the same answer, as a 304 already tells a client that has it. Only for
+    answers without personal data (``/progress``: counts and the programme's names; an
+    erasure need not change a programme's version), and not with ``as_of``; the least
+    recently used go first. The token is checked before, as for every request.
+    """
+
+    @functools.wraps(view)
+    def wrapper(args: dict[str, Any], *a: Any, **kw: Any) -> Any:
+        tag = g.get("framdrift_etag")
+        if tag is None or args.get("as_of") is not None:
+            return view(args, *a, **kw)
+        answers: OrderedDict[str, tuple[int, list[tuple[str, str]], bytes]] = \
+            current_app.extensions.setdefault("framdrift_answers", OrderedDict())
+        with _answers_lock:
+            kept = answers.get(tag)
+            if kept is not None:
+                answers.move_to_end(tag)
+        if kept is not None:
+            return Response(kept[2], status=kept[0], headers=kept[1])
+        response = view(args, *a, **kw)
+        if isinstance(response, Response) and response.status_code == 200 and \
+                not response.is_streamed:
+            kept = (200, list(response.headers.items()), response.get_data())
+            with _answers_lock:
+                answers[tag] = kept
+                while len(answers) > ANSWERS_CACHE:
+                    answers.popitem(last=False)
+        return response
+
+    return wrapper
+
+
 def _etag(programme_id: Any) -> str | None:
     try:
         seed = readmodels.state(_pid(programme_id) if programme_id else None)
@@ -306,8 +347,11 @@ def _wants(args: dict[str, Any]) -> str:
 
 
 def language() -> str:
-    """The language of names and summaries: ``?lang=``, else Accept-Language, else sv."""
-    return pick_language(request.args.get("lang"), request.accept_languages)
+    """The language of names and summaries: ``?lang=``, else Accept-Language, else sv.
+    Picked once per request (the ETag, the labels and ``Content-Language`` all ask)."""
+    if "framdrift_language" not in g:
+        g.framdrift_language = pick_language(request.args.get("lang"), request.accept_languages)
+    return g.framdrift_language
 
 
 FACTS_CACHE = 1024  # programmes whose names are kept per process (a few KB each)
@@ -414,6 +458,9 @@ CONDITIONAL_DOC = {"responses": {
 # -- endpoints --------------------------------------------------------------------------------
 
 
+# The query's schemas are given as instances, one per endpoint for every request: from a
+# class webargs would build one per request (a deep copy of every field), and marshmallow
+# 4's schemas keep nothing between loads.
 CURSOR_DOC = {"responses": {
     "400": {"description": "A cursor this API did not give.", "content": _ERROR},
 }}
@@ -421,7 +468,7 @@ CURSOR_DOC = {"responses": {
 
 @blp.route("/programmes")
 @require_role(*READERS)
-@blp.arguments(s.ProgrammeListArgs, location="query")
+@blp.arguments(s.ProgrammeListArgs(), location="query")
 @consistent
 @conditional
 @blp.response(200, s.ProgrammeList)
@@ -454,7 +501,7 @@ def programmes(args: dict[str, Any]) -> Any:
 
 @blp.route("/programmes/<uuid:programme_id>")
 @require_role(*READERS)
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ConsistencyArgs(), location="query")
 @consistent
 @conditional
 @blp.response(200, s.ProgrammeOut)
@@ -466,7 +513,7 @@ def programme(args: dict[str, Any], programme_id: Any) -> Any:
 
 @blp.route("/programmes/<uuid:programme_id>/timeline")
 @require_role(*READERS)
-@blp.arguments(s.TimelineArgs, location="query")
+@blp.arguments(s.TimelineArgs(), location="query")
 @consistent
 @conditional
 @blp.response(200, s.TimelinePage)
@@ -515,9 +562,10 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
     return response
 
 
-def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
-                doc: dict[str, Any] | None = None) -> Callable:
-    """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``."""
+def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs(),
+                doc: dict[str, Any] | None = None, remember: bool = False) -> Callable:
+    """Register ``GET /programmes/<id>/<name>``, answered by ``queries.<func>``;
+    ``remember``: its answers kept under their ETags (:func:`remembered`)."""
 
     def decorate(func: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
         @functools.wraps(func)
@@ -527,6 +575,8 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
         view = blp.doc(**CONDITIONAL_DOC)(blp.response(200, schema)(named))
         if doc:
             view = blp.doc(**doc)(view)
+        if remember:
+            view = remembered(view)
         view = blp.arguments(args_schema, location="query")(consistent(conditional(view)))
         return blp.route(f"/programmes/<uuid:programme_id>/{name}", endpoint=name)(
             require_role(*READERS)(view))
@@ -534,7 +584,7 @@ def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs,
     return decorate
 
 
-@_read_model("progress", s.Progress, s.ProgressArgs)
+@_read_model("progress", s.Progress, s.ProgressArgs(), remember=True)
 def progress(args: dict[str, Any], programme_id: Any) -> Any:
     """Progress by week: reflections, decisions, experiments by stage and outcome,
     capabilities (the chain the programme exists to show); with ``as_of``, as it stood
@@ -567,7 +617,7 @@ def progress_week(row: dict[str, Any]) -> dict[str, Any]:
             "capabilities": row["capabilities"]}
 
 
-@_read_model("lineage", s.Lineage, s.LineageArgs)
+@_read_model("lineage", s.Lineage, s.LineageArgs())
 def lineage(args: dict[str, Any], programme_id: Any) -> Any:
     """Lineage graph: records (nodes) and "builds on" links (edges, later -> earlier).
 
@@ -597,7 +647,7 @@ def engagement(args: dict[str, Any], programme_id: Any) -> Any:
             **readmodels.call("engagement", _pid(programme_id))}
 
 
-@_read_model("collaborations", s.Collaborations, s.CollaborationArgs)
+@_read_model("collaborations", s.Collaborations, s.CollaborationArgs())
 def collaborations(args: dict[str, Any], programme_id: Any) -> Any:
     """Pairs of units sharing decisions or experiments, per week (optionally one week)."""
     week = args.get("week")
@@ -612,7 +662,7 @@ MATURITY_EXPORT_DOC = {"responses": {"200": {"content": {
 }}}}
 
 
-@_read_model("maturity", s.Maturity, s.MaturityArgs, MATURITY_EXPORT_DOC)
+@_read_model("maturity", s.Maturity, s.MaturityArgs(), MATURITY_EXPORT_DOC)
 def maturity(args: dict[str, Any], programme_id: Any) -> Any:
     """Maturity per dimension (and unit): before, after and the change, on the scale of
     the programme's instrument; also as a csv, xlsx or ndjson file (``format``)."""
@@ -636,7 +686,7 @@ def maturity(args: dict[str, Any], programme_id: Any) -> Any:
 
 @blp.route("/programmes/<uuid:programme_id>/maturity-instrument")
 @require_role(*READERS)
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ConsistencyArgs(), location="query")
 @consistent
 @blp.response(200, s.MaturityInstrument)
 @blp.doc(**CONDITIONAL_DOC)
@@ -657,7 +707,7 @@ def maturity_instrument(args: dict[str, Any], programme_id: Any) -> Any:
 
 @blp.route("/tokens")
 @require_role("researcher")
-@blp.arguments(s.ConsistencyArgs, location="query")
+@blp.arguments(s.ConsistencyArgs(), location="query")
 @consistent
 @blp.response(200, s.TokenList)
 @blp.doc(**CONDITIONAL_DOC)

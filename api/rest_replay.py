@@ -232,7 +232,7 @@ def state_body(state: Any) -> dict[str, Any]:
 
 @blp.route("/programmes/<uuid:programme_id>/state")
 @require_role(*READERS)
-@blp.arguments(MomentArgs, location="query")
+@blp.arguments(MomentArgs(), location="query")
 @consistent
 @blp.response(200, ProgrammeState)
 @blp.doc(**CONDITIONAL_DOC)
@@ -251,7 +251,7 @@ PROV_DOC = {"responses": {"200": {"content": {
 
 @blp.route("/records/<uuid:record_id>/lineage")
 @require_role(*READERS)
-@blp.arguments(LineageArgs, location="query")
+@blp.arguments(LineageArgs(), location="query")
 @consistent
 @blp.response(200, RecordLineage)
 @blp.doc(**CONDITIONAL_DOC)

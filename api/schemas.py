@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -42,9 +43,46 @@ class UtcDateTime(fields.DateTime):
             raise ma.ValidationError("is out of range") from None
 
 
+_PLAIN = {fields.Integer: int, fields.String: str, fields.Boolean: bool}
+
+
 class Base(ma.Schema):
+    """Dumps as marshmallow does, a plain value faster: an ``int``, ``str`` or ``bool``
+    (or None) under a plain Integer, String or Boolean field is what marshmallow would
+    make of it, so it is copied without the field's four calls (most of an answer's
+    values: /progress has ~80 counts)."""
+
     class Meta:
         ordered = True
+
+    def _serialize(self, obj: Any, *, many: bool = False) -> Any:
+        if many and obj is not None:
+            return [self._serialize(d) for d in obj]
+        if type(obj) is not dict:
+            return super()._serialize(obj)
+        plan = self.__dict__.get("_framdrift_plan")
+        if plan is None:
+            plan = self._framdrift_plan = [
+                (name, field, _plain(name, field)) for name, field in self.dump_fields.items()]
+        out = {}
+        for name, field, plain in plan:
+            if plain is not None:
+                value = obj.get(name, ma.missing)
+                if value is None or type(value) is plain:
+                    out[name] = value
+                    continue
+            value = field.serialize(name, obj, accessor=self.get_attribute)
+            if value is not ma.missing:
+                out[field.data_key if field.data_key is not None else name] = value
+        return out
+
+
+def _plain(name: str, field: fields.Field) -> type | None:
+    """The type whose values ``field`` dumps as they are (None: ask the field)."""
+    if field.data_key is not None or field.attribute is not None or "." in name or \
+            getattr(field, "as_string", False):
+        return None
+    return _PLAIN.get(type(field))
 
 
 LANGUAGES = ("sv", "en")

@@ -412,8 +412,10 @@ class Labeller:
         for key, value in data.items():
             if key == "summary" and isinstance(value, str):
                 out[key] = self.summary(value, data.get("event_type") or data.get("type"))
-            else:
+            elif isinstance(value, (dict, list)):
                 out[key] = self.add(value)
+            else:  # a scalar (most values: counts), as add() would return it
+                out[key] = value
             if key in LABELLED_FIELDS and label_field(key) not in data and _keys(value):
                 out[label_field(key)] = self.name(key, value)
         return out

@@ -143,6 +143,9 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, default_limits=[], headers_enabled=False,
                       **limiter_storage(config))
     app.extensions["framdrift_limiter"] = limiter
+    # The limits are on sign-in and link requests only (api.web.signin, api.web.mail):
+    # the JSON API and the health checks are spared the limiter's look-up per request.
+    limiter.request_filter(lambda: not is_web_request())
 
     app.jinja_env.globals.update(
         csrf_token=generate_csrf, theme_name=theme_name, week_label=week_label,

@@ -36,6 +36,7 @@ def test_round_trips_of_an_answer_and_of_a_304(world, path):
     assert first.status_code == 200, first.get_json()
     answer_trips, not_modified_trips = EXPECTED[path]
 
+    world.flask.extensions.pop("framdrift_answers", None)  # computed, not kept (ADR 0026)
     with counting(world.app) as trips:
         again = world.get(path)
     assert again.status_code == 200
@@ -59,8 +60,19 @@ def test_a_304_does_not_compute_the_answer(world, monkeypatch):
     monkeypatch.setattr(queries, "progress", lambda *a, **k: calls.append(a) or real(*a, **k))
     assert world.get(path, headers={"If-None-Match": etag}).status_code == 304
     assert calls == []
+    world.flask.extensions.pop("framdrift_answers")  # the 200 above is kept (ADR 0026)
     assert world.get(path).status_code == 200
     assert len(calls) == 1
+
+
+def test_a_kept_answer_costs_what_a_304_does(world):
+    """/progress answered again with the same ETag: token and state, not the query."""
+    path = "/api/v1/programmes/{pid}/progress"
+    first = world.get(path)
+    with counting(world.app) as trips:
+        again = world.get(path)
+    assert again.status_code == 200 and again.data == first.data
+    assert trips.round_trips == EXPECTED[path][1], str(trips)
 
 
 @pytest.mark.parametrize("path", [

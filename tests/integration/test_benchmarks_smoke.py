@@ -222,6 +222,23 @@ def test_post_cpu_benchmark_runs_on_postgres(postgres_available):
 
 
 @pytest.mark.postgres
+def test_api_cpu_benchmark_runs(postgres_available):
+    """CPU per API request, this tree against a baseline tree (here the same one)."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/api_cpu.py", "--requests", "5", "--rounds", "1",
+         "--programmes", "1", "--compare-root", str(ROOT)], cwd=ROOT, capture_output=True,
+        text=True, timeout=300,
+        env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available})
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| /progress |")]
+    assert len(rows) == 2, done.stdout  # this tree and the baseline
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert float(cells[2]) > 0 and float(cells[3]) > 0, row
+    assert re.search(r"^ratio line: .*/progress 304 [\d.]+", done.stdout, re.M), done.stdout
+
+
+@pytest.mark.postgres
 def test_gunicorn_load_benchmark_compares_trees(postgres_available):
     """``--variants``: another tree's gunicorn on a copy of the store, its posts in the same
     rounds (here the same tree twice), each with its ratio to the library's baseline."""
