@@ -33,12 +33,12 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from children import load_average, run_child
 
 HERE = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -143,18 +143,9 @@ def profile(endpoints: list[str], requests: int, programmes: int, top: int,
 
 
 def _child(root: Path, args: Any) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(root), "FRAMDRIFT_SECRET_KEY": "bench"}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
-                           "--endpoints", args.endpoints, "--requests", str(args.requests),
-                           "--programmes", str(args.programmes)],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=1800)
-    if done.returncode != 0:
-        raise RuntimeError(f"{root} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def load_average() -> str:
-    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return run_child(__file__, root, ["--endpoints", args.endpoints, "--requests",
+                                      str(args.requests), "--programmes", str(args.programmes)],
+                     timeout=1800)
 
 
 def main() -> None:

@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from children import load_average, run_child
 
 HERE = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -132,17 +133,8 @@ def measure(store: str, posts: int, keep_flashes: bool = False) -> dict[str, Any
 
 
 def _child(root: Path, store: str, posts: int, keep_flashes: bool) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(root), "FRAMDRIFT_SECRET_KEY": "bench"}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", store,
-                           "--posts", str(posts)] + (["--keep-flashes"] if keep_flashes else []),
-                          cwd=root, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise RuntimeError(f"{root} ({store}) failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def load_average() -> str:
-    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return run_child(__file__, root, [store, "--posts", str(posts)]
+                     + (["--keep-flashes"] if keep_flashes else []), timeout=900, what=store)
 
 
 def main() -> None:
