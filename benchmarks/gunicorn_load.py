@@ -766,7 +766,8 @@ def main() -> None:
           f"{os.environ.get('FRAMDRIFT_THREADS', 'default')}); {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, load average "
           f"{load_average()}; {args.seconds:g} s cells, {args.rounds} rounds (medians), "
-          f"{args.client_procs} client processes", flush=True)
+          f"{args.client_procs} client processes, posts by "
+          f"{'LightPoster' if args.light_client else 'http.client'}", flush=True)
     run = uuid.uuid4().hex[:8]
     # named after the server's database (FRAMDRIFT_TEST_POSTGRES_URL), so that benchmarks
     # of several checkouts on one server keep to their own names
