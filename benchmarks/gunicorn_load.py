@@ -6,6 +6,9 @@ Starts what docker-compose.yml runs, on a fresh PostgreSQL database: migrate, th
 separate processes (no nginx, no Redis: the sign-in link limit is raised instead). Load
 comes from client processes (``--client-procs``, each with threads, ``http.client`` with
 keep-alive); their own CPU time is printed, so a client that starves the server shows.
+``--light-client`` sends the timed form posts over a raw keep-alive socket instead
+(``LightPoster``: the same request, about half the client CPU per post; the clients share
+the machine's cores with the server).
 
 1. Reflection form posts as a browser sends them: each client is a participant signed in
    with their own link (session cookie), the form's CSRF token taken from the page; each
