@@ -18,12 +18,6 @@ bind = os.environ.get("FRAMDRIFT_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("FRAMDRIFT_THREADS", "16"))
-# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
-# connections over them. With one shared socket, whichever worker woke first took the
-# connection: kept-alive connections ended up split 50/14 between two workers in some runs
-# (docs/performance.md, "Form posts at 64 clients"), and the clients of the busier worker
-# waited twice as long. FRAMDRIFT_REUSE_PORT=0 goes back to one shared socket.
-reuse_port = os.environ.get("FRAMDRIFT_REUSE_PORT", "1") not in ("0", "no", "false", "")
 # each worker builds its application (and connection pool) after the fork; never --preload
 preload_app = False
 timeout = 30  # a worker silent this long is restarted
