@@ -181,9 +181,10 @@ def _check_limits_only_when_set(app: Flask, limiter: Limiter) -> None:
 
     With none (our configuration: every limit is on a sign-in or link view), the check
     found nothing on every request, but resolved the route's blueprint exemptions and
-    built its request context first: ~10% of a form post's CPU under gunicorn
-    (docs/performance.md, "Form posts at 64 clients"; ADR 0028). The sign-in limits are
-    unaffected: they are checked when their views enter them."""
+    built its request context first: ~0.1 ms per request in process, 10% of the gunicorn
+    workers' samples in a profile of form posts (docs/performance.md, "Form posts at 64
+    clients"; ADR 0028). The sign-in limits are unaffected: they are checked when their
+    views enter them."""
     hooks = app.before_request_funcs.setdefault(None, [])
     check = limiter._check_request_limit  # noqa: SLF001
     if check not in hooks:  # flask-limiter registers it in init_app; if not, leave it
