@@ -146,6 +146,7 @@ def init_app(app: Flask) -> None:
     # The limits are on sign-in and link requests only (api.web.signin, api.web.mail):
     # the JSON API and the health checks are spared the limiter's look-up per request.
     limiter.request_filter(lambda: not is_web_request())
+    _check_limits_only_when_set(app, limiter)
 
     app.jinja_env.globals.update(
         csrf_token=generate_csrf, theme_name=theme_name, week_label=week_label,
@@ -159,6 +160,41 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(404, _not_found)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(CSRFError, _csrf_failed)
+
+
+def _middleware_limits(limiter: Limiter) -> bool:
+    """Whether flask-limiter's check before every request could find a limit to apply.
+
+    That check applies only limits set for the whole application, by default, per
+    blueprint or as meta limits (and, while the storage is down, configured fallback
+    limits). Limits set with ``limiter.limit`` on a view or as a context manager (all of
+    ours: api.web.signin, api.web.mail) are checked by the view itself, whatever this
+    says. Read per request, so a limit added after start-up still counts."""
+    manager = limiter.limit_manager
+    return bool(manager._application_limits or manager._default_limits  # noqa: SLF001
+                or manager._blueprint_limits or limiter._meta_limits  # noqa: SLF001
+                or limiter._in_memory_fallback)  # noqa: SLF001
+
+
+def _check_limits_only_when_set(app: Flask, limiter: Limiter) -> None:
+    """Run the limiter's before-request check only when there is a limit it could apply.
+
+    With none (our configuration: every limit is on a sign-in or link view), the check
+    found nothing on every request, but resolved the route's blueprint exemptions and
+    built its request context first: ~0.1 ms per request in process, 10% of the gunicorn
+    workers' samples in a profile of form posts (docs/performance.md, "Form posts at 64
+    clients"; ADR 0028). The sign-in limits are unaffected: they are checked when their
+    views enter them."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit  # noqa: SLF001
+    if check not in hooks:  # flask-limiter registers it in init_app; if not, leave it
+        return
+
+    def check_request_limit() -> None:
+        if _middleware_limits(limiter):
+            check()
+
+    hooks[hooks.index(check)] = check_request_limit
 
 
 def _security_headers(response: Any) -> Any:

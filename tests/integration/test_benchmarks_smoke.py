@@ -241,16 +241,19 @@ def test_api_cpu_benchmark_runs(postgres_available):
 @pytest.mark.postgres
 def test_gunicorn_load_benchmark_compares_trees(postgres_available):
     """``--variants``: another tree's gunicorn on a copy of the store, its posts in the same
-    rounds (here the same tree twice), each with its ratio to the library's baseline."""
+    rounds (here the same tree twice), each with its ratio to the library's baseline; the
+    posts sent by ``--light-client`` (every post answered with the redirect, or no rate)."""
     done = subprocess.run(
         [sys.executable, "benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
          "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "2",
-         "--client-procs", "1", "--variants", f"again={ROOT}", "--pool", "2,2"],
+         "--client-procs", "1", "--variants", f"again={ROOT}", "--pool", "2,2",
+         "--light-client"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
              "WEB_CONCURRENCY": "2", "FRAMDRIFT_THREADS": "2"})
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
+    assert "posts by LightPoster" in out and "unexpected" not in out, out
     trees = re.search(r"^ratio line \(trees\): 2 clients this tree ([\d.]+) vs again ([\d.]+)$",
                       out, re.M)
     assert trees and all(float(x) > 0 for x in trees.groups()), out

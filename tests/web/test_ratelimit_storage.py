@@ -62,3 +62,20 @@ def test_forwarded_address_counts_only_behind_a_trusted_proxy(sqlite_app) -> Non
     assert _links(proxied, 1, **{"X-Forwarded-For": "10.0.0.1"}) == [429]
     # a client's own X-Forwarded-For in front of nginx's: only the proxy's entry counts
     assert _links(proxied, 1, **{"X-Forwarded-For": "10.0.0.9, 10.0.0.2"}) == [429]
+
+
+def test_the_check_before_every_request_applies_limits_when_some_are_set(sqlite_app) -> None:
+    """ADR 0028: flask-limiter's check before each request is skipped while no limit
+    could apply to it (ours are all on the sign-in views); a default or application
+    limit set in the configuration is still applied to every page, and the sign-in
+    limit still holds alongside it."""
+    plain = flask_app(sqlite_app).test_client()
+    assert [plain.get("/").status_code for _ in range(4)] == [200] * 4
+
+    for setting in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION"):
+        limited = flask_app(sqlite_app, **{setting: "2 per minute"}).test_client()
+        assert [limited.get("/").status_code for _ in range(3)] == [200, 200, 429], setting
+
+    both = flask_app(sqlite_app, RATELIMIT_APPLICATION="100 per minute",
+                     SIGNIN_LINK_RATE_LIMIT=LIMIT).test_client()
+    assert _links(both, 6) == [404] * 5 + [429]
