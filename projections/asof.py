@@ -44,7 +44,7 @@ from domain import errors
 from domain.describe import event_type
 from domain.replay import RECORD_CREATED, ProgrammeState, change_of
 from domain.store import Cursor, Sql
-from projections.base import Table, event_time
+from projections.base import Table, event_time, insert_many
 
 log = logging.getLogger("framdrift.projections.asof")
 
@@ -273,11 +273,11 @@ class ProgrammeStates:
 
     def flush(self, cur: Cursor) -> None:
         if self.checkpoints:
-            cur.executemany(f"INSERT INTO {self.sql.table(CHECKPOINTS + self.suffix)} "
-                            "VALUES (?, ?, ?, ?)", self.checkpoints)
+            insert_many(cur, self.sql, f"INSERT INTO {self.sql.table(CHECKPOINTS + self.suffix)} "
+                        "VALUES (?, ?, ?, ?)", self.checkpoints)
         if self.totals:
-            cur.executemany(f"INSERT INTO {self.sql.table(TOTALS + self.suffix)} "
-                            "VALUES (?, ?, ?)", self.totals)
+            insert_many(cur, self.sql, f"INSERT INTO {self.sql.table(TOTALS + self.suffix)} "
+                        "VALUES (?, ?, ?)", self.totals)
 
     def entry(self, pid: str) -> list[Any]:
         found = self.states.pop(pid, None)
