@@ -44,7 +44,7 @@ from domain import errors
 from domain.describe import event_type
 from domain.replay import RECORD_CREATED, ProgrammeState, change_of
 from domain.store import Cursor, Sql
-from projections.base import Table, event_time, insert_many
+from projections.base import Table, event_time
 
 log = logging.getLogger("framdrift.projections.asof")
 
@@ -259,6 +259,7 @@ class ProgrammeStates:
     def clear(self) -> None:
         self.checkpoints: list[tuple[Any, ...]] = []
         self.totals: list[tuple[Any, ...]] = []
+        self.last: tuple[str | None, Any] = (None, None)  # the entry apply() used last
         while len(self.states) > self.cached_states:  # least recently used first
             pid = next(iter(self.states))
             entry = self.states.pop(pid)
@@ -270,14 +271,15 @@ class ProgrammeStates:
         were committed (``seen`` stays: what they folded may be in the tables)."""
         self.checkpoints, self.totals = [], []
         self.states.clear()
+        self.last = (None, None)
 
     def flush(self, cur: Cursor) -> None:
         if self.checkpoints:
-            insert_many(cur, self.sql, f"INSERT INTO {self.sql.table(CHECKPOINTS + self.suffix)} "
-                        "VALUES (?, ?, ?, ?)", self.checkpoints)
+            cur.executemany(f"INSERT INTO {self.sql.table(CHECKPOINTS + self.suffix)} "
+                            "VALUES (?, ?, ?, ?)", self.checkpoints)
         if self.totals:
-            insert_many(cur, self.sql, f"INSERT INTO {self.sql.table(TOTALS + self.suffix)} "
-                        "VALUES (?, ?, ?)", self.totals)
+            cur.executemany(f"INSERT INTO {self.sql.table(TOTALS + self.suffix)} "
+                            "VALUES (?, ?, ?)", self.totals)
 
     def entry(self, pid: str) -> list[Any]:
         found = self.states.pop(pid, None)
@@ -310,13 +312,18 @@ class ProgrammeStates:
     def apply(self, pid: str, change: dict[str, Any]) -> tuple[str, list[list[int]] | None]:
         """Fold ``change`` into programme ``pid``'s state; the programme's max event time
         and what the change did to its funnel totals (None: nothing)."""
-        entry = self.entry(pid)
+        if pid == self.last[0]:  # already the most recently used: no LRU move
+            entry = self.last[1]
+        else:
+            entry = self.entry(pid)
+            self.last = (pid, entry)
         state = entry[0]
         rid = change["id"]
-        before = contribution(state.records.get(rid))
+        records = state.records
+        record = records.get(rid)
+        before = contribution(record) if record is not None else []
         fold(state, change)
-        after = contribution(state.records.get(rid)) if (before or rid in state.records) \
-            else []
+        after = contribution(records.get(rid)) if (before or rid in records) else []
         delta: list[list[int]] | None = None
         if before != after:
             totals = entry[3]
@@ -331,7 +338,7 @@ class ProgrammeStates:
         if at > entry[2]:
             entry[2] = at
         entry[1] += 1
-        if checkpoint_due(state.events, entry[1]):
+        if entry[1] >= CHECKPOINT_MIN and checkpoint_due(state.events, entry[1]):
             self.checkpoints.append((pid, change["position"], state.events, pack(state)))
             entry[1] = 0
         entry[4] += 1

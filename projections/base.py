@@ -163,29 +163,6 @@ def monotonic() -> float:
 
 
 MULTI_ROWS = 50
-UPSERT_ROWS = 250  # rows per multi-row statement of :func:`insert_many` on PostgreSQL
-
-
-def insert_many(cur: Cursor, sql: Sql, statement: str, rows: list[Any]) -> None:
-    """``cur.executemany(statement, rows)`` for an INSERT (with or without ``ON
-    CONFLICT``) of one ``VALUES (?, ...)`` group. On PostgreSQL, UPSERT_ROWS rows a
-    statement: psycopg's executemany sends and checks one statement per row, which was
-    ~12% of a rebuild part's CPU there. The rows of one call must not repeat a
-    conflict key (a multi-row upsert cannot change one row twice): every view buffers
-    them in a dict by that key. SQLite steps each row in C: executemany as before (a
-    multi-row upsert gained nothing there)."""
-    if not rows:
-        return
-    if not sql.postgres or len(rows) == 1:
-        cur.executemany(statement, rows)
-        return
-    at = statement.index("VALUES (") + len("VALUES ")
-    end = statement.index(")", at) + 1
-    head, values, tail = statement[:at], statement[at:end], statement[end:]
-    flat = chain.from_iterable
-    for start in range(0, len(rows), UPSERT_ROWS):
-        chunk = rows[start:start + UPSERT_ROWS]
-        cur.execute(f"{head}{', '.join([values] * len(chunk))}{tail}", list(flat(chunk)))
 
 
 def bulk_insert(cur: Cursor, sql: Sql, table: str, columns: tuple[str, ...] | int,

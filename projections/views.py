@@ -33,15 +33,7 @@ from domain.model import (
 from domain.replay import change_extras
 from domain.store import Cursor, Sql
 from projections.asof import CHECKPOINT_TABLE, TOTALS_TABLE, ProgrammeStates, encode_change
-from projections.base import (
-    ReadModel,
-    Table,
-    View,
-    bulk_insert,
-    event_time,
-    insert_many,
-    sid,
-)
+from projections.base import ReadModel, Table, View, bulk_insert, event_time, sid
 
 # --------------------------------------------------------------------------- directory
 
@@ -495,7 +487,7 @@ class ProgressView(View, Reader):
             row[_P[name] + 1] += change
 
     def flush(self, cur: Cursor) -> None:
-        insert_many(cur, self.sql, self.upsert, [(*key, *row) for key, row in self.deltas.items()])
+        cur.executemany(self.upsert, [(*key, *row) for key, row in self.deltas.items()])
 
 
 class ProgressProjection(ReadModel[ProgressView]):
@@ -862,7 +854,7 @@ class EngagementView(View, Reader):
             row[column] += 1
 
     def flush(self, cur: Cursor) -> None:
-        insert_many(cur, self.sql,
+        cur.executemany(
             f"INSERT INTO {self.t('pj_eng_programmes')} AS cur VALUES (?, ?, ?, ?) "
             "ON CONFLICT (programme_id) DO UPDATE SET "
             "materials = cur.materials + excluded.materials, "
@@ -877,7 +869,7 @@ class EngagementView(View, Reader):
             "WHERE participant_id = ?",
             [(c, e, p) for p, (c, e) in self.flags.items()])
         bulk_insert(cur, self.sql, self.t("pj_eng_materials"), 3, self.materials)
-        insert_many(cur, self.sql,
+        cur.executemany(
             f"INSERT INTO {self.t('pj_eng_attendance')} VALUES (?, ?, ?, ?) "
             "ON CONFLICT (participant_id, meeting_id) DO UPDATE SET attended = excluded.attended",
             list(self.attendance.values()))
@@ -1017,13 +1009,13 @@ class CollaborationsView(View, Reader):
             row[column] += change
 
     def flush(self, cur: Cursor) -> None:
-        insert_many(cur, self.sql,
+        cur.executemany(
             f"INSERT INTO {self.t('pj_collab_pairs')} AS cur VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (programme_id, week, unit_a, unit_b, participant_id) DO UPDATE SET "
             "decisions = cur.decisions + excluded.decisions, "
             "experiments = cur.experiments + excluded.experiments",
             [(*k, *c) for k, c in self.pairs.items()])
-        insert_many(cur, self.sql,
+        cur.executemany(
             f"INSERT INTO {self.t('pj_collab_decisions')} AS cur VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (record_id) DO UPDATE SET units = excluded.units, void = excluded.void",
             [(rid, d[0], d[1], json.dumps(d[2]), d[3], d[4])
@@ -1031,7 +1023,7 @@ class CollaborationsView(View, Reader):
         cur.executemany(
             f"DELETE FROM {self.t('pj_collab_teams')} WHERE record_id = ? AND member_id = ?",
             [key for key, row in self.members.items() if row is None])
-        insert_many(cur, self.sql,
+        cur.executemany(
             f"INSERT INTO {self.t('pj_collab_teams')} VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (record_id, member_id) DO NOTHING",
             [row for row in self.members.values() if row is not None])
@@ -1143,7 +1135,7 @@ class MaturityView(View, Reader):
         self.scores: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
 
     def flush(self, cur: Cursor) -> None:
-        insert_many(cur, self.sql,
+        cur.executemany(
             f"INSERT INTO {self.t('pj_maturity')} VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (programme_id, unit, dimension, phase) DO UPDATE SET "
             "score = excluded.score, assessed_on = excluded.assessed_on, "

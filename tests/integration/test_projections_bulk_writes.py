@@ -1,6 +1,6 @@
-"""The rebuild's cheaper writes and reads give what the plain ones give, on both stores:
-multi-row upserts (``insert_many``) as ``executemany``, the decoder's own read of the log
-as the recorder's, and the stored event time as ``utc_iso`` of the decoded one."""
+"""The rebuild's cheaper reads give what the plain ones give, on both stores: the
+decoder's own read of the log as the recorder's, and the stored event time as
+``utc_iso`` of the decoded one."""
 
 from __future__ import annotations
 
@@ -9,36 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from domain.demo import load_demo
 from domain.describe import utc_iso
 from projections import base
-from projections.base import event_time, insert_many, remember_time
+from projections.base import event_time, remember_time
 from projections.runner import FastDecoder, sealed_mapper
-
-UPSERT = ("INSERT INTO {t} AS cur VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET "
-          "n = cur.n + excluded.n, label = COALESCE(excluded.label, cur.label)")
-
-
-def _table(app, name):
-    t = app.sql.table(name)
-    with app.sql.transaction() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {t}")
-        cur.execute(f"CREATE TABLE {t} (k TEXT NOT NULL, n INTEGER NOT NULL, label TEXT, "
-                    "PRIMARY KEY (k))")
-    return t
-
-
-def test_insert_many_is_executemany(app):
-    rows = [(f"k{i}", i, None if i % 3 else f"l{i}") for i in range(601)]
-    later = [(f"k{i}", 1, f"m{i}" if i % 2 else None) for i in range(0, 601, 7)]
-    got, expected = _table(app, "t_many"), _table(app, "t_plain")
-    for table, write in ((got, lambda cur, s, r: insert_many(cur, app.sql, s, r)),
-                         (expected, lambda cur, s, r: cur.executemany(s, r))):
-        with app.sql.transaction() as cur:
-            write(cur, UPSERT.format(t=table), rows)
-            write(cur, UPSERT.format(t=table), later[:1])
-            write(cur, UPSERT.format(t=table), later[1:])
-            write(cur, UPSERT.format(t=table), [])
-    dump = "SELECT k, n, label FROM {t} ORDER BY k"
-    assert app.sql.query(dump.format(t=got)) == app.sql.query(dump.format(t=expected))
-    assert len(app.sql.query(dump.format(t=got))) == 601
 
 
 def test_decoder_reads_what_the_recorder_reads(app):
