@@ -57,8 +57,9 @@ log = logging.getLogger("framdrift.projections")
 DEFAULT_BATCH = 1000
 STORED_TIME = '{"timestamp":{"_type_":"datetime_iso","_data_":"'  # how a stored state begins
 REBUILD_BATCH = 10000
-# PostgreSQL parts read through eventsourcing's Notification objects: half the batch took
-# ~11 MB off each part's peak (81 vs 92 MiB after 150k events) for the same CPU time.
+# Measured when PostgreSQL parts read eventsourcing's Notification objects (they read
+# tuples since ADR 0027): half the batch took ~11 MB off each part's peak (81 vs 92 MiB
+# after 150k events) for the same CPU time; not measured again with tuples.
 REBUILD_BATCH_POSTGRES = 5000
 UUIDS_KEPT = 16_384  # decoded ids remembered (FastDecoder)
 OWNERS_KEPT = 32_768  # aggregates whose part a rebuild part remembers (Runner._owner_of)
