@@ -259,6 +259,7 @@ class ProgrammeStates:
     def clear(self) -> None:
         self.checkpoints: list[tuple[Any, ...]] = []
         self.totals: list[tuple[Any, ...]] = []
+        self.last: tuple[str | None, Any] = (None, None)  # the entry apply() used last
         while len(self.states) > self.cached_states:  # least recently used first
             pid = next(iter(self.states))
             entry = self.states.pop(pid)
@@ -270,6 +271,7 @@ class ProgrammeStates:
         were committed (``seen`` stays: what they folded may be in the tables)."""
         self.checkpoints, self.totals = [], []
         self.states.clear()
+        self.last = (None, None)
 
     def flush(self, cur: Cursor) -> None:
         if self.checkpoints:
@@ -310,13 +312,18 @@ class ProgrammeStates:
     def apply(self, pid: str, change: dict[str, Any]) -> tuple[str, list[list[int]] | None]:
         """Fold ``change`` into programme ``pid``'s state; the programme's max event time
         and what the change did to its funnel totals (None: nothing)."""
-        entry = self.entry(pid)
+        if pid == self.last[0]:  # already the most recently used: no LRU move
+            entry = self.last[1]
+        else:
+            entry = self.entry(pid)
+            self.last = (pid, entry)
         state = entry[0]
         rid = change["id"]
-        before = contribution(state.records.get(rid))
+        records = state.records
+        record = records.get(rid)
+        before = contribution(record) if record is not None else []
         fold(state, change)
-        after = contribution(state.records.get(rid)) if (before or rid in state.records) \
-            else []
+        after = contribution(records.get(rid)) if (before or rid in records) else []
         delta: list[list[int]] | None = None
         if before != after:
             totals = entry[3]
@@ -331,7 +338,7 @@ class ProgrammeStates:
         if at > entry[2]:
             entry[2] = at
         entry[1] += 1
-        if checkpoint_due(state.events, entry[1]):
+        if entry[1] >= CHECKPOINT_MIN and checkpoint_due(state.events, entry[1]):
             self.checkpoints.append((pid, change["position"], state.events, pack(state)))
             entry[1] = 0
         entry[4] += 1

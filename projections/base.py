@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, ClassVar, TypeVar
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -145,6 +146,18 @@ def event_time(event: Any) -> str:
     return found
 
 
+def remember_time(event: Any, stored: str) -> None:
+    """Tell :func:`event_time` the event's time as stored, when that is already what it
+    would answer (``utc_iso`` of the decoded time): a rebuild's decoder has the stored
+    string at hand, and formatting the time again was ~4% of a rebuild. Only the
+    canonical UTC form is taken: ``+00:00`` with no or non-zero microseconds (what
+    ``datetime.isoformat`` writes)."""
+    global _LAST_TIME
+    if stored.endswith("+00:00") and (len(stored) == 25 or (
+            len(stored) == 32 and stored[19] == "." and stored[20:26] != "000000")):
+        _LAST_TIME = (event, stored)
+
+
 def monotonic() -> float:
     return time.monotonic()
 
@@ -174,7 +187,8 @@ def bulk_insert(cur: Cursor, sql: Sql, table: str, columns: tuple[str, ...] | in
     if whole:
         statement = f"INSERT INTO {table}{names} VALUES {', '.join([values] * MULTI_ROWS)}"
         execute = cur.raw.sqlite_cursor.execute
+        flat = chain.from_iterable
         for start in range(0, whole, MULTI_ROWS):
-            execute(statement, [v for row in rows[start:start + MULTI_ROWS] for v in row])
+            execute(statement, list(flat(rows[start:start + MULTI_ROWS])))
     if whole < len(rows):
         cur.executemany(f"INSERT INTO {table}{names} VALUES {values}", rows[whole:])
