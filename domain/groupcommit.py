@@ -9,6 +9,8 @@ transaction and answers each writer with its own positions, only after the commi
 
 - All or none per request: a request's events are contiguous in one transaction.
 - Order: requests are written in the order they were queued; within a request, in order.
+- Requests that write the same record at the same version go in different groups
+  (``_take``): at most one of them can be stored, and together they would fail a group.
 - One failing request does not fail the others: if a group's transaction fails (a
   version conflict, a failure at commit), nothing of it was stored, and each of its
   requests is written again alone, so each gets its own answer (a conflict fails only the
@@ -72,11 +74,23 @@ class GroupCommit:
         return request.positions
 
     def _take(self) -> list[_Request]:
+        """The next group: queued requests in order, up to ``max_events``, ending before a
+        request that writes an (id, version) the group already writes. Two such requests
+        (a retry of a request whose first try is queued too, or two changes of one record
+        from the same version) cannot both be stored; together they would fail the whole
+        group's transaction and send every request in it to be written again alone."""
         group: list[_Request] = []
         size = 0
-        while self._queue and (not group or size + len(self._queue[0].events) <= self.max_events):
-            request = self._queue.pop(0)
-            group.append(request)
+        keys: set[tuple[Any, int]] = set()
+        while self._queue:
+            request = self._queue[0]
+            if group and size + len(request.events) > self.max_events:
+                break
+            own = {(e.originator_id, e.originator_version) for e in request.events}
+            if not keys.isdisjoint(own):
+                break
+            keys |= own
+            group.append(self._queue.pop(0))
             size += len(request.events)
         return group
 

@@ -121,6 +121,39 @@ def test_one_conflicting_request_fails_alone(store_url, app):
     assert app.chain.verify().ok
 
 
+def test_a_repeated_request_goes_in_the_next_group(store_url, app):
+    """A retry queued behind its own first try (same request id, so the same record id
+    and version) is written in the next group, not in the same one: the group is not
+    failed and written again request by request, and both tries answer the same id."""
+    pid, people = seed(app, 3)
+    gc = app.recorder.group_commit
+    writes = []
+    write = gc.write
+
+    def counted(events):
+        writes.append(len(events))
+        return write(events)
+
+    gc.write = counted
+    before = gc.groups
+    try:
+        results = grouped(app, lambda: app.log_reflection(people[0], week=1, example="first"), [
+            lambda: app.log_reflection(people[1], week=1, example="again", request_id="dup"),
+            lambda: app.log_reflection(people[2], week=1, example="other", request_id="o-1"),
+            lambda: app.log_reflection(people[1], week=1, example="again", request_id="dup"),
+        ])
+    finally:
+        gc.write = write
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert results[1] == results[3] == record_id_for("reflection", "dup")
+    assert results[2] == record_id_for("reflection", "o-1")
+    # the first alone, then [dup, o-1], then the retry alone: three writes, none failed
+    assert gc.groups - before == 3
+    assert len(writes) == 3, writes
+    assert app.get_record(results[1])["example"] == "again"
+    assert app.chain.verify().ok
+
+
 def test_a_failure_at_commit_never_answers_success(pg_schema_url):
     """PostgreSQL: a deferred constraint trigger fails one request's event AT COMMIT; the
     group's transaction is rolled back whole, the others are written again alone and
