@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from itsdangerous import BadSignature
 from werkzeug.exceptions import HTTPException
 
 from api.errors import STORE_RETRY_AFTER, store_unavailable
@@ -25,6 +26,8 @@ from domain.values import THEME_NAMES
 log = logging.getLogger("framdrift.web")
 
 LANGUAGES = ("sv", "en")
+#: an unchanged permanent session's cookie is signed and sent again after this long
+SESSION_REFRESH_AFTER = timedelta(minutes=1)
 DEFAULT_LANGUAGE = "sv"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
@@ -58,6 +61,39 @@ class SessionInterface(SecureCookieSessionInterface):
         if cached is None or cached[0] != keys:
             cached = self._signing = (keys, super().get_signing_serializer(app))
         return cached[1]
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        """Flask's, keeping when the cookie was signed (``issued_at``) for
+        :meth:`should_set_cookie`."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, issued = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.issued_at = issued
+        return session
+
+    def should_set_cookie(self, app: Flask, session: Any) -> bool:
+        """A changed session is always sent again. An unchanged permanent one slides its
+        expiry, as Flask's ``SESSION_REFRESH_EACH_REQUEST`` does, but at most once per
+        ``SESSION_REFRESH_AFTER`` (a minute): Flask would sign and send the same cookie
+        again on every response, ~7% of a form post's CPU under load (ADR 0030)."""
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        issued = getattr(session, "issued_at", None)
+        if issued is None:
+            return True
+        after = app.config.get("SESSION_REFRESH_AFTER", SESSION_REFRESH_AFTER)
+        return datetime.now(timezone.utc) - issued >= after
 
     def get_cookie_secure(self, app: Flask) -> bool:
         try:

@@ -140,6 +140,33 @@ def test_sessions_expire(sqlite_world: World) -> None:
     assert client.get("/p/").status_code == 302
 
 
+def test_an_unchanged_session_is_sent_again_at_most_once_per_refresh_interval(
+        sqlite_world: World) -> None:
+    """The cookie of a permanent session slides its expiry (Flask's
+    SESSION_REFRESH_EACH_REQUEST), but is not signed and sent again on every response:
+    only after SESSION_REFRESH_AFTER, or when the session changed (ADR 0030)."""
+    world = sqlite_world
+    flask = make_world.__globals__["flask_app"](
+        world.app, PERMANENT_SESSION_LIFETIME=timedelta(seconds=2),
+        SESSION_REFRESH_AFTER=timedelta(seconds=0.5))
+    client = flask.test_client()
+    assert "session=" in client.get(f"/in/{world.link}").headers["Set-Cookie"]
+    client.get("/p/")  # the first page may still change the session (flash, CSRF token)
+    quiet = client.get("/p/")
+    assert quiet.status_code == 200
+    assert "session=" not in quiet.headers.get("Set-Cookie", "")
+    assert "Cookie" in quiet.headers.get("Vary", "")
+    # requests every 0.8 s keep a 2-second session alive well past 2 s: each one after
+    # the refresh interval sends a newly signed cookie
+    for _ in range(4):
+        time.sleep(0.8)
+        page = client.get("/p/")
+        assert page.status_code == 200
+        assert "session=" in page.headers.get("Set-Cookie", "")
+    time.sleep(3.1)  # the signature's age is counted in whole seconds
+    assert client.get("/p/").status_code == 302  # idle longer than the lifetime: ended
+
+
 def test_sign_in_is_rate_limited(sqlite_world: World) -> None:
     client = sqlite_world.flask.test_client()
     token = csrf(client, "/login")
