@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,10 @@ from domain.values import THEME_NAMES
 log = logging.getLogger("framdrift.web")
 
 LANGUAGES = ("sv", "en")
-#: an unchanged permanent session's cookie is signed and sent again after this long
-SESSION_REFRESH_AFTER = timedelta(minutes=1)
 DEFAULT_LANGUAGE = "sv"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+#: an unchanged permanent session's cookie is signed and sent again after this long
+SESSION_REFRESH_AFTER = timedelta(minutes=1)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -41,6 +41,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+_SECURITY_HEADERS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
 
 
 def _env_flag(name: str) -> bool:
@@ -93,7 +94,7 @@ class SessionInterface(SecureCookieSessionInterface):
         if issued is None:
             return True
         after = app.config.get("SESSION_REFRESH_AFTER", SESSION_REFRESH_AFTER)
-        return datetime.now(timezone.utc) - issued >= after
+        return datetime.now(UTC) - issued >= after
 
     def get_cookie_secure(self, app: Flask) -> bool:
         try:
@@ -248,9 +249,6 @@ def _security_headers(response: Any) -> Any:
                                            or session.get("principal")):
         headers.add("Cache-Control", "no-store")
     return response
-
-
-_SECURITY_HEADERS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
 
 
 def is_web_request() -> bool:
