@@ -3,7 +3,8 @@
 Starts what docker-compose.yml runs, on a fresh PostgreSQL database: migrate, the demo
 (``--programmes`` x ``--participants``), the read models caught up, then ``gunicorn
 --config deploy/gunicorn.conf.py api.wsgi:app`` and ``framdrift projections run`` as
-separate processes (no nginx, no Redis: the sign-in link limit is raised instead). Load
+separate processes (no Redis: the sign-in link limit is raised instead; nginx in front
+only with ``--nginx``, as docker-compose.yml has it). Load
 comes from client processes (``--client-procs``, each with threads, ``http.client`` with
 keep-alive); their own CPU time is printed, so a client that starves the server shows.
 ``--light-client`` sends the timed form posts over a raw keep-alive socket instead
@@ -58,6 +59,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -393,9 +395,13 @@ class Server:
     projections worker; both stopped with SIGTERM."""
 
     def __init__(self, url: str, *, worker: bool, env: dict[str, str], log_dir: Path,
-                 name: str, root: Path = ROOT):
-        """``root``: the source tree to serve (``--compare-root``: a baseline's)."""
+                 name: str, root: Path = ROOT, nginx: bool = False):
+        """``root``: the source tree to serve (``--compare-root``: a baseline's);
+        ``nginx``: clients reach gunicorn through nginx with deploy/nginx.conf, as in the
+        compose set-up (``port`` is then nginx's; its CPU counts as the server's)."""
         self.port = free_port()
+        self.name = name
+        self.nginx: subprocess.Popen[bytes] | None = None
         config = "benchmarks/gunicorn_profile.conf.py" if env.get("FRAMDRIFT_PROFILE_DIR") \
             else "deploy/gunicorn.conf.py"
         self.env = {**os.environ, "FRAMDRIFT_DATABASE_URL": url,
@@ -425,12 +431,52 @@ class Server:
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not become ready")
             time.sleep(0.3)
+        if nginx:
+            self._start_nginx()
+
+    def _start_nginx(self) -> None:
+        """deploy/nginx.conf (port, upstream and paths templated as the end-to-end tests
+        do) in front of this gunicorn."""
+        from tests.e2e.stack import nginx_dir, start_nginx
+
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            raise RuntimeError("--nginx: no nginx (apt-get install nginx)")
+        upstream, self.port = f"127.0.0.1:{self.port}", free_port()
+        self.nginx_root = nginx_dir()
+        self.nginx = start_nginx(binary, self.nginx_root, self.port, upstream)
+        deadline = time.monotonic() + 30
+        while True:
+            if self.nginx.poll() is not None:
+                raise RuntimeError("nginx exited; see its directory's nginx.out")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                conn.request("GET", "/readyz")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("nginx did not become ready")
+            time.sleep(0.2)
 
     @property
     def pids(self) -> list[int]:
-        return [self.web.pid] + ([self.worker.pid] if self.worker else [])
+        return [self.web.pid] + ([self.worker.pid] if self.worker else []) + (
+            [self.nginx.pid] if self.nginx else [])
 
     def stop(self) -> None:
+        if self.nginx is not None and self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+            try:
+                self.nginx.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait()
+            log = self.nginx_root / "access.log"
+            answered = sum(1 for _ in log.open()) if log.exists() else 0
+            print(f"  nginx in front of {self.name}: {answered} requests passed", flush=True)
+            shutil.rmtree(self.nginx_root, ignore_errors=True)
         for p in (self.web, self.worker):
             if p is not None and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -731,6 +777,9 @@ def main() -> None:
                         help="time the form posts with a lighter client (raw socket, "
                         "LightPoster) instead of http.client: less of the shared cores "
                         "go to the clients")
+    parser.add_argument("--nginx", action="store_true",
+                        help="the form posts' servers behind nginx (deploy/nginx.conf), as "
+                        "in the compose set-up, instead of the clients talking to gunicorn")
     parser.add_argument("--parts", default="posts,evaluators,flat")
     parser.add_argument("--keep-logs", default="", help="a directory for the server logs")
     parser.add_argument("--profile", default="", help="a directory: cProfile every worker")
@@ -770,7 +819,8 @@ def main() -> None:
           f"{os.cpu_count()} cores, Python {platform.python_version()}, load average "
           f"{load_average()}; {args.seconds:g} s cells, {args.rounds} rounds (medians), "
           f"{args.client_procs} client processes, posts by "
-          f"{'LightPoster' if args.light_client else 'http.client'}", flush=True)
+          f"{'LightPoster' if args.light_client else 'http.client'}"
+          f"{', through nginx (deploy/nginx.conf)' if args.nginx else ''}", flush=True)
     run = uuid.uuid4().hex[:8]
     # named after the server's database (FRAMDRIFT_TEST_POSTGRES_URL), so that benchmarks
     # of several checkouts on one server keep to their own names
@@ -804,11 +854,11 @@ def main() -> None:
                 admin(f'CREATE DATABASE "{copy}" TEMPLATE "{small_db}"')
                 created.append(copy)
                 variants[name] = Server(db_url(copy, pool=True), worker=True, env=env, log_dir=logs,
-                                        name=f"variant-{k}", root=root)
+                                        name=f"variant-{k}", root=root, nginx=args.nginx)
                 servers.append(variants[name])
                 print(f"  variant {name}: {root} on a copy of the store", flush=True)
         server = Server(db_url(small_db, pool=True), worker=True, env=env, log_dir=logs,
-                        name="small")
+                        name="small", nginx=args.nginx)
         servers.append(server)
         results: dict[str, Any] = {}
         if big_wanted:  # before the posts: the small store as loaded

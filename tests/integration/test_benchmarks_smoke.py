@@ -258,3 +258,26 @@ def test_gunicorn_load_benchmark_compares_trees(postgres_available):
                       out, re.M)
     assert trees and all(float(x) > 0 for x in trees.groups()), out
     assert re.search(r"^\| 2 \| again \| \d+ \| [\d.]+ \| \d+ / \d+ \| [\d.]+ \|$", out, re.M), out
+
+
+@pytest.mark.postgres
+def test_gunicorn_load_benchmark_through_nginx(postgres_available):
+    """``--nginx``: the posts go through nginx with deploy/nginx.conf, as in the compose
+    set-up; every post still answered with the redirect (nothing "unexpected")."""
+    from tests.e2e.stack import nginx_binary
+
+    nginx_binary()  # skips without nginx, fails in CI (FRAMDRIFT_REQUIRE_NGINX)
+    done = subprocess.run(
+        [sys.executable, "benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
+         "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "1",
+         "--client-procs", "1", "--pool", "2,2", "--nginx"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
+             "WEB_CONCURRENCY": "1", "FRAMDRIFT_THREADS": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "through nginx (deploy/nginx.conf)" in out and "unexpected" not in out, out
+    passed = re.search(r"nginx in front of small: (\d+) requests passed", out)
+    assert passed and int(passed.group(1)) > 0, out
+    row = re.search(r"^\| 2 \| \d+ \(\d+\) \| (\d+) \| \d+ / \d+ \| ([\d.]+) \|", out, re.M)
+    assert row and int(row.group(1)) > 0 and float(row.group(2)) > 0, out
