@@ -437,6 +437,8 @@ class Server:
     def _start_nginx(self) -> None:
         """deploy/nginx.conf (port, upstream and paths templated as the end-to-end tests
         do) in front of this gunicorn."""
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))  # the tests' nginx helpers (run without PYTHONPATH)
         from tests.e2e.stack import nginx_dir, start_nginx
 
         binary = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -31,7 +31,8 @@ def seed(app: Framdrift, people: int) -> tuple[Any, list[Any]]:
 
 def grouped(app: Framdrift, first: Any, others: list[Any]) -> list[Any]:
     """Run ``first`` (a callable), hold its write until every one of ``others`` has queued
-    its events behind it, then let all go; each one's result or exception, in order."""
+    its events behind it, one after the other in the order given, then let all go; each
+    one's result or exception, in order."""
     gc = app.recorder.group_commit
     assert gc is not None
     gate = threading.Event()
@@ -58,8 +59,8 @@ def grouped(app: Framdrift, first: Any, others: list[Any]) -> list[Any]:
     for n, fn in enumerate(others, 1):
         threads.append(threading.Thread(target=run, args=(n, fn)))
         threads[-1].start()
-    while len(gc._queue) < len(others) and time.monotonic() < deadline:
-        time.sleep(0.005)
+        while len(gc._queue) < n and time.monotonic() < deadline:
+            time.sleep(0.005)  # queued in the order given
     assert len(gc._queue) == len(others)  # all queued behind the first, held write
     app.queued = [r.events[0].originator_id for r in gc._queue]  # type: ignore[attr-defined]
     gc.write = write
