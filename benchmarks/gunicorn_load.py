@@ -390,6 +390,24 @@ def admin(sql: str) -> None:
         conn.execute(sql)
 
 
+def wait_ready(process: subprocess.Popen[Any], port: int, what: str, timeout: float) -> None:
+    """Until ``/readyz`` on ``port`` answers 200; raise if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not become ready")
+        time.sleep(0.2)
+
+
 class Server:
     """gunicorn as docker-compose.yml runs it (its config file), plus, when asked, the
     projections worker; both stopped with SIGTERM."""
@@ -417,20 +435,7 @@ class Server:
         self.worker = subprocess.Popen(
             [str(BIN / "framdrift"), "projections", "run"], cwd=root, env=self.env,
             stdout=self.logs[1], stderr=subprocess.STDOUT) if worker else None
-        deadline = time.monotonic() + 120
-        while True:
-            if self.web.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.logs[0].name}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not become ready")
-            time.sleep(0.3)
+        wait_ready(self.web, self.port, f"gunicorn (see {self.logs[0].name})", 120)
         if nginx:
             self._start_nginx()
 
@@ -447,20 +452,7 @@ class Server:
         upstream, self.port = f"127.0.0.1:{self.port}", free_port()
         self.nginx_root = nginx_dir()
         self.nginx = start_nginx(binary, self.nginx_root, self.port, upstream)
-        deadline = time.monotonic() + 30
-        while True:
-            if self.nginx.poll() is not None:
-                raise RuntimeError("nginx exited; see its directory's nginx.out")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("nginx did not become ready")
-            time.sleep(0.2)
+        wait_ready(self.nginx, self.port, f"nginx (see {self.nginx_root}/nginx.out)", 30)
 
     @property
     def pids(self) -> list[int]:

@@ -15,9 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str) -> str:
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
+    """A benchmark script's output; ``env`` is added to this process's environment."""
     done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=timeout, env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -243,16 +244,12 @@ def test_gunicorn_load_benchmark_compares_trees(postgres_available):
     """``--variants``: another tree's gunicorn on a copy of the store, its posts in the same
     rounds (here the same tree twice), each with its ratio to the library's baseline; the
     posts sent by ``--light-client`` (every post answered with the redirect, or no rate)."""
-    done = subprocess.run(
-        [sys.executable, "benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
-         "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "2",
-         "--client-procs", "1", "--variants", f"again={ROOT}", "--pool", "2,2",
-         "--light-client"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
-             "WEB_CONCURRENCY": "2", "FRAMDRIFT_THREADS": "2"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = done.stdout
+    out = run("benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
+              "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "2",
+              "--client-procs", "1", "--variants", f"again={ROOT}", "--pool", "2,2",
+              "--light-client", timeout=600,
+              env={"FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
+                   "WEB_CONCURRENCY": "2", "FRAMDRIFT_THREADS": "2"})
     assert "posts by LightPoster" in out and "unexpected" not in out, out
     trees = re.search(r"^ratio line \(trees\): 2 clients this tree ([\d.]+) vs again ([\d.]+)$",
                       out, re.M)
@@ -267,15 +264,11 @@ def test_gunicorn_load_benchmark_through_nginx(postgres_available):
     from tests.e2e.stack import nginx_binary
 
     nginx_binary()  # skips without nginx, fails in CI (FRAMDRIFT_REQUIRE_NGINX)
-    done = subprocess.run(
-        [sys.executable, "benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
-         "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "1",
-         "--client-procs", "1", "--pool", "2,2", "--nginx"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
-             "WEB_CONCURRENCY": "1", "FRAMDRIFT_THREADS": "2"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = done.stdout
+    out = run("benchmarks/gunicorn_load.py", "--parts", "posts", "--programmes", "1",
+              "--participants", "4", "--clients", "2", "--seconds", "0.5", "--rounds", "1",
+              "--client-procs", "1", "--pool", "2,2", "--nginx", timeout=600,
+              env={"FRAMDRIFT_TEST_POSTGRES_URL": postgres_available,
+                   "WEB_CONCURRENCY": "1", "FRAMDRIFT_THREADS": "2"})
     assert "through nginx (deploy/nginx.conf)" in out and "unexpected" not in out, out
     passed = re.search(r"nginx in front of small: (\d+) requests passed", out)
     assert passed and int(passed.group(1)) > 0, out
