@@ -95,9 +95,19 @@
       var el = filters.querySelector("[data-filter=" + name + "]");
       return el ? el.value.trim().toLowerCase() : "";
     }
+    var shown = items.length;
+    function tell() {  // the list scrolls in its own box: also say how many are selected in it
+      if (!count) { return; }
+      var selected = list.querySelectorAll("input:checked").length;
+      count.textContent = (en ? shown + " of " + items.length + " shown"
+        : shown + " av " + items.length + " visas") +
+        (selected ? (en ? ", " + selected + " selected"
+          : ", " + selected + (selected === 1 ? " vald" : " valda")) : "");
+    }
     function apply() {
       var text = value("text"), week = value("week"), unit = value("unit"),
-        kind = value("kind"), area = value("area"), shown = 0;
+        kind = value("kind"), area = value("area");
+      shown = 0;
       Array.prototype.forEach.call(items, function (li) {
         var box = li.querySelector("input");
         var ok = (box && box.checked) || (
@@ -109,14 +119,12 @@
         li.hidden = !ok;
         if (ok) { shown++; }
       });
-      if (count) {
-        count.textContent = en ? shown + " of " + items.length + " shown"
-          : shown + " av " + items.length + " visas";
-      }
+      tell();
     }
     filters.hidden = false;
     filters.addEventListener("input", apply);
     filters.addEventListener("change", apply);
+    list.addEventListener("change", tell);  // (un)ticking changes the count, not the filter
     apply();
   }
 

@@ -243,3 +243,47 @@ def test_from_a_shared_reflection_to_a_capability_on_a_phone(browser, site,
 
 def test_english_survives_an_ended_session(browser, site, screenshot) -> None:
     _flow(browser, site, screenshot, "en", end_session_mid_flow=True)
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_a_busy_course_groups_records_scroll_in_their_own_box(browser, site, screenshot,
+                                                              lang: str) -> None:
+    """By week 5 a course group has shared 150 records and more (the demo: 156). The
+    "based on" list scrolls in a box of its own, so that Save stays a few screens below
+    it on a phone (with the list in the page it was 37,000 px down), and the count says
+    how many are ticked in it."""
+    world, url = site
+    with acting_as(f"participant:{world.colleague}"):
+        for i in range(60):
+            world.app.log_reflection(world.colleague, example=f"Delad iakttagelse {i}",
+                                     shared=True)
+    context, tab = _phone(browser, "sv-SE" if lang == "sv" else "en-GB")
+    try:
+        tab.goto(f"{url}/in/{world.link}")
+        if lang == "en":
+            _english(tab)
+        tab.goto(f"{url}/p/decisions/new")
+        items = tab.locator(".picker-list > li")
+        assert items.count() >= 60
+        box = tab.locator(".picker-list").bounding_box()
+        assert box is not None and box["height"] <= 0.7 * 740 + 1, box
+        save = tab.get_by_role("button", name="Spara beslutet" if lang == "sv"
+                               else "Save decision")
+        below = save.bounding_box()["y"] - (box["y"] + box["height"])
+        assert below < 3 * 740, f"Save is {below:.0f} px below the list"
+        count = tab.locator("[data-picker-count]")
+        assert count.inner_text() == (f"{items.count()} av {items.count()} visas"
+                                      if lang == "sv" else
+                                      f"{items.count()} of {items.count()} shown")
+        chosen = items.filter(has_text="Delad iakttagelse 7").first
+        chosen.locator("input").check()  # scrolled to inside the box
+        assert count.inner_text().endswith(", 1 vald" if lang == "sv" else ", 1 selected")
+        _shoot(tab, screenshot, f"{lang}-busy-picker")
+        _field(tab, "Beslut" if lang == "sv" else "Decision").fill("Vi bygger vidare")
+        save.click()
+        tab.wait_for_url(re.compile(r"/p/records/[0-9a-f-]{36}\?saved=decision"))
+        decision = world.app.get_record(tab.url.split("/p/records/")[1].split("?")[0])
+        assert len(decision["based_on"]) == 1, decision
+        assert world.app.get_record(decision["based_on"][0])["example"] == "Delad iakttagelse 7"
+    finally:
+        context.close()
