@@ -69,7 +69,7 @@ def test_error_summary_links_each_field_and_researcher_pages_are_wide(app) -> No
         assert f'id="{field}"' in html and f'id="{field}-error"' in html
     programme = client.get(f"/r/programmes/{world.programme}").get_data(as_text=True)
     assert '<main id="main" class="container wide">' in programme
-    assert 'class="table stack"' in programme and 'data-label="Enhet"' in programme
+    assert 'class="table stack people"' in programme and 'data-label="Enhet"' in programme
 
 
 @pytest.fixture

@@ -167,6 +167,39 @@ def test_researcher_plans_five_weeks_and_invites(site, page, browser, screenshot
         context.close()
 
 
+def test_the_participant_list_is_short_cards_on_a_phone(site, browser, screenshot) -> None:
+    """At 360 px a researcher's programme page shows each participant as a card of four
+    short lines: the tick box beside the name, the unit, role and pseudonym, the
+    invitation. With each label above its value a card was ~340 px: a course of 30
+    took 10,500 px of the page."""
+    world, url = site
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="sv-SE",
+                                  is_mobile=True, has_touch=True)
+    try:
+        tab = context.new_page()
+        tab.goto(f"{url}/login")
+        tab.get_by_label("Användarnamn").fill("forskare")
+        tab.get_by_label("Lösenord").fill(PASSWORD)
+        tab.get_by_role("button", name="Logga in").click()
+        tab.wait_for_url(re.compile(r"/r/$"))
+        tab.goto(f"{url}/r/programmes/{world.programme}")
+        rows = tab.locator("table.people tbody tr")
+        assert rows.count() >= 2
+        for i in range(rows.count()):
+            row = rows.nth(i)
+            height = row.bounding_box()["height"]
+            assert height <= 190, f"participant {i + 1}: a card of {height:.0f} px"
+            tick = row.locator("input[type=checkbox]").bounding_box()
+            name = row.locator("td.name a").bounding_box()
+            assert tick["width"] >= 24 and tick["height"] >= 24, tick  # a target for a thumb
+            assert abs((tick["y"] + tick["height"] / 2) - (name["y"] + name["height"] / 2)) < 12
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"the page is wider than the phone: {width}px"
+        screenshot(tab, "programme-360")
+    finally:
+        context.close()
+
+
 def test_language_switch_and_keyboard(site, page, screenshot) -> None:
     world, url = site
     page.goto(f"{url}/in/{world.link}")
