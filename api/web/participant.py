@@ -370,6 +370,9 @@ def _open_experiments(mine: list[dict[str, Any]], established: set[str]) -> list
     return out
 
 
+COLLEAGUES_SHOWN = 5  # what colleagues shared this week, in the page; the rest folded
+
+
 @bp.get("/p/")
 @participant_required
 def my_log() -> Any:
@@ -405,6 +408,7 @@ def my_log() -> Any:
     return render("p_log.html", programme=programme, me=g.me, weeks=weeks,
                   this_week=this_week, current=current, total=len(records),
                   materials=materials, meetings=meetings, colleagues=colleagues,
+                  colleagues_shown=COLLEAGUES_SHOWN,
                   open_experiments=_open_experiments(records + team, established),
                   areas=area_names(programme), request_id=new_request_id(),
                   clear_draft=request.args.get("saved", "")[:40])

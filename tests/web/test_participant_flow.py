@@ -49,6 +49,25 @@ def test_home_starts_with_this_week_and_marks_material_in_one_tap(world: World) 
     assert "✓ tagit del av" in html[html.index('id="this-week"'):]
 
 
+def test_this_weeks_colleague_records_show_the_newest_five_and_fold_the_rest(
+        world: World) -> None:
+    """By week 5 a course group shares twenty records and more a week; listed in full they
+    pushed this week's buttons (log a reflection, make a decision) ~5,000 px down a phone.
+    The newest five are in the page, the others one tap away in "Show N more"."""
+    for i in range(7):
+        _shared_reflection(world, f"Delad insikt nummer {i}")
+    html = world.client("participant").get("/p/").get_data(as_text=True)
+    start = html.index('id="this-week"')
+    this_week = html[start:html.index("</section>", start)]
+    folded = re.search(r'<details class="disclosure">\s*<summary>Visa 2 till</summary>'
+                       r'(.*?)</details>', this_week, re.S)
+    assert folded, this_week
+    shown = this_week.replace(folded.group(0), "")
+    assert [i for i in range(7) if f"Delad insikt nummer {i}<" in shown] == [2, 3, 4, 5, 6]
+    assert [i for i in range(7) if f"Delad insikt nummer {i}<" in folded.group(1)] == [0, 1]
+    assert shown.index("Delad insikt nummer") < shown.index("Logga en reflektion")
+
+
 def test_a_decision_builds_on_a_colleagues_shared_reflection(world: World) -> None:
     """The reflection's page offers "make a decision from this"; the form comes with the
     link, the units of both authors ticked, and the picker lists shared records of any
