@@ -68,6 +68,29 @@ def test_this_weeks_colleague_records_show_the_newest_five_and_fold_the_rest(
     assert shown.index("Delad insikt nummer") < shown.index("Logga en reflektion")
 
 
+def test_a_long_list_of_other_participants_starts_folded(world: World) -> None:
+    """The team choice lists those who wrote what a record builds on first; the other
+    participants are folded when there are more than eight (a course of 30 listed open put
+    the rest of the experiment form 1,700 px further down a phone), and open when one of
+    them is ticked (a form shown again with its message)."""
+    def others_open(html: str) -> bool:
+        team = html[html.index('id="team"'):html.index("</fieldset>", html.index('id="team"'))]
+        return re.search(r"<details class=\"disclosure\"\s*open>", team) is not None
+
+    client = world.client("participant")
+    assert others_open(client.get("/p/experiments/new").get_data(as_text=True))  # 1 other
+    with acting_as("researcher:test"):
+        extra = [str(world.app.enrol_participant(world.programme, name=f"Deltagare {i}",
+                                                 email=None, role="expert", unit="it"))
+                 for i in range(8)]
+    assert not others_open(client.get("/p/experiments/new").get_data(as_text=True))
+    fields = form_fields(client, "/p/experiments/new")
+    html = client.post("/p/experiments/new", data={  # no aim: shown again, the team kept
+        **fields, "week": "3", "aim": "", "change": "Dela", "prediction": "Bättre",
+        "measure": "Enkät", "team": [extra[5]], "units": ["it"]}).get_data(as_text=True)
+    assert others_open(html) and f'value="{extra[5]}" checked' in html
+
+
 def test_a_decision_builds_on_a_colleagues_shared_reflection(world: World) -> None:
     """The reflection's page offers "make a decision from this"; the form comes with the
     link, the units of both authors ticked, and the picker lists shared records of any
