@@ -46,7 +46,7 @@ from api import spreadsheet
 from api.app import framdrift_app
 from api.auth import current_principal, require_role
 from api.rest import export_file
-from api.web.common import render
+from api.web.common import programmes_page, render
 from api.web.labels import (
     ACTORS,
     KIND_HEADS,
@@ -864,11 +864,9 @@ def funnel(state: ProgrammeState) -> dict[str, Any]:
 @bp.get("/")
 @researcher_page
 def index() -> str:
-    from projections import queries
-
-    programmes = queries.programmes(_sql())
-    return render("replay_index.html", programmes=programmes, programme=None,
-                  synthetic=any(p.get("synthetic") for p in programmes))
+    page = programmes_page(framdrift_app(), live=False)
+    return render("replay_index.html", programmes=page["items"], page=page, programme=None,
+                  synthetic=any(p.get("synthetic") for p in page["items"]))
 
 
 @bp.get("/<uuid:programme_id>")

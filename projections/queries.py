@@ -177,26 +177,30 @@ MAX_PROGRAMMES_PAGE = 500
 
 
 def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
-                    limit: int = 50) -> tuple[list[dict[str, Any]], tuple[int, str] | None, int]:
+                    limit: int = 50, newest_first: bool = False,
+                    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None, int]:
     """One page of programmes in a stable order, (log position planned, id):
     ``(items, next, total)``. ``after`` is the (position, id) of the last programme of the
     previous page; ``next`` is that of this page's last one when more follow, else None.
 
     A programme planned later always sorts after every existing one, so walking the pages
     returns every programme exactly once even while programmes are being added (keyset
-    paging: one index range read per page, however many programmes there are)."""
+    paging: one index range read per page, however many programmes there are).
+    ``newest_first`` (the web pages' lists): the same order reversed; a programme planned
+    meanwhile is then on the first page, never on a later one."""
     if isinstance(limit, bool) or not isinstance(limit, int) or \
             not 0 < limit <= MAX_PROGRAMMES_PAGE:
         raise InvalidQueryError(f"limit must be 1..{MAX_PROGRAMMES_PAGE}", field="limit")
     where, params = "", []
     if after is not None:
-        where = "WHERE (position, programme_id) > (?, ?)"
+        where = f"WHERE (position, programme_id) {'<' if newest_first else '>'} (?, ?)"
         params = [int(after[0]), str(after[1])]
+    order = "position DESC, programme_id DESC" if newest_first else "position, programme_id"
     table = sql.table("pj_programmes")
     with sql.reading() as cur:
         rows = cur.query(
             f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
-            f"FROM {table} {where} ORDER BY position, programme_id LIMIT ?",
+            f"FROM {table} {where} ORDER BY {order} LIMIT ?",
             [*params, limit + 1])
         total = int(cur.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
         more = len(rows) > limit

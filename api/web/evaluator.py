@@ -27,6 +27,7 @@ from api.web.common import (
     actor,
     get_programme_or_404,
     new_request_id,
+    programmes_page,
     render,
     researcher_required,
 )
@@ -41,7 +42,6 @@ from domain.accounts import (
     revoke_links,
 )
 from domain.context import acting_as
-from projections import queries
 
 # What an evaluator's session may reach besides the evaluator pages: sign out, the
 # language switch, signing in again (as someone else) and static files.
@@ -100,9 +100,9 @@ def evaluator_required(view: Any) -> Any:
 @bp.get("/e/")
 @evaluator_required
 def evaluator_programmes() -> Any:
-    found = queries.programmes(framdrift_app().sql)
-    return render("e_programmes.html", programmes=found,
-                  synthetic=any(p["synthetic"] for p in found))
+    page = programmes_page(framdrift_app(), live=False)
+    return render("e_programmes.html", programmes=page["items"], page=page,
+                  synthetic=any(p["synthetic"] for p in page["items"]))
 
 
 @bp.get("/e/programmes/<programme_id>")

@@ -22,7 +22,7 @@ from api.web.common import (
     live_areas,
     new_request_id,
     participants_of,
-    programme_ids,
+    programmes_page,
     render,
     researcher_required,
 )
@@ -70,14 +70,8 @@ def _participant(programme: dict[str, Any], participant_id: str) -> dict[str, An
 @bp.get("/r/")
 @researcher_required
 def programmes() -> Any:
-    app = framdrift_app()
-    found = []
-    for pid in programme_ids(app):
-        try:
-            found.append(app.get_programme(pid))
-        except domain_errors.NotFoundError:
-            continue
-    return render("r_programmes.html", programmes=found)
+    page = programmes_page(framdrift_app(), live=True)
+    return render("r_programmes.html", programmes=page["items"], page=page)
 
 
 # ------------------------------------------------------------------- a new programme
