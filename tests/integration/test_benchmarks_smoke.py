@@ -92,6 +92,22 @@ def test_writes_benchmark_runs():
     assert re.search(r"^\| sqlite \| 60 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \|$", out, re.M), out
 
 
+def test_web_lists_benchmark_runs(tmp_path):
+    """The programme lists on a store of one programme vs one of two, built here: every
+    page answered (the script asserts a 200), its sizes and the ratio printed."""
+    out = run("benchmarks/web_lists.py", "--small-programmes", "1", "--big-programmes", "2",
+              "--store-dir", str(tmp_path), "--requests", "3")
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in out.splitlines()
+            if line.startswith("| /")]
+    assert [r[0] for r in rows] == ["/r/", "/replay/", "/e/"]
+    for cells in rows:
+        for cell in cells[1:3]:
+            cold, p50, kib = (float(x) for x in cell.split(" / "))
+            assert cold > 0 and p50 > 0 and kib >= 1
+        assert float(cells[3]) > 0
+    assert "ratio line: p50 big / small = /r/ " in out
+
+
 def test_evaluator_reads_benchmark_runs():
     out = run("benchmarks/evaluator_reads.py", "--small", "1", "--big", "2", "--stores",
               "sqlite", "--clients", "2", "--requests", "4", "--rounds", "1")
