@@ -262,15 +262,15 @@ def participant_ids_of(app: Framdrift, programme_id: str) -> list[str]:
         lambda e: str(e.programme_id) == programme_id)
 
 
-PROGRAMMES_PER_PAGE = 24  # cards in rows of one, two or three
+PROGRAMMES_PER_PAGE = 24  # cards in rows of one to four (the grid's columns)
 
 
 def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
     """A page of programmes for the web lists, the newest first (``?before=`` the cursor
     of the page before): ``items``, ``older`` (the next page's cursor or None),
     ``total``, ``first`` (whether this is the first page). From the read model, one
-    keyset page at a time (a store of 850 programmes made the lists 230,000 px long and
-    loaded every programme). With ``live`` (the researchers' list), the first page also
+    keyset page at a time (170 programmes made the lists 50,000 px long at 360 px, and
+    /r/ loaded every programme's aggregate). With ``live`` (the researchers' list), the first page also
     shows the programmes planned after the position the read models have reached, from
     the log, so that one just planned is always there."""
     from flask_babel import gettext as _
