@@ -1,7 +1,8 @@
 """Benchmark: the web pages that list programmes, on a small store vs a big one (issue 14,
 item 2: "every list paged ... flat in the size of the store").
 
-The researchers' /r/, the replay's /replay/ and the evaluators' /e/, each asked through
+The researchers' /r/, the replay's /replay/ and the evaluators' /e/ (and, for one
+programme, the researchers' evaluator-links and outbox pages), each asked through
 the WSGI app in this process by a signed-in researcher or evaluator: the first request
 of a freshly opened application (cold: nothing cached, as after a restart) and the p50
 of ``--requests`` more, the two stores taking turns request by request (the small store
@@ -28,7 +29,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-PAGES = (("researcher", "/r/"), ("researcher", "/replay/"), ("evaluator", "/e/"))
+PAGES = (("researcher", "/r/"), ("researcher", "/replay/"), ("evaluator", "/e/"),
+         # one programme's pages that list what was created by kind (links, messages),
+         # found through the log's partial indexes (docs/adr/0032-creation-rows-indexed.md)
+         ("researcher", "/r/programmes/{pid}/evaluator-links"),
+         ("researcher", "/r/programmes/{pid}/mail"))
 
 
 def _import_tree(root: str) -> None:
@@ -74,6 +79,9 @@ class Site:
                                     password="benchmark-password-1")
         secret, _ = issue_link(self.app, role="researcher", subject=rid)
         evaluator, _link, _who = issue_evaluator_link(self.app)
+        from projections import queries
+
+        self.pid = queries.programmes_page(self.app.sql, limit=1)[0][0]["id"]
         self.clients: dict[str, Any] = {}
         for role, link in (("researcher", secret), ("evaluator", evaluator)):
             client = self.flask.test_client()
@@ -81,6 +89,7 @@ class Site:
             self.clients[role] = client
 
     def get(self, role: str, path: str) -> tuple[float, int]:
+        path = path.format(pid=self.pid)
         started = time.perf_counter()
         response = self.clients[role].get(path)
         elapsed = time.perf_counter() - started

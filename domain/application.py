@@ -259,6 +259,9 @@ class Framdrift(Application[UUID]):
         app = cls({"CREATE_TABLE": "yes"}, config=config)
         app.keys.create_tables()
         app.chain.migrate()  # builds the chain of a store that predates it, once
+        from domain.batchread import create_indexes
+
+        create_indexes(app)  # the log's rows that create links, messages, tokens, schedules
         return app
 
     @property

@@ -252,18 +252,14 @@ class _Pending:
         self.ids: dict[UUID, None] = {}
 
     def unfinished(self, app: Framdrift) -> list[UUID]:
-        from eventsourcing.utils import get_topic
+        from domain.batchread import creation_rows
 
-        with self.lock:
-            topics = [get_topic(MailMessage.Queued)]
-            while True:
-                page = app.recorder.select_notifications(start=self.position + 1, limit=500,
-                                                         topics=topics)
-                if not page:
-                    break
-                for n in page:
-                    self.ids[n.originator_id] = None
-                self.position = page[-1].id
+        with self.lock:  # new messages through their partial index: a pass with none new
+            # no longer scans the log from the last message queued to its end
+            for position, oid, _version, _state in creation_rows(
+                    app, MailMessage.Queued, self.position):
+                self.ids[oid] = None
+                self.position = position
             return list(self.ids)
 
     def finished(self, message_id: UUID) -> None:

@@ -68,3 +68,43 @@ def test_one_programmes_outbox_and_one_persons_links_read_only_theirs(app, monke
     assert len(mine) == 2
     links = list_links(app, a["ada"])
     assert links == [i for i in every_link if i.subject == str(a["ada"])] and len(links) == 1
+
+
+def test_creation_events_are_found_through_their_own_index(app):
+    """The rows that create links, messages, tokens and schedules are found through a
+    partial index of their topic (``framdrift migrate``): the same ids, in the same
+    order, as reading the log by topic through the recorder, which scanned the whole log
+    (46 ms at 204k events for 17 links, 0.07 ms through the index)."""
+    from eventsourcing.utils import get_topic
+
+    from domain import mail as outbox
+    from domain.accounts import SignInLink, issue_link, issue_token
+    from domain.batchread import _events_table, creation_events, created_where
+    from domain.context import acting_as
+
+    with acting_as("researcher:tests"):
+        a = setup_programme(app)
+        for n, who in enumerate(["ada", "bo", "ada"]):
+            log(app, a[who], shared=True)  # other events in between
+            outbox.queue_message(app, kind="reminder", request_key=f"r{n}",
+                                 participant_id=a[who], language="sv", week=2)
+            issue_link(app, role="participant", subject=a[who])
+        issue_token(app, role="evaluator", label="index test")
+    for created in creation_events():
+        by_recorder = [n.originator_id for n in app.recorder.select_notifications(
+            start=1, limit=10_000, topics=[get_topic(created)])]
+        assert created_where(app, created) == by_recorder, created
+    assert len(created_where(app, SignInLink.Issued)) == 3
+    ada = created_where(app, SignInLink.Issued, lambda e: e.subject == str(a["ada"]))
+    assert len(ada) == 2
+    table, position = _events_table(app)
+    query = (f"SELECT {position}, originator_id FROM {table} "
+             f"WHERE topic = '{get_topic(SignInLink.Issued)}' AND {position} > 0 "
+             f"ORDER BY {position} LIMIT 500")
+    if app.sql.postgres:  # (a table this small is read whole unless told otherwise)
+        with app.sql.transaction(commit=False) as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            plan = " ".join(r["QUERY PLAN"] for r in cur.query(f"EXPLAIN {query}"))
+    else:
+        plan = " ".join(r["detail"] for r in app.sql.query(f"EXPLAIN QUERY PLAN {query}"))
+    assert "_signinlink_issued" in plan, plan

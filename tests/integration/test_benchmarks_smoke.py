@@ -99,7 +99,9 @@ def test_web_lists_benchmark_runs(tmp_path):
               "--store-dir", str(tmp_path), "--requests", "3")
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in out.splitlines()
             if line.startswith("| /")]
-    assert [r[0] for r in rows] == ["/r/", "/replay/", "/e/"]
+    assert [r[0] for r in rows] == ["/r/", "/replay/", "/e/",
+                                    "/r/programmes/{pid}/evaluator-links",
+                                    "/r/programmes/{pid}/mail"]
     for cells in rows:
         for cell in cells[1:3]:
             cold, p50, kib = (float(x) for x in cell.split(" / "))
