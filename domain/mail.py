@@ -504,29 +504,19 @@ class AddressIndex:
                         hashlib.sha256).hexdigest()
 
     def catch_up(self) -> None:
-        """Add the participants enrolled since the last catch-up (from the log)."""
-        from eventsourcing.utils import get_topic
+        """Add the participants enrolled since the last catch-up (from the log, through
+        the partial index of ``Participant.Enrolled``: an anonymous "send me a new link"
+        no longer scans the log from the last enrolment to its end; ADR 0032)."""
+        from domain.batchread import CHUNK, creation_rows
 
         table, position_table = self.sql.table(INDEX_TABLE), self.sql.table(
             INDEX_POSITION_TABLE)
         rows = self.sql.query(f"SELECT position FROM {position_table} WHERE id = 1")
-        start = (int(rows[0]["position"]) if rows else 0) + 1
-        topics = [get_topic(Participant.Enrolled)]
-        while True:
-            page = self.app.recorder.select_notifications(start=start, limit=500,
-                                                          topics=topics)
-            if not page:
-                return
-            entries = []
-            for n in page:
-                try:
-                    person = self.app.repository.get(n.originator_id)
-                except AggregateNotFoundError:
-                    continue
-                address = reveal(person.email) if person.email and not person.erased else None
-                if address:
-                    entries.append((self.digest(address), str(person.id)))
-            last = page[-1].id
+        start = int(rows[0]["position"]) if rows else 0
+        entries: list[tuple[str, str]] = []
+        last, seen = start, 0
+
+        def save() -> None:
             with self.sql.transaction() as cur:
                 for digest, pid in entries:
                     cur.execute(f"INSERT INTO {table} (digest, participant_id) VALUES (?, ?) "
@@ -535,7 +525,23 @@ class AddressIndex:
                 cur.execute(f"INSERT INTO {position_table} (id, position) VALUES (1, ?) "
                             "ON CONFLICT (id) DO UPDATE SET position = excluded.position",
                             (last,))
-            start = last + 1
+            entries.clear()
+
+        for position, oid, _version, _state in creation_rows(
+                self.app, Participant.Enrolled, start):
+            try:
+                person = self.app.repository.get(oid)
+            except AggregateNotFoundError:
+                person = None
+            address = (reveal(person.email) if person is not None and person.email
+                       and not person.erased else None)
+            if address:
+                entries.append((self.digest(address), str(person.id)))
+            last, seen = position, seen + 1
+            if seen % CHUNK == 0:
+                save()
+        if last != start:
+            save()
 
     def find(self, address: str) -> list[str]:
         """Ids of the enrolled, not erased participants with this address."""
