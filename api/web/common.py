@@ -270,9 +270,9 @@ def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
     of the page before): ``items``, ``older`` (the next page's cursor or None),
     ``total``, ``first`` (whether this is the first page). From the read model, one
     keyset page at a time (170 programmes made the lists 50,000 px long at 360 px, and
-    /r/ loaded every programme's aggregate). With ``live`` (the researchers' list), the first page also
-    shows the programmes planned after the position the read models have reached, from
-    the log, so that one just planned is always there."""
+    /r/ loaded every programme's aggregate). With ``live`` (the researchers' list), the
+    first page also shows the programmes planned after the position the read models have
+    reached, from the log, so that one just planned is always there."""
     from flask_babel import gettext as _
 
     from projections import queries

@@ -79,7 +79,7 @@ def test_creation_events_are_found_through_their_own_index(app):
 
     from domain import mail as outbox
     from domain.accounts import SignInLink, issue_link, issue_token
-    from domain.batchread import _events_table, creation_events, created_where
+    from domain.batchread import _events_table, created_where, creation_events
     from domain.context import acting_as
 
     with acting_as("researcher:tests"):
