@@ -487,15 +487,13 @@ class Server:
 def prepare(url: str, programmes: int, participants: int) -> dict[str, Any]:
     """migrate, the demo, the read models caught up; a sign-in link per participant and an
     evaluator token (as the researchers' pages and ``framdrift tokens create`` make them)."""
-    from api.cli import _migrate_hooks
+    from api.cli import migrate_all
     from domain.accounts import issue_link, issue_token
     from domain.application import Framdrift
     from domain.demo import load_demo
     from projections import runner
 
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     try:
         started = time.perf_counter()

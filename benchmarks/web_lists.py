@@ -41,14 +41,12 @@ def _import_tree(root: str) -> None:
 
 
 def _store(url: str, programmes: int) -> str:
-    from api.cli import _migrate_hooks
+    from api.cli import migrate_all
     from domain.application import Framdrift
     from domain.demo import load_demo
     from projections import runner
 
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     try:
         started = time.perf_counter()

@@ -66,11 +66,9 @@ def store_url(request) -> str:
 
 def migrate_all(url: str) -> None:
     """What ``framdrift migrate`` does: event tables, keys, and any read models."""
-    from api.cli import _migrate_hooks
+    from api.cli import migrate_all as migrate
 
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
+    migrate(url)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_accessibility import AXE, _check  # noqa: E402
-from web_support import PASSWORD, make_world  # noqa: E402
+from web_support import make_world, sign_in_researcher  # noqa: E402
 
 from api import enrolment  # noqa: E402
 
@@ -63,11 +63,7 @@ def test_researcher_enrols_a_cohort_from_a_csv_file(site, browser, screenshot, t
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     problems: list[str] = []
     try:
-        page.goto(f"{url}/login")
-        page.get_by_label("Användarnamn").fill("forskare")
-        page.get_by_label("Lösenord").fill(PASSWORD)
-        page.get_by_role("button", name="Logga in").click()
-        page.wait_for_url(re.compile(r"/r/$"))
+        sign_in_researcher(page, url)
         page.goto(f"{url}/r/programmes/{world.programme}")
         # as Excel in a Swedish locale saves "CSV UTF-8": BOM, semicolons, Swedish header
         csv_file = tmp_path / "kohort.csv"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from web_support import PASSWORD, make_world  # noqa: E402
+from web_support import make_world, sign_in_researcher  # noqa: E402
 
 from projections.runner import catch_up  # noqa: E402
 
@@ -25,14 +25,6 @@ def site(sqlite_app, live_server_factory):
     world = make_world(sqlite_app)
     with live_server_factory(world.flask) as server:
         yield world, server.url
-
-
-def _sign_in(tab, url: str) -> None:
-    tab.goto(f"{url}/login")
-    tab.get_by_label("Användarnamn").fill("forskare")
-    tab.get_by_label("Lösenord").fill(PASSWORD)
-    tab.get_by_role("button", name="Logga in").click()
-    tab.wait_for_url(re.compile(r"/r/$"))
 
 
 def _shoot(tab, name: str) -> None:
@@ -48,7 +40,7 @@ def _shoot(tab, name: str) -> None:
 
 def test_researcher_renames_adds_and_assesses_on_the_scale(site, page) -> None:
     world, url = site
-    _sign_in(page, url)
+    sign_in_researcher(page, url)
     base = f"{url}/r/programmes/{world.programme}"
     page.goto(base)
     actions = 0

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from web_support import PASSWORD, World, make_world  # noqa: E402
+from web_support import PASSWORD, World, make_world, sign_in_researcher  # noqa: E402
 
 from api.web.common import records_of  # noqa: E402
 
@@ -177,11 +177,7 @@ def test_the_participant_list_is_short_cards_on_a_phone(site, browser, screensho
                                   is_mobile=True, has_touch=True)
     try:
         tab = context.new_page()
-        tab.goto(f"{url}/login")
-        tab.get_by_label("Användarnamn").fill("forskare")
-        tab.get_by_label("Lösenord").fill(PASSWORD)
-        tab.get_by_role("button", name="Logga in").click()
-        tab.wait_for_url(re.compile(r"/r/$"))
+        sign_in_researcher(tab, url)
         tab.goto(f"{url}/r/programmes/{world.programme}")
         rows = tab.locator("table.people tbody tr")
         assert rows.count() >= 2

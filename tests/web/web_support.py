@@ -67,6 +67,16 @@ def form_fields(client: FlaskClient, path: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
 
 
+def sign_in_researcher(tab: Any, url: str) -> None:
+    """In a browser tab (Playwright): the test researcher signs in through the login form,
+    in Swedish, and lands on the programmes."""
+    tab.goto(f"{url}/login")
+    tab.get_by_label("Användarnamn").fill("forskare")
+    tab.get_by_label("Lösenord").fill(PASSWORD)
+    tab.get_by_role("button", name="Logga in").click()
+    tab.wait_for_url(re.compile(r"/r/$"))
+
+
 def flask_app(app: Framdrift, **config: Any) -> Flask:
     return create_app({"TESTING": True, "FRAMDRIFT": app, "SECRET_KEY": "test-secret",
                        "DATABASE_URL": app.config.url, **config})
