@@ -480,11 +480,13 @@ def programmes(args: dict[str, Any]) -> Any:
     In the order they were planned (oldest first). ``limit`` programmes per page (default
     50, at most 500); when more follow, ``next`` (and ``Link: <...>; rel="next"``) is the
     address of the next page, with an opaque ``cursor``. A programme planned while you
-    page is on a later page: every programme comes exactly once.
+    page is on a later page: every programme comes exactly once. ``q`` finds programmes
+    by words of their title or organisation.
     """
     limit = args.get("limit") or DEFAULT_PROGRAMMES_LIMIT
     after = decode_cursor(args["cursor"]) if args.get("cursor") is not None else None
-    items, last, total = readmodels.call("programmes_page", after=after, limit=limit)
+    items, last, total = readmodels.call("programmes_page", after=after, limit=limit,
+                                         search=args.get("q"))
     headers = {"X-Total-Count": str(total)}
     query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("cursor", "limit")]
     base = url_for("api_v1.programmes")

@@ -134,6 +134,9 @@ class ProgrammeListArgs(ConsistencyArgs):
                        "cursor is a 400."})
     limit = fields.Integer(validate=validate.Range(min=1, max=500), metadata={
         "description": "Programmes per page (default 50, at most 500)."})
+    q = text_filter("Only programmes whose title or organisation contains every word of "
+                    "this (in any case); `total` is then the number that match. Keep it "
+                    "with the `cursor` (the `next` address does).")
 
 
 class TimelineArgs(PageArgs):

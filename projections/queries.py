@@ -176,8 +176,14 @@ def _programme_items(cur: Cursor, sql: Sql, rows: list[dict[str, Any]]) -> list[
 MAX_PROGRAMMES_PAGE = 500
 
 
+def search_terms(text: str | None) -> list[str]:
+    """The words of a programme search, case-folded (å, ä and ö too: SQLite's LIKE and
+    lower() fold ASCII only, so the matching is done here, the same on both stores)."""
+    return (text or "").casefold().split()
+
+
 def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
-                    limit: int = 50, newest_first: bool = False,
+                    limit: int = 50, newest_first: bool = False, search: str | None = None,
                     ) -> tuple[list[dict[str, Any]], tuple[int, str] | None, int]:
     """One page of programmes in a stable order, (log position planned, id):
     ``(items, next, total)``. ``after`` is the (position, id) of the last programme of the
@@ -187,10 +193,18 @@ def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
     returns every programme exactly once even while programmes are being added (keyset
     paging: one index range read per page, however many programmes there are).
     ``newest_first`` (the web pages' lists): the same order reversed; a programme planned
-    meanwhile is then on the first page, never on a later one."""
+    meanwhile is then on the first page, never on a later one.
+
+    ``search``: only programmes whose title or organisation contains every word of it
+    (case-folded); ``total`` is then the number that match. Searching reads the titles
+    of every programme (a municipality's tens or hundreds; two short columns each)."""
     if isinstance(limit, bool) or not isinstance(limit, int) or \
             not 0 < limit <= MAX_PROGRAMMES_PAGE:
         raise InvalidQueryError(f"limit must be 1..{MAX_PROGRAMMES_PAGE}", field="limit")
+    terms = search_terms(search)
+    if terms:
+        return _programmes_found(sql, terms, after=after, limit=limit,
+                                 newest_first=newest_first)
     where, params = "", []
     if after is not None:
         where = f"WHERE (position, programme_id) {'<' if newest_first else '>'} (?, ?)"
@@ -208,6 +222,31 @@ def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
         items = _programme_items(cur, sql, rows)
     last = (int(rows[-1]["position"]), rows[-1]["programme_id"]) if more else None
     return items, last, total
+
+
+def _programmes_found(sql: Sql, terms: list[str], *, after: tuple[int, str] | None,
+                      limit: int, newest_first: bool,
+                      ) -> tuple[list[dict[str, Any]], tuple[int, str] | None, int]:
+    """:func:`programmes_page` for a search: the same order and cursor, matched here."""
+    order = "position DESC, programme_id DESC" if newest_first else "position, programme_id"
+    table = sql.table("pj_programmes")
+    with sql.reading() as cur:
+        rows = cur.query(
+            f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
+            f"FROM {table} ORDER BY {order}")
+        found = [r for r in rows
+                 if all(t in f"{r['title']}\n{r['organisation']}".casefold() for t in terms)]
+        start = 0
+        if after is not None:
+            key = (int(after[0]), str(after[1]))
+            start = next((i for i, r in enumerate(found)
+                          if ((int(r["position"]), r["programme_id"]) < key) == newest_first
+                          and (int(r["position"]), r["programme_id"]) != key), len(found))
+        page = found[start:start + limit]
+        more = len(found) > start + limit
+        items = _programme_items(cur, sql, page)
+    last = (int(page[-1]["position"]), page[-1]["programme_id"]) if more else None
+    return items, last, len(found)
 
 
 def programme(sql: Sql, programme_id: Any) -> dict[str, Any]:

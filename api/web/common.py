@@ -263,12 +263,14 @@ def participant_ids_of(app: Framdrift, programme_id: str) -> list[str]:
 
 
 PROGRAMMES_PER_PAGE = 24  # cards in rows of one to four (the grid's columns)
+SEARCH_MAX = 200  # characters of a programme search kept (titles are shorter)
 
 
 def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
     """A page of programmes for the web lists, the newest first (``?before=`` the cursor
-    of the page before): ``items``, ``older`` (the next page's cursor or None),
-    ``total``, ``first`` (whether this is the first page). From the read model, one
+    of the page before; ``?q=`` words the title or organisation must contain): ``items``,
+    ``older`` (the next page's cursor or None), ``total``, ``first`` (whether this is the
+    first page), ``q`` (the search as understood). From the read model, one
     keyset page at a time (170 programmes made the lists 50,000 px long at 360 px, and
     /r/ loaded every programme's aggregate). With ``live`` (the researchers' list), the
     first page also shows the programmes planned after the position the read models have
@@ -278,6 +280,7 @@ def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
     from projections import queries
 
     before = request.args.get("before", "")
+    search = " ".join(request.args.get("q", "").split())[:SEARCH_MAX]
     after = None
     if before:
         position, _dot, pid = before.partition(".")
@@ -291,20 +294,24 @@ def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
                                        "the newest.")}  # (shown by the web's error page)
             raise error from None
     items, older, total = queries.programmes_page(
-        app.sql, after=after, limit=PROGRAMMES_PER_PAGE, newest_first=True)
+        app.sql, after=after, limit=PROGRAMMES_PER_PAGE, newest_first=True, search=search)
     if live and after is None:
         known = {p["id"] for p in items}
         planned = [pid for pid in _logged_after(app, _read_model_position(app),
                                                 (Programme.Planned,), lambda e: True)
                    if pid not in known]
+        terms = queries.search_terms(search)
         fresh = []
         for pid in reversed(planned):
             try:
-                fresh.append(app.get_programme(pid))
+                found = app.get_programme(pid)
             except domain_errors.NotFoundError:
                 continue
+            text = f"{found['title']}\n{found['organisation']}".casefold()
+            if all(t in text for t in terms):
+                fresh.append(found)
         items, total = fresh + items, total + len(fresh)
-    return {"items": items, "total": total, "first": after is None,
+    return {"items": items, "total": total, "first": after is None, "q": search,
             "older": f"{older[0]}.{older[1]}" if older else None}
 
 

@@ -82,6 +82,28 @@ def test_other_query_parameters_stay_in_the_links(world):
     assert world.get(response.get_json()["next"]).headers["Content-Language"] == "en"
 
 
+def test_q_finds_programmes_by_title_or_organisation_page_by_page(world):
+    """Every word, in any case (Å, Ä, Ö too), in the title or the organisation; the
+    ``next`` address keeps the search, and ``total`` counts the matches."""
+    plan(world, 3)
+    with_org = str(world.app.plan_programme(organisation="Åsele kommun", title="Öppna data"))
+    catch_up(world.app)
+    first = world.get("/api/v1/programmes?q=SYNTHETIC+programme&limit=2")
+    body = first.get_json()
+    assert first.status_code == 200 and body["total"] == 3
+    assert "q=SYNTHETIC" in body["next"]
+    rest = world.get(body["next"]).get_json()
+    assert [i["title"] for i in body["items"] + rest["items"]] == [
+        f"Synthetic programme {i}" for i in range(3)] and rest["next"] is None
+    for q in ("åsele", "ÖPPNA", "öppna KOMMUN"):
+        found = world.get("/api/v1/programmes", query_string={"q": q}).get_json()
+        assert [i["id"] for i in found["items"]] == [with_org], q
+    none = world.get("/api/v1/programmes?q=nowhere").get_json()
+    assert none["items"] == [] and none["total"] == 0 and none["next"] is None
+    bad = world.get("/api/v1/programmes", query_string={"q": "a\u0007b"})
+    assert list(assert_error_shape(bad, 422)["errors"]) == ["q"]
+
+
 @pytest.mark.parametrize("cursor", [
     "nonsense", "", "%%%", "A" * 31, "A" * 33, "A" * 31 + "=", "Ä" * 32,
     base64.urlsafe_b64encode(b"12:00000000-0000-4000-8000-000000000000").decode(),

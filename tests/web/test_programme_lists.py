@@ -92,3 +92,65 @@ def test_a_page_that_does_not_exist_says_so(world: World) -> None:
             assert response.status_code == 400, (path, bad)
             assert "Den sidan med utbildningsinsatser finns inte" in response.get_data(
                 as_text=True)
+
+
+def _plan_titled(world: World, title: str, organisation: str) -> str:
+    with acting_as("researcher:test"):
+        return str(world.app.plan_programme(
+            organisation=organisation, title=title, first_day=FIRST_DAY,
+            units=[{"key": "a", "name": "A-förvaltningen"}]))
+
+
+def test_a_search_finds_programmes_by_title_or_organisation_a_page_at_a_time(
+        world: World) -> None:
+    """Words of the title or the organisation, in any case (å, ä, ö too: matched in
+    Python, the same on both stores); the pages of a search keep the search."""
+    _plan(world, PROGRAMMES_PER_PAGE + 6)
+    _plan_titled(world, "Ärendehantering i Östby", "Åsele kommun")
+    _plan_titled(world, "Digitala möten", "Östby kommun")
+    catch_up(world.app)
+    numbered = [f"Insats nummer {i:02d}" for i in range(PROGRAMMES_PER_PAGE + 6)]
+    for client, path in ((world.client("researcher"), "/r/"),
+                         (world.client("researcher"), "/replay/"),
+                         (_evaluator(world), "/e/")):
+        html = client.get(path).get_data(as_text=True)
+        assert 'role="search"' in html and 'name="q"' in html, path
+        pages = _walk(client, f"{path}?q=NUMMER")
+        assert [len(p) for p in pages] == [PROGRAMMES_PER_PAGE, 6], path
+        assert sorted(t for page in pages for t in page) == sorted(numbered), path
+        found = client.get(f"{path}?q=ärende").get_data(as_text=True)
+        assert _titles(found) == ["Ärendehantering i Östby"], path
+        assert "1 utbildningsinsats hittades för ”ärende”." in found
+        assert _titles(client.get(f"{path}?q=östby").get_data(as_text=True)) == [
+            "Digitala möten", "Ärendehantering i Östby"], path  # organisation or title
+        assert _titles(client.get(f"{path}?q=ÅSELE+östby").get_data(as_text=True)) == [
+            "Ärendehantering i Östby"], path  # every word
+        none = client.get(f"{path}?q=finns+inte").get_data(as_text=True)
+        assert _titles(none) == [], path
+        assert "Ingen utbildningsinsats hittades för ”finns inte”." in none, path
+        assert "Inga utbildningsinsatser ännu" not in none and "Visa alla" in none, path
+
+
+def _titles(html: str) -> list[str]:
+    return re.findall(r'<h2 class="card-title"><a href="[^"]+">([^<]+)</a>', html)
+
+
+def test_the_search_form_shows_once_there_is_more_than_one_page(world: World) -> None:
+    researcher = world.client("researcher")
+    assert 'role="search"' not in researcher.get("/r/").get_data(as_text=True)
+    _plan(world, PROGRAMMES_PER_PAGE)
+    catch_up(world.app)
+    assert 'role="search"' in researcher.get("/r/").get_data(as_text=True)
+
+
+def test_the_researchers_search_finds_a_programme_planned_a_moment_ago(
+        world: World) -> None:
+    """/r/'s first page also reads the log after the read models: a search there must
+    filter those programmes too."""
+    _plan(world, PROGRAMMES_PER_PAGE + 2)
+    catch_up(world.app)
+    _plan_titled(world, "Välfärdsteknik våren", "Sidby")  # not projected yet
+    researcher = world.client("researcher")
+    assert _titles(researcher.get("/r/?q=välfärd").get_data(as_text=True)) == [
+        "Välfärdsteknik våren"]
+    assert "Välfärdsteknik" not in researcher.get("/r/?q=nummer").get_data(as_text=True)
