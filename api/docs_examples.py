@@ -37,7 +37,7 @@ def _shorten(value: Any, depth: int = 0) -> Any:
 def build_examples() -> dict[str, Any]:
     """``{"get /api/v1/...": example body}`` for every documented GET (from the demo)."""
     from api.app import close_framdrift, create_app
-    from api.cli import _migrate_hooks
+    from api.cli import migrate_all
     from domain.accounts import issue_token
     from domain.application import Framdrift
     from domain.demo import load_demo
@@ -46,9 +46,7 @@ def build_examples() -> dict[str, Any]:
     directory = tempfile.mkdtemp(prefix="framdrift-examples-")
     url = f"sqlite:///{directory}/examples.sqlite3"
     try:
-        Framdrift.migrate(url).close()
-        for hook in _migrate_hooks():
-            hook(url)
+        migrate_all(url)
         store = Framdrift.from_url(url)
         try:
             result = load_demo(store, seed=1)

@@ -160,7 +160,7 @@ def make_store(kind: str, work: Path, programmes: int) -> tuple[str, dict[str, s
     """A store of ``programmes`` demo programmes, read models caught up; (url, tokens,
     clean-up)."""
     sys.path.insert(0, str(ROOT))
-    from api.cli import _migrate_hooks
+    from api.cli import migrate_all
     from domain.accounts import issue_token
     from domain.application import Framdrift
     from domain.demo import load_demo
@@ -180,9 +180,7 @@ def make_store(kind: str, work: Path, programmes: int) -> tuple[str, dict[str, s
 
             with psycopg.connect(PG_BASE, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     try:
         load_demo(app, seed=11, programmes=programmes, participants=12)

@@ -57,7 +57,7 @@ class Bench:
 
     def __init__(self, programmes: int):
         from api.app import create_app
-        from api.cli import _migrate_hooks
+        from api.cli import migrate_all
         from domain.accounts import issue_token
         from domain.application import Framdrift
         from domain.demo import load_demo
@@ -65,9 +65,7 @@ class Bench:
 
         self.schema = f"api_cpu_{uuid.uuid4().hex[:12]}"
         url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={self.schema}"
-        Framdrift.migrate(url).close()
-        for hook in _migrate_hooks():
-            hook(url)
+        migrate_all(url)
         self.app = Framdrift.from_url(url)
         self.ids = [str(p) for p in load_demo(self.app, programmes=programmes).programme_ids]
         token, _ = issue_token(self.app, role="evaluator", label="api_cpu")

@@ -41,20 +41,13 @@ from time import perf_counter, process_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from api.cli import migrate_all  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from projections import asof  # noqa: E402
 from projections.runner import catch_up  # noqa: E402
 
 EVENTS_PER_PARTICIPANT = 34
 PG_URL = os.environ.get("FRAMDRIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def migrate_all(url: str) -> None:
-    from api.cli import _migrate_hooks
-
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -38,9 +38,10 @@ from time import perf_counter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chain_writes import per_store  # noqa: E402
-from writes import TEXT, migrate, timed  # noqa: E402
+from writes import TEXT, timed  # noqa: E402
 
 from api import enrolment  # noqa: E402
+from api.cli import migrate_all  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from domain.context import acting_as  # noqa: E402
 
@@ -54,7 +55,7 @@ def sqlite_writers(instances: int, threads: int, seconds: float,
     cells: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/writers.sqlite3"
-        migrate(url)
+        migrate_all(url)
         seed = Framdrift.from_url(url)
         with acting_as("researcher:bench"):
             pid = seed.plan_programme(organisation="Bench", title="Writers", units=UNITS)
@@ -94,7 +95,7 @@ def csv_text(n: int, prefix: str) -> str:
 
 def lists(url: str, n: int, enrolled: int, rounds: int) -> dict[str, float]:
     """Median seconds of the preview and of the enrolment, before and after."""
-    migrate(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     times: dict[str, list[float]] = {"preview": [], "before": [], "after": [], "own": []}
     order = ["before", "after", "own"]

@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.app import create_app  # noqa: E402
-from api.cli import _migrate_hooks  # noqa: E402
+from api.cli import migrate_all  # noqa: E402
 from domain.accounts import issue_token  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from domain.demo import load_demo  # noqa: E402
@@ -58,9 +58,7 @@ class Store:
     """A loaded store, its read models caught up, a WSGI app and an evaluator token."""
 
     def __init__(self, url: str, programmes: int):
-        Framdrift.migrate(url).close()
-        for hook in _migrate_hooks():
-            hook(url)
+        migrate_all(url)
         self.app = Framdrift.from_url(url)
         started = time.perf_counter()
         before = self.app.max_position()

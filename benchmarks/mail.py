@@ -24,17 +24,10 @@ from time import perf_counter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api import mail  # noqa: E402
+from api.cli import migrate_all  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from domain.context import acting_as  # noqa: E402
 from tests.integration.mail_support import SmtpServer  # noqa: E402
-
-
-def migrate_all(url: str) -> None:
-    from api.cli import _migrate_hooks
-
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
 
 
 def baseline(server: SmtpServer, n: int) -> float:

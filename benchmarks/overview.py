@@ -25,18 +25,11 @@ from time import perf_counter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.app import create_app  # noqa: E402
+from api.cli import migrate_all  # noqa: E402
 from domain.accounts import create_researcher, issue_evaluator_link  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from domain.demo import load_demo  # noqa: E402
 from projections.runner import catch_up  # noqa: E402
-
-
-def migrate_all(url: str) -> None:
-    from api.cli import _migrate_hooks
-
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -70,7 +70,7 @@ def measure(store: str, posts: int, keep_flashes: bool = False) -> dict[str, Any
     import re
 
     from api.app import create_app
-    from api.cli import _migrate_hooks
+    from api.cli import migrate_all
     from domain.accounts import issue_link
     from domain.application import Framdrift
     from domain.context import acting_as
@@ -78,9 +78,7 @@ def measure(store: str, posts: int, keep_flashes: bool = False) -> dict[str, Any
     counting = _storecalls().counting
     tmp = Path(tempfile.mkdtemp(prefix="post-cpu-"))
     url, schema = _url(store, tmp)
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     try:
         with acting_as("researcher:bench"):

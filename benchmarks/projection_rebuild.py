@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.cli import _migrate_hooks  # noqa: E402
+from api.cli import migrate_all  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from domain.demo import load_demo  # noqa: E402
 from projections.runner import (  # noqa: E402
@@ -55,9 +55,7 @@ def prepare(url: str, programmes: int | None) -> Framdrift:
         app = Framdrift.from_url(url)
         print(f"  existing store: {app.max_position():,} events (nothing loaded)", flush=True)
         return app
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     started = time.perf_counter()
     result = load_demo(app, programmes=programmes)

@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 
+from api.cli import migrate_all  # noqa: E402
 from domain.application import Framdrift  # noqa: E402
 from domain.context import acting_as  # noqa: E402
 from domain.store import parse_database_url  # noqa: E402
@@ -84,14 +85,6 @@ def stores(kind: str) -> Iterator[tuple[str, str]]:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             for s in schemas:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')
-
-
-def migrate(url: str) -> None:
-    from api.cli import _migrate_hooks
-
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
 
 
 def baseline_app(url: str) -> Baseline:
@@ -176,7 +169,7 @@ class Writers:
 def throughput(kind: str, threads: list[int], seconds: float, rounds: int) -> list[dict[str, Any]]:
     rows = []
     with stores(kind) as (url, base_url):
-        migrate(url)
+        migrate_all(url)
         app, base = Framdrift.from_url(url), baseline_app(base_url)
         try:
             w = Writers(app, base, max(threads))
@@ -214,7 +207,7 @@ def flatness(kind: str, sizes: list[int], seconds: float, threads: int) -> list[
     """log_reflection in programmes of each size (events of the programme aggregate)."""
     rows = []
     with stores(kind) as (url, _):
-        migrate(url)
+        migrate_all(url)
         app = Framdrift.from_url(url)
         try:
             made = []

@@ -32,7 +32,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
 
 from api.app import close_framdrift, create_app
-from api.cli import _migrate_hooks
+from api.cli import migrate_all
 from api.server import make_server
 from domain.accounts import issue_token
 from domain.application import Framdrift
@@ -62,9 +62,7 @@ def store(request):
 def demo_world(url: str) -> tuple[str, str, str]:
     """Migrate, load the demo, issue an evaluator token and bring the read models up to
     date: (token, programme id, a capability's id)."""
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():  # what 'framdrift migrate' does
-        hook(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     try:
         result = load_demo(app, seed=5, participants=10)

@@ -36,14 +36,12 @@ def test_projection_rebuild_benchmark_runs():
 def test_projection_rebuild_benchmark_on_an_existing_store(tmp_path):
     """``--url``: an existing store (here one demo programme, loaded once), nothing loaded;
     the headline is the rebuild against its own reader, with the memory of all processes."""
-    from api.cli import _migrate_hooks
+    from api.cli import migrate_all
     from domain.application import Framdrift
     from domain.demo import load_demo
 
     url = f"sqlite:///{tmp_path}/store.sqlite3"
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
+    migrate_all(url)
     app = Framdrift.from_url(url)
     try:
         load_demo(app, programmes=1)

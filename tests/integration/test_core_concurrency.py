@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from api.cli import migrate_all
 from domain import errors
 from domain.application import Framdrift
 from tests.threads import run_in_threads
@@ -18,11 +19,7 @@ TIMEOUT = 30
 
 @pytest.fixture
 def pg_url(pg_schema_url: str) -> str:
-    from api.cli import _migrate_hooks  # what tests.conftest.migrate_all runs
-
-    Framdrift.migrate(pg_schema_url).close()
-    for hook in _migrate_hooks():
-        hook(pg_schema_url)
+    migrate_all(pg_schema_url)
     return pg_schema_url
 
 

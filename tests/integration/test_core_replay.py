@@ -12,6 +12,7 @@ from uuid import UUID
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from api.cli import migrate_all
 from domain import errors
 from domain.application import Framdrift
 from domain.context import acting_as, clock
@@ -53,14 +54,6 @@ def as_erased(value: Any, erased: set[UUID]) -> Any:
     if isinstance(value, list):
         return [as_erased(v, erased) for v in value]
     return value
-
-
-def migrate(url: str) -> None:
-    from api.cli import _migrate_hooks  # what tests.conftest.migrate_all runs
-
-    Framdrift.migrate(url).close()
-    for hook in _migrate_hooks():
-        hook(url)
 
 
 class Run:
@@ -272,7 +265,7 @@ COMMANDS = [
 def test_replaying_stored_events_rebuilds_identical_aggregates(data):
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'replay.sqlite3'}"
-        migrate(url)
+        migrate_all(url)
         app = Recording.from_url(url)
         run = Run(app, data)
         start = data.draw(st.datetimes(datetime(2020, 1, 1), datetime(2035, 1, 1)), "start")
