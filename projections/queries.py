@@ -803,6 +803,7 @@ def shared_records(
     kind: str | None = None,
     area: str | None = None,
     limit: int = 50,
+    kinds: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """What a participant may build on ("based on" picker), newest first: every record of
     the programme its author shared with the course group, any author and unit, and the
@@ -814,7 +815,9 @@ def shared_records(
     after the read model's position adds what was just written). ``text``: a
     case-insensitive search in the record's texts; ``week``, ``unit`` (the author's),
     ``kind``, ``area`` (a development area id; merged areas count for their target)
-    filter. Each row: ``id, kind, week, unit, unit_name, author_id, author`` (the
+    filter; ``kinds``: any of these kinds (the picker of a form that may build on several;
+    filtered before the ``limit``, so older records of those kinds are not crowded out by
+    newer ones of others). Each row: ``id, kind, week, unit, unit_name, author_id, author`` (the
     author's name; ``"erased participant"`` once erased), ``own, shared, team, title,
     texts`` (field -> text), ``development_areas, created_on, version``.
     """
@@ -822,6 +825,9 @@ def shared_records(
 
     if kind is not None and kind not in RECORD_KINDS:
         raise InvalidQueryError(f"kind must be one of: {', '.join(RECORD_KINDS)}", field="kind")
+    if kinds is not None and (not kinds or not set(kinds) <= set(RECORD_KINDS)):
+        raise InvalidQueryError(f"kinds must be some of: {', '.join(RECORD_KINDS)}",
+                                field="kinds")
     if week is not None and (isinstance(week, bool) or not isinstance(week, int)):
         raise InvalidQueryError("week must be a whole number", field="week")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 500:
@@ -857,6 +863,9 @@ def shared_records(
                 if value is not None and value != "":
                     where.append(f"{column} = ?")
                     params.append(value)
+            if kinds:
+                where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+                params.extend(kinds)
             rows = sql.query(
                 f"SELECT record_id FROM {sql.table('pj_lineage_nodes')} "
                 f"WHERE {' AND '.join(where)} ORDER BY position DESC", tuple(params))
@@ -882,7 +891,7 @@ def shared_records(
         if r["programme_id"] != pid or r["void"] or not (r["shared"] or own):
             continue
         if (week is not None and r["week"] != week) or (unit and r["unit"] != unit) \
-                or (kind and r["kind"] != kind):
+                or (kind and r["kind"] != kind) or (kinds and r["kind"] not in kinds):
             continue
         if area and live(area) not in {live(a) for a in r["development_areas"]}:
             continue

@@ -240,6 +240,9 @@ def shared_records(app: Any, *, week: int | None = None,
     return out
 
 
+PICKER_LIMIT = 500  # records offered in a "based on" picker, the newest of its kinds
+
+
 def _buildable(app: Any, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     """What the participant may build on, from the query of the read models
     (``projections.queries.shared_records``) when it is there, else from the records."""
@@ -247,8 +250,8 @@ def _buildable(app: Any, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
         from projections.queries import shared_records as query
     except ImportError:
         return shared_records(app, kinds=kinds)
-    rows = [r for r in query(app, g.me["programme_id"], viewer_id=g.me["id"], limit=500)
-            if r["kind"] in kinds]
+    rows = query(app, g.me["programme_id"], viewer_id=g.me["id"], limit=PICKER_LIMIT,
+                 kinds=kinds)
     return [dict(r, participant_id=str(r["author_id"]), mine=bool(r.get("own")) or g.me[
         "id"] in [str(m) for m in r.get("team") or []], void=False) for r in rows]
 

@@ -158,3 +158,27 @@ def test_the_based_on_picker_lists_shared_records_with_author_and_unit(app, proj
     assert [r["author"] for r in erased] == ["erased participant"]
     with pytest.raises(queries.InvalidQueryError):
         queries.shared_records(app, w["pid"], kind="nonsense")
+
+
+@pytest.mark.parametrize("projected", [True, False])
+def test_the_picker_limit_counts_only_the_kinds_it_offers(app, projected):
+    """A form that builds on decisions and experiments: newer reflections must not crowd
+    older decisions out of the limited list (``kinds`` filters before ``limit``)."""
+    from projections import queries
+    from projections.runner import catch_up
+
+    w = setup_programme(app)
+    older = app.make_decision(w["ada"], statement="An early decision", shared=True, week=1)
+    newer = [log(app, w["ada"], shared=True, example=f"Reflection {i}") for i in range(3)]
+    if projected:
+        catch_up(app)
+    rows = queries.shared_records(app, w["pid"], viewer_id=w["bo"], limit=2,
+                                  kinds=("decision", "experiment"))
+    assert [r["id"] for r in rows] == [str(older)]
+    both = queries.shared_records(app, w["pid"], viewer_id=w["bo"], limit=2,
+                                  kinds=("reflection", "decision"))
+    assert [r["id"] for r in both] == [str(n) for n in reversed(newer[1:])]
+    with pytest.raises(queries.InvalidQueryError):
+        queries.shared_records(app, w["pid"], kinds=("reflection", "nonsense"))
+    with pytest.raises(queries.InvalidQueryError):
+        queries.shared_records(app, w["pid"], kinds=())
