@@ -219,6 +219,9 @@ PARAMETERS_SV = {
     "cursor": "Var sidan börjar: den ogenomskinliga markören i föregående sidas `next` (och "
               "huvudet Link); utan den, första sidan. En felformad markör ger 400.",
     "limit": "Utbildningsinsatser per sida (standard 50, högst 500).",
+    "q": "Bara utbildningsinsatser vars titel eller organisation innehåller varje ord i "
+         "detta (oavsett versaler); `total` är då antalet träffar. Behåll det med `cursor` "
+         "(adressen i `next` gör det).",
 }
 
 # The blueprints' tags, named for people: (English name, Swedish name, Swedish description).

@@ -88,6 +88,9 @@ def test_openapi_language_follows_lang_and_accept_language(world):
     timeline = sv["paths"]["/api/v1/programmes/{programme_id}/timeline"]["get"]
     page = next(p for p in timeline["parameters"] if p["name"] == "page")
     assert page["description"].startswith("Sidnummer")
+    programmes = sv["paths"]["/api/v1/programmes"]["get"]["parameters"]
+    assert next(p for p in programmes if p["name"] == "q")["description"].startswith(
+        "Bara utbildningsinsatser vars titel")
 
 
 def test_docs_page_serves_its_assets_under_a_strict_csp(world):
