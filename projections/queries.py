@@ -182,6 +182,12 @@ def search_terms(text: str | None) -> list[str]:
     return (text or "").casefold().split()
 
 
+def programme_matches(terms: list[str], programme: dict[str, Any]) -> bool:
+    """Whether every search word is in the programme's title or organisation."""
+    text = f"{programme['title']}\n{programme['organisation']}".casefold()
+    return all(t in text for t in terms)
+
+
 def programmes_page(sql: Sql, *, after: tuple[int, str] | None = None,
                     limit: int = 50, newest_first: bool = False, search: str | None = None,
                     ) -> tuple[list[dict[str, Any]], tuple[int, str] | None, int]:
@@ -234,13 +240,12 @@ def _programmes_found(sql: Sql, terms: list[str], *, after: tuple[int, str] | No
         rows = cur.query(
             f"SELECT programme_id, title, organisation, synthetic, closed, planned_at, position "
             f"FROM {table} ORDER BY {order}")
-        found = [r for r in rows
-                 if all(t in f"{r['title']}\n{r['organisation']}".casefold() for t in terms)]
+        found = [r for r in rows if programme_matches(terms, r)]
         start = 0
-        if after is not None:
+        if after is not None:  # the first one past the cursor, in the page's order
             key = (int(after[0]), str(after[1]))
             start = next((i for i, r in enumerate(found)
-                          if ((int(r["position"]), r["programme_id"]) < key) == newest_first
+                          if ((int(r["position"]), r["programme_id"]) < key) is newest_first
                           and (int(r["position"]), r["programme_id"]) != key), len(found))
         page = found[start:start + limit]
         more = len(found) > start + limit

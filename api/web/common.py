@@ -307,8 +307,7 @@ def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
                 found = app.get_programme(pid)
             except domain_errors.NotFoundError:
                 continue
-            text = f"{found['title']}\n{found['organisation']}".casefold()
-            if all(t in text for t in terms):
+            if queries.programme_matches(terms, found):
                 fresh.append(found)
         items, total = fresh + items, total + len(fresh)
     return {"items": items, "total": total, "first": after is None, "q": search,
