@@ -45,15 +45,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from domain import errors
 from domain import mail as outbox
-from domain.accounts import issue_link, link_id_for
+from domain.accounts import course_link_days, issue_link, link_id_for
 from domain.application import Framdrift
 from domain.context import now
 
 log = logging.getLogger("framdrift.mail")
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "mail"
-INVITATION_DAYS = 30
-REMINDER_DAYS = 7
+REMINDER_DAYS = 7  # (an invitation's link lasts the course: course_link_days)
 NEW_LINK_DAYS = 30
 SMTP_TIMEOUT = 15.0
 SUBJECTS = {
@@ -118,10 +117,10 @@ def render_message(settings: SmtpSettings, claimed: outbox.Claimed,
                    programme: dict[str, Any]) -> EmailMessage:
     """The e-mail of a claimed message, in its language (text and HTML)."""
     lang = claimed.language if claimed.language in outbox.LANGUAGES else "sv"
+    days = {"reminder": REMINDER_DAYS, "new_link": NEW_LINK_DAYS}.get(claimed.kind)
     context = {"name": claimed.name, "link": claimed.link, "programme": programme,
-               "week": claimed.week, "days": {"invitation": INVITATION_DAYS,
-                                              "reminder": REMINDER_DAYS,
-                                              "new_link": NEW_LINK_DAYS}[claimed.kind]}
+               "week": claimed.week,
+               "days": days if days is not None else course_link_days(programme)}
     text = _env.get_template(f"{claimed.kind}.{lang}.txt").render(context)
     html = _env.get_template(f"{claimed.kind}.{lang}.html").render(context)
     message = EmailMessage()
@@ -341,6 +340,7 @@ def invite(app: Framdrift, programme_id: str, participant_ids: Iterable[str], *,
     from api.web.common import participants_of
 
     people = {p["id"]: p for p in participants_of(app, programme_id)}
+    days = course_link_days(app.get_programme(programme_id))
     count = 0
     for pid in dict.fromkeys(participant_ids):
         person = people.get(pid)
@@ -351,7 +351,7 @@ def invite(app: Framdrift, programme_id: str, participant_ids: Iterable[str], *,
             continue
         count += _queue_with_link(app, kind="invitation", request_key=request_key,
                                   participant_id=pid, language=language, base_url=base_url,
-                                  days=INVITATION_DAYS)
+                                  days=days)
     return count
 
 

@@ -320,6 +320,28 @@ _LINK_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/sign-in-links"
 _DEMO_LINK_SUBJECT = uuid5(NAMESPACE_URL, "https://framdrift.example/demo-link-key")
 
 
+LINK_AFTER_COURSE_DAYS = 14  # late reflections, the last evaluation
+MAX_LINK_DAYS = 366
+
+
+def course_link_days(programme: dict[str, Any]) -> int:
+    """How long a participant's new link is valid by default: to two weeks after the
+    programme's last course day, never less than DEFAULT_LINK_DAYS nor more than a year.
+    A fixed 30 days ended a link issued at enrolment in the last week of a five-week
+    course, and a sign-in ends with its link: the participants who logged every week (and
+    so got no reminder with a fresh link) were signed out in the week of their
+    conclusions."""
+    ends = [str(w["ends_on"])[:10] for w in programme.get("weeks") or [] if w.get("ends_on")]
+    if not ends:
+        return DEFAULT_LINK_DAYS
+    try:
+        last = datetime.fromisoformat(max(ends)).date()
+    except ValueError:
+        return DEFAULT_LINK_DAYS
+    days = (last - now().date()).days + LINK_AFTER_COURSE_DAYS
+    return max(DEFAULT_LINK_DAYS, min(MAX_LINK_DAYS, days))
+
+
 def link_id_for(secret: str) -> UUID:
     return uuid5(_LINK_NAMESPACE, token_hash(secret))
 

@@ -31,7 +31,7 @@ from api.web import bp
 from api.web.common import actor, get_programme_or_404, new_request_id, render, researcher_required
 from api.web.forms import RequestSchema, Whole, domain_errors_for, load
 from domain import errors as domain_errors
-from domain.accounts import issue_link
+from domain.accounts import course_link_days, issue_link
 from domain.context import acting_as
 
 # The list may come as text and as a file in one request (1 MB each, see MAX_BYTES); the
@@ -77,16 +77,16 @@ def _list_text() -> tuple[str, dict[str, list[str]]]:
 @bp.route("/r/programmes/<programme_id>/participants/import", methods=["GET", "POST"])
 @researcher_required
 def enrol_many(programme_id: str) -> Any:
-    from api.mail import INVITATION_DAYS
     from api.web.mail import mail_enabled
 
     app = framdrift_app()
     p = get_programme_or_404(app, programme_id)
     enabled = mail_enabled()
+    days = course_link_days(p)
     context: dict[str, Any] = {"programme": p, "preview": None, "errors": {},
-                               "mail_on": enabled, "invitation_days": INVITATION_DAYS}
+                               "mail_on": enabled, "invitation_days": days}
     if request.method == "GET":
-        return render("r_enrol_many.html", values={"request_id": new_request_id(), "days": 30,
+        return render("r_enrol_many.html", values={"request_id": new_request_id(), "days": days,
                                                    "csv": "", "invite": enabled}, **context)
     request.max_content_length = MAX_REQUEST
     request.max_form_memory_size = MAX_REQUEST
@@ -96,7 +96,7 @@ def enrol_many(programme_id: str) -> Any:
     leave_out = request.form.get("leave_out") == "yes"
     wants_enrol = request.form.get("action") == "enrol"
     invite = _invite_wanted(request.form, enabled)
-    values = {"request_id": new_request_id(), "csv": text, "days": request.form.get("days", 30),
+    values = {"request_id": new_request_id(), "csv": text, "days": request.form.get("days", days),
               "leave_out": leave_out, "invite": invite}
     if wants_enrol and not errors:
         done = enrolment.sent_before(app, data["request_id"])

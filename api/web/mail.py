@@ -42,7 +42,7 @@ from api.web.researcher import _link_url, _programme
 from api.web.signin import _limit
 from domain import errors as domain_errors
 from domain import mail as outbox
-from domain.accounts import issue_link
+from domain.accounts import course_link_days, issue_link
 from domain.context import acting_as
 
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -228,12 +228,13 @@ def invitations(programme_id: str) -> Any:
 def _links_by_hand(p: dict[str, Any], people: list[dict[str, Any]]) -> Any:
     app = framdrift_app()
     links = []
+    days = course_link_days(p)
     with acting_as(actor()):
         for person in people:
             secret, _id = issue_link(app, role="participant", subject=person["id"],
-                                     days=mail.INVITATION_DAYS)
+                                     days=days)
             links.append({"person": person, "link": _link_url(secret)})
-    return render("r_mail_links.html", programme=p, links=links, days=mail.INVITATION_DAYS)
+    return render("r_mail_links.html", programme=p, links=links, days=days)
 
 
 # ------------------------------------------------------------------------- reminders

@@ -45,7 +45,7 @@ from api.web.forms import (
 )
 from api.web.participant import handle_form, typed
 from domain import errors as domain_errors
-from domain.accounts import issue_link, list_links, revoke_links
+from domain.accounts import course_link_days, issue_link, list_links, revoke_links
 from domain.context import acting_as, now
 from domain.model import record_id_for
 from domain.values import DEFAULT_THEMES, THEME_NAMES
@@ -262,7 +262,8 @@ def new_participant(programme_id: str) -> Any:
     schema = EnrolForm()
     context = {"programme": p, "units": p["units"]}
     if request.method == "GET":
-        values = {"role": "expert", "days": 30, "request_id": new_request_id()}
+        values = {"role": "expert", "days": course_link_days(p),
+                  "request_id": new_request_id()}
         return render("r_enrol.html", values=values, errors={}, **context)
     data, errors = load(schema, request.form)
     values = typed(request.form, schema)
@@ -299,7 +300,8 @@ def _participant_page(p: dict[str, Any], person: dict[str, Any], *,
     links = list_links(framdrift_app(), person["id"])
     consent_values = {"request_id": new_request_id(), "expected_version": person["version"]}
     return render("r_participant.html", programme=p, person=person, links=links,
-                  request_id=new_request_id(), errors=errors or {},
+                  link_days=course_link_days(p), request_id=new_request_id(),
+                  errors=errors or {},
                   consent_values=consent_values, consent_errors=consent_errors or {}), status
 
 

@@ -80,6 +80,38 @@ def test_an_invitation_arrives_once_with_a_working_link_in_its_language(cohort, 
     assert mail.invited(app, cohort["pid"]) == {cohort["eva"], cohort["kim"]}
 
 
+def test_an_invitation_link_lasts_the_course_and_says_how_long(app, smtp) -> None:
+    """Why: a sign-in ends with its link; a fixed 30 days signed out, in the last week of a
+    five-week course, the participants who logged every week (no reminder, no fresh link).
+    The link lasts to two weeks after the course's last day, and the e-mail says so."""
+    from datetime import date
+
+    from domain.accounts import DEFAULT_LINK_DAYS, course_link_days, list_links
+
+    start = now().date()
+    with acting_as("researcher:test"):
+        pid = str(app.plan_programme(organisation="Testby kommun", title="Digitalisering",
+                                     first_day=start, units=[{"key": "s", "name": "S"}]))
+        eva = str(app.enrol_participant(pid, name="Eva Exempel", email="eva@example.org",
+                                        role="manager", unit="s"))
+    programme = app.get_programme(pid)
+    last = date.fromisoformat(programme["weeks"][-1]["ends_on"][:10])
+    expected = (last - start).days + 14
+    assert course_link_days(programme) == expected > DEFAULT_LINK_DAYS
+    assert mail.invite(app, pid, [eva], request_key="r1", language="sv",
+                       base_url="https://fd.example") == 1
+    assert mail.send_pass(app, _settings(smtp)).sent == 1
+    [message] = smtp.to("eva@example.org")
+    assert f"gäller i {expected} dagar" in body(message)
+    [link] = list_links(app, eva)
+    assert abs((link.expires_at - link.issued_on) - timedelta(days=expected)) < timedelta(
+        seconds=5)
+    # a course long past: never less than the default; never more than a year
+    assert course_link_days({"weeks": [{"ends_on": "2001-01-05"}]}) == DEFAULT_LINK_DAYS
+    assert course_link_days({"weeks": [{"ends_on": f"{start.year + 3}-01-05"}]}) == 366
+    assert course_link_days({"weeks": []}) == DEFAULT_LINK_DAYS
+
+
 @pytest.mark.parametrize("refusal", ["451 4.3.0 Try again later",
                                      "550 5.1.1 <eva@example.org>: Recipient address rejected"])
 def test_a_refusing_server_gives_retries_a_visible_failure_then_one_delivery(

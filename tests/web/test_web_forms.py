@@ -218,6 +218,21 @@ def test_researcher_enrols_and_the_link_signs_in(world: World) -> None:
     assert "Ny Deltagare" in person.get("/p/").get_data(as_text=True)
 
 
+def test_a_participants_link_lasts_the_course_by_default(world: World) -> None:
+    """The link forms start at the programme's course_link_days (two weeks past the last
+    course day, at least 30): enrolling one, a list, and a new link on a person's page."""
+    from domain.accounts import course_link_days
+
+    client = world.client("researcher")
+    days = course_link_days(world.app.get_programme(world.programme))
+    assert days == 17 + 14  # week 3 now: the last course day is 17 days away
+    r = f"/r/programmes/{world.programme}"
+    for path in (f"{r}/participants/new", f"{r}/participants/import",
+                 f"{r}/participants/{world.me}"):
+        html = client.get(path).get_data(as_text=True)
+        assert re.search(rf'name="days"[^>]*value="{days}"', html), path
+
+
 def test_synthetic_banner_only_for_synthetic_programmes(sqlite_world: World) -> None:
     world = sqlite_world
     client = world.client("researcher")
