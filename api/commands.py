@@ -15,8 +15,8 @@ import click
 from api.cli import open_app
 from domain import errors
 from domain.accounts import (
-    DEFAULT_LINK_DAYS,
     TOKEN_ROLES,
+    course_link_days,
     create_researcher,
     demo_link,
     issue_link,
@@ -246,17 +246,19 @@ def participants() -> None:
 @click.option("--email", default=None)
 @click.option("--role", type=click.Choice(["manager", "expert"]), required=True)
 @click.option("--unit", required=True, help="A unit key of the programme.")
-@click.option("--days", default=DEFAULT_LINK_DAYS, show_default=True,
-              type=click.IntRange(1, 366), help="How long the link is valid.")
+@click.option("--days", default=None, type=click.IntRange(1, 366),
+              help="How long the link is valid (default: until two weeks after the course's "
+                   "last day, at least 30).")
 @click.option("--base-url", default=None, help="Where the site is (default FRAMDRIFT_BASE_URL).")
 def participants_invite(programme_id: str, name: str, email: str | None, role: str, unit: str,
-                        days: int, base_url: str | None) -> None:
+                        days: int | None, base_url: str | None) -> None:
     """Enrol a participant and print their sign-in link (shown only now)."""
     app = open_app()
     try:
         with acting_as(researcher_actor("cli")):
             pid = app.enrol_participant(programme_id, name=name, email=email, role=role,
                                         unit=unit)
+            days = days or course_link_days(app.get_programme(programme_id))
             secret, _id = issue_link(app, role="participant", subject=pid, days=days)
     except errors.DomainError as e:
         raise click.ClickException(f"{e.field}: {e.message}") from None
@@ -266,10 +268,11 @@ def participants_invite(programme_id: str, name: str, email: str | None, role: s
 
 @participants.command("link")
 @click.argument("participant_id")
-@click.option("--days", default=DEFAULT_LINK_DAYS, show_default=True,
-              type=click.IntRange(1, 366))
+@click.option("--days", default=None, type=click.IntRange(1, 366),
+              help="How long the link is valid (default: until two weeks after the course's "
+                   "last day, at least 30).")
 @click.option("--base-url", default=None)
-def participants_link(participant_id: str, days: int, base_url: str | None) -> None:
+def participants_link(participant_id: str, days: int | None, base_url: str | None) -> None:
     """Issue a new sign-in link for an enrolled participant."""
     app = open_app()
     try:
@@ -278,6 +281,7 @@ def participants_link(participant_id: str, days: int, base_url: str | None) -> N
         raise click.ClickException(e.message) from None
     if person["erased"]:
         raise click.ClickException("this participant has been erased")
+    days = days or course_link_days(app.get_programme(person["programme_id"]))
     with acting_as(researcher_actor("cli")):
         secret, _id = issue_link(app, role="participant", subject=person["id"], days=days)
     click.echo(link_url(_base_url(base_url), secret))

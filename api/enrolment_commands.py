@@ -21,7 +21,7 @@ import click
 from api import enrolment
 from api.cli import open_app
 from domain import errors
-from domain.accounts import DEFAULT_LINK_DAYS, issue_link
+from domain.accounts import course_link_days, issue_link
 from domain.context import acting_as, researcher_actor
 
 _LABELS = {"name": "name", "email": "e-mail", "role": "role", "unit": "unit", "_row": "row"}
@@ -33,11 +33,12 @@ _LABELS = {"name": "name", "email": "e-mail", "role": "role", "unit": "unit", "_
 @click.option("--dry-run", is_flag=True, help="Only check the list; enrol nobody.")
 @click.option("--leave-out-bad", is_flag=True,
               help="Enrol the good rows even when some rows have problems.")
-@click.option("--days", default=DEFAULT_LINK_DAYS, show_default=True,
-              type=click.IntRange(1, 366), help="How long the sign-in links are valid.")
+@click.option("--days", default=None, type=click.IntRange(1, 366),
+              help="How long the sign-in links are valid (default: until two weeks after "
+                   "the course's last day, at least 30).")
 @click.option("--base-url", default=None, help="Where the site is (default FRAMDRIFT_BASE_URL).")
 def participants_import(file: Path, programme_id: str, dry_run: bool, leave_out_bad: bool,
-                        days: int, base_url: str | None) -> None:
+                        days: int | None, base_url: str | None) -> None:
     """Enrol participants from a CSV list (name, e-mail, role, unit; comma or semicolon;
     UTF-8 with or without BOM; a Swedish or English header row is recognised). All or
     none: with a bad row nothing is enrolled (exit 1) unless --leave-out-bad."""
@@ -73,6 +74,7 @@ def participants_import(file: Path, programme_id: str, dry_run: bool, leave_out_
     if dry_run:
         click.echo(f"dry run: {good} participant(s) would be enrolled", err=True)
         return
+    days = days or course_link_days(programme)
     try:
         with acting_as(researcher_actor("cli")):
             ids = enrolment.enrol(app, programme["id"], preview.good, uuid.uuid4().hex,

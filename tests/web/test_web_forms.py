@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 from web_support import FIRST_DAY, World, csrf, form_fields, make_world
 
-from domain.accounts import issue_link, revoke_links
+from domain.accounts import issue_link, list_links, revoke_links
 from domain.context import acting_as, clock
 from domain.model import record_id_for
 
@@ -262,11 +262,17 @@ def test_cli_users_and_invites(sqlite_world: World, monkeypatch) -> None:
                                  "--name", "Ola Inbjuden", "--role", "expert", "--unit",
                                  "social", "--base-url", "https://framdrift.example"])
     assert result.exit_code == 0, result.output
+    assert "sign-in link valid 31 days" in result.output  # the course's end + 14 (ADR 0033)
     link = result.stdout.strip().splitlines()[-1]
     assert link.startswith("https://framdrift.example/in/fdl_")
     person = world.flask.test_client()
     assert person.get(link.removeprefix("https://framdrift.example")).status_code == 302
     assert "Ola Inbjuden" in person.get("/p/").get_data(as_text=True)
+    pid = re.search(r"participant (\S+) enrolled", result.output).group(1)
+    again = runner.invoke(cli, ["participants", "link", pid, "--base-url", "https://x.example"])
+    assert again.exit_code == 0, again.output
+    newest = list_links(world.app, pid)[-1]
+    assert abs(newest.expires_at - newest.issued_on - timedelta(days=31)) < timedelta(seconds=5)
 
 
 def test_serve_prints_demo_links_idempotently(sqlite_app, capsys) -> None:
