@@ -180,6 +180,8 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
         ],
         "researcher": [
             ("r-programmes", "/r/", None),
+            ("r-programmes-search", "/r/?q=digitalisering", None),
+            ("r-programmes-none", "/r/?q=finns+inte", None),
             ("r-programme-new", "/r/programmes/new", None),
             ("r-programme", r, None),
             ("r-overview", f"{r}/overview", None),
@@ -213,6 +215,7 @@ def _pages(d: dict[str, Any]) -> dict[str, list[tuple[str, str, str | None]]]:
         ],
         "evaluator": [
             ("e-programmes", "/e/", None),
+            ("e-programmes-search", "/e/?q=digitalisering", None),
             ("e-programme", f"/e/programmes/{pid}", None),
         ],
     }
