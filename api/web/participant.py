@@ -260,6 +260,7 @@ def _picker(app: Any, kinds: tuple[str, ...], chosen: list[str]) -> dict[str, An
     """The "based on" picker: every record the participant may build on, with what the
     filters need (weeks, units, kinds, development areas)."""
     records = _buildable(app, kinds)
+    capped = len(records) >= PICKER_LIMIT  # said in the form: nothing left out unsaid
     ids = {r["id"] for r in records}
     for rid in chosen:  # a record chosen before (a prefilled link) is always offered
         if rid not in ids:
@@ -270,7 +271,8 @@ def _picker(app: Any, kinds: tuple[str, ...], chosen: list[str]) -> dict[str, An
             if visible(r):
                 records.insert(0, dict(r, title=_title(r), author=person(
                     app, r["participant_id"])["name"], mine=is_member(r)))
-    return {"picker_records": records, "picker_kinds": kinds}
+    return {"picker_records": records, "picker_kinds": kinds,
+            "picker_capped": PICKER_LIMIT if capped else None}
 
 
 def _sharing_default() -> str:

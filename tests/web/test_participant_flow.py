@@ -91,6 +91,24 @@ def test_a_long_list_of_other_participants_starts_folded(world: World) -> None:
     assert others_open(html) and f'value="{extra[5]}" checked' in html
 
 
+def test_a_picker_at_its_limit_says_that_older_records_are_not_listed(
+        world: World, monkeypatch) -> None:
+    """The "based on" picker lists at most PICKER_LIMIT records (the newest of the kinds
+    the form may build on); at the limit the form says so, below it nothing."""
+    from api.web import participant
+
+    client = world.client("participant")
+    for i in range(3):
+        _shared_reflection(world, f"Delad insikt nummer {i}")
+    offered = len(re.findall(r'name="based_on" value=', client.get(
+        "/p/decisions/new").get_data(as_text=True)))
+    assert "senaste visas" not in client.get("/p/decisions/new").get_data(as_text=True)
+    monkeypatch.setattr(participant, "PICKER_LIMIT", offered)
+    form = client.get("/p/decisions/new").get_data(as_text=True)
+    assert f"Bara de {offered} senaste visas." in form
+    assert len(re.findall(r'name="based_on" value=', form)) == offered
+
+
 def test_a_decision_builds_on_a_colleagues_shared_reflection(world: World) -> None:
     """The reflection's page offers "make a decision from this"; the form comes with the
     link, the units of both authors ticked, and the picker lists shared records of any
