@@ -113,14 +113,22 @@ _env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                    autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
 
 
+def days_left(expires_at: datetime | None) -> int:
+    """How many days a link has left, as the e-mail says it: from the link itself at send
+    time (a message sent late, after retries, must not promise the days it was queued
+    with), rounded, and at least one (a link past its end is never sent: see
+    domain.mail.claim)."""
+    if expires_at is None:
+        return 1
+    return max(1, round((expires_at - now()).total_seconds() / 86400))
+
+
 def render_message(settings: SmtpSettings, claimed: outbox.Claimed,
                    programme: dict[str, Any]) -> EmailMessage:
     """The e-mail of a claimed message, in its language (text and HTML)."""
     lang = claimed.language if claimed.language in outbox.LANGUAGES else "sv"
-    days = {"reminder": REMINDER_DAYS, "new_link": NEW_LINK_DAYS}.get(claimed.kind)
     context = {"name": claimed.name, "link": claimed.link, "programme": programme,
-               "week": claimed.week,
-               "days": days if days is not None else course_link_days(programme)}
+               "week": claimed.week, "days": days_left(claimed.link_expires_at)}
     text = _env.get_template(f"{claimed.kind}.{lang}.txt").render(context)
     html = _env.get_template(f"{claimed.kind}.{lang}.html").render(context)
     message = EmailMessage()

@@ -36,6 +36,7 @@ from eventsourcing.domain import event
 from eventsourcing.persistence import IntegrityError
 
 from domain import errors
+from domain.accounts import verify_link
 from domain.context import now
 from domain.model import FramdriftAggregate, Participant
 from domain.privacy import PersonalData, reveal
@@ -47,6 +48,7 @@ KINDS = ("invitation", "reminder", "new_link")
 LANGUAGES = ("sv", "en")
 CLAIM_SECONDS = 300
 MAX_ATTEMPTS = 10
+LINK_GONE = "the link had expired or was revoked"  # before it was sent: no dead link goes out
 FIRST_RETRY_SECONDS = 60
 LONGEST_RETRY_SECONDS = 6 * 3600
 _MESSAGE_NAMESPACE = uuid5(NAMESPACE_URL, "https://framdrift.example/mail-messages")
@@ -312,6 +314,7 @@ class Claimed:
     programme_id: str
     week: int | None
     header_id: str
+    link_expires_at: datetime | None = None  # the e-mail says how long the link lasts
 
 
 def claim(app: Framdrift, message_id: UUID, worker: str, at: datetime) -> Claimed | None:
@@ -324,9 +327,11 @@ def claim(app: Framdrift, message_id: UUID, worker: str, at: datetime) -> Claime
     person = app._get(Participant, message.participant_id, errors.ParticipantNotFoundError)
     address = reveal(person.email) if person.email else None
     link = reveal(message.link) if message.link else None
+    valid = verify_link(app, link.rsplit("/", 1)[-1]) if link else None
     reason = ("participant erased" if person.erased
               else "no e-mail address" if not address
-              else "the link is unreadable" if message.link and not link else None)
+              else "the link is unreadable" if message.link and not link
+              else LINK_GONE if link and valid is None else None)
     try:
         if reason:
             message.cancel(reason)
@@ -340,7 +345,8 @@ def claim(app: Framdrift, message_id: UUID, worker: str, at: datetime) -> Claime
                    language=message.language, address=address or "",
                    name=reveal(person.name) or "", link=link,
                    programme_id=message.programme_id, week=message.week,
-                   header_id=message.header_id)
+                   header_id=message.header_id,
+                   link_expires_at=valid.expires_at if valid else None)
 
 
 def _finish(app: Framdrift, message_id: UUID, change: Any) -> None:

@@ -99,8 +99,9 @@ def _mail_globals() -> dict[str, Any]:
 
 
 def mail_reason(reason: str | None) -> str:
-    """A failure as recorded (English, from api.mail.describe_error) in the page's language;
-    the server's own answer is quoted as it came."""
+    """A failure or a cancellation as recorded (English, from api.mail.describe_error or
+    domain.mail.claim) in the page's language; the server's own answer is quoted as it
+    came."""
     if not reason:
         return ""
     if reason == "the mail server cannot be reached (connection refused)":
@@ -116,7 +117,13 @@ def mail_reason(reason: str | None) -> str:
     known = {"the mail server did not answer in time":
              _l("the mail server did not answer in time"),
              "the server offers no STARTTLS: the password is not sent in clear":
-             _l("the server offers no STARTTLS: the password is not sent in clear")}
+             _l("the server offers no STARTTLS: the password is not sent in clear"),
+             # why a message was cancelled (domain.mail.claim)
+             "participant erased": _l("the participant is erased"),
+             "no e-mail address": _l("no e-mail address"),
+             "the link is unreadable": _l("the link is unreadable"),
+             outbox.LINK_GONE: _l("the link had expired or was revoked before it was "
+                                  "sent: invite again for a new one")}
     return str(known.get(reason, reason))
 
 

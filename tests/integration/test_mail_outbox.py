@@ -112,6 +112,45 @@ def test_an_invitation_link_lasts_the_course_and_says_how_long(app, smtp) -> Non
     assert course_link_days({"weeks": []}) == DEFAULT_LINK_DAYS
 
 
+def test_a_message_sent_late_says_the_days_its_link_has_left(cohort, smtp) -> None:
+    """Why: a message queued while the mail server was down goes out days later; it must
+    not promise the days its link was issued with, but what the link has left then."""
+    from domain.context import clock
+
+    app = cohort["app"]
+    assert mail.request_new_link(app, "eva@example.org", language="en",
+                                 base_url="https://fd.example") == 1
+    later = now() + timedelta(days=3, hours=1)
+    with clock(lambda: later):
+        assert mail.send_pass(app, _settings(smtp)).sent == 1
+    [message] = smtp.to("eva@example.org")
+    assert mail.NEW_LINK_DAYS == 30
+    assert "valid for 27 days" in body(message), body(message)
+
+
+def test_a_link_revoked_before_sending_cancels_its_message_and_nothing_dead_is_sent(
+        cohort, smtp) -> None:
+    """Why: a researcher who gives a participant a new link by hand revokes the old ones;
+    a queued invitation carrying one of them must not go out as a link that cannot sign
+    in. It is cancelled with the reason, and the participant can be invited again."""
+    from domain.accounts import revoke_links
+
+    app = cohort["app"]
+    mail.invite(app, cohort["pid"], [cohort["eva"], cohort["kim"]], request_key="r",
+                language="sv", base_url="https://fd.example")
+    assert revoke_links(app, cohort["eva"], "a new link by hand") == 1
+    result = mail.send_pass(app, _settings(smtp))
+    assert (result.sent, result.cancelled) == (1, 1)
+    assert smtp.to("eva@example.org") == [] and len(smtp.to("kim@example.org")) == 1
+    states = {m.participant_id: (m.state, m.reason) for m in outbox.outbox(app)}
+    assert states[cohort["eva"]] == ("cancelled", outbox.LINK_GONE)
+    assert mail.invited(app, cohort["pid"]) == {cohort["kim"]}
+    assert mail.invite(app, cohort["pid"], [cohort["eva"]], request_key="r2", language="sv",
+                       base_url="https://fd.example") == 1
+    assert mail.send_pass(app, _settings(smtp)).sent == 1
+    assert verify_link(app, _link_in(body(smtp.to("eva@example.org")[0]))) is not None
+
+
 @pytest.mark.parametrize("refusal", ["451 4.3.0 Try again later",
                                      "550 5.1.1 <eva@example.org>: Recipient address rejected"])
 def test_a_refusing_server_gives_retries_a_visible_failure_then_one_delivery(

@@ -217,6 +217,30 @@ def test_a_refusing_server_shows_the_failure_and_retry_now_delivers_once(mailing
     assert outbox.outbox(world.app)[0].attempts == 2
 
 
+def test_an_invitation_whose_link_was_revoked_is_shown_cancelled_with_why(mailing,
+                                                                          smtp) -> None:
+    """Why: a dead link is never mailed; the researcher sees that the invitation was
+    cancelled, why, and what to do, in the page's language."""
+    from datetime import timedelta
+
+    from domain.accounts import revoke_links
+    from domain.context import now
+
+    world = mailing
+    smtp.handler.refuse = "451 4.3.0 Try again later"
+    researcher = world.client("researcher")
+    _invite(researcher, world, participant_id=[world.me])
+    _settle(world)
+    revoke_links(world.app, world.me, "a new link by hand")
+    smtp.handler.refuse = None
+    settings = mail.smtp_settings(smtp.url, "Framdrift <noreply@testby.se>")
+    assert mail.send_pass(world.app, settings, at=now() + timedelta(hours=1)).cancelled == 1
+    assert smtp.messages == []
+    page = researcher.get(f"/r/programmes/{world.programme}/mail").get_data(as_text=True)
+    assert "länken hade gått ut eller dragits tillbaka innan brevet skickades: bjud in igen" \
+        in page, page
+
+
 # ---------------------------------------------------------------- a new link on request
 
 
