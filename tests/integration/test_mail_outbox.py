@@ -130,15 +130,15 @@ def test_a_message_sent_late_says_the_days_its_link_has_left(cohort, smtp) -> No
 
 def test_a_link_revoked_before_sending_cancels_its_message_and_nothing_dead_is_sent(
         cohort, smtp) -> None:
-    """Why: a researcher who gives a participant a new link by hand revokes the old ones;
-    a queued invitation carrying one of them must not go out as a link that cannot sign
+    """Why: a researcher revokes a participant's links (a lost phone, say) while an
+    invitation waits for the mail server; it must not go out as a link that cannot sign
     in. It is cancelled with the reason, and the participant can be invited again."""
     from domain.accounts import revoke_links
 
     app = cohort["app"]
     mail.invite(app, cohort["pid"], [cohort["eva"], cohort["kim"]], request_key="r",
                 language="sv", base_url="https://fd.example")
-    assert revoke_links(app, cohort["eva"], "a new link by hand") == 1
+    assert revoke_links(app, cohort["eva"], "revoked by a researcher") == 1
     result = mail.send_pass(app, _settings(smtp))
     assert (result.sent, result.cancelled) == (1, 1)
     assert smtp.to("eva@example.org") == [] and len(smtp.to("kim@example.org")) == 1

@@ -231,7 +231,7 @@ def test_an_invitation_whose_link_was_revoked_is_shown_cancelled_with_why(mailin
     researcher = world.client("researcher")
     _invite(researcher, world, participant_id=[world.me])
     _settle(world)
-    revoke_links(world.app, world.me, "a new link by hand")
+    revoke_links(world.app, world.me, "revoked by a researcher")
     smtp.handler.refuse = None
     settings = mail.smtp_settings(smtp.url, "Framdrift <noreply@testby.se>")
     assert mail.send_pass(world.app, settings, at=now() + timedelta(hours=1)).cancelled == 1
