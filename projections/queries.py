@@ -835,8 +835,8 @@ def shared_records(
                                 field="kinds")
     if week is not None and (isinstance(week, bool) or not isinstance(week, int)):
         raise InvalidQueryError("week must be a whole number", field="week")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 500:
-        raise InvalidQueryError("limit must be 1..500", field="limit")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 1000:
+        raise InvalidQueryError("limit must be 1..1000", field="limit")
     try:
         programme = app.get_programme(programme_id)
     except domain_errors.NotFoundError:

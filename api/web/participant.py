@@ -250,8 +250,8 @@ def _buildable(app: Any, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
         from projections.queries import shared_records as query
     except ImportError:
         return shared_records(app, kinds=kinds)
-    rows = query(app, g.me["programme_id"], viewer_id=g.me["id"], limit=PICKER_LIMIT,
-                 kinds=kinds)
+    rows = query(app, g.me["programme_id"], viewer_id=g.me["id"], limit=PICKER_LIMIT + 1,
+                 kinds=kinds)  # one more than is offered: whether any is left out
     return [dict(r, participant_id=str(r["author_id"]), mine=bool(r.get("own")) or g.me[
         "id"] in [str(m) for m in r.get("team") or []], void=False) for r in rows]
 
@@ -259,8 +259,9 @@ def _buildable(app: Any, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
 def _picker(app: Any, kinds: tuple[str, ...], chosen: list[str]) -> dict[str, Any]:
     """The "based on" picker: every record the participant may build on, with what the
     filters need (weeks, units, kinds, development areas)."""
-    records = _buildable(app, kinds)
-    capped = len(records) >= PICKER_LIMIT  # said in the form: nothing left out unsaid
+    found = _buildable(app, kinds)
+    capped = len(found) > PICKER_LIMIT  # said in the form: nothing left out unsaid
+    records = found[:PICKER_LIMIT]
     ids = {r["id"] for r in records}
     for rid in chosen:  # a record chosen before (a prefilled link) is always offered
         if rid not in ids:

@@ -94,7 +94,8 @@ def test_a_long_list_of_other_participants_starts_folded(world: World) -> None:
 def test_a_picker_at_its_limit_says_that_older_records_are_not_listed(
         world: World, monkeypatch) -> None:
     """The "based on" picker lists at most PICKER_LIMIT records (the newest of the kinds
-    the form may build on); at the limit the form says so, below it nothing."""
+    the form may build on); with more than that the form says so, with exactly that many
+    nothing (none was left out)."""
     from api.web import participant
 
     client = world.client("participant")
@@ -105,8 +106,12 @@ def test_a_picker_at_its_limit_says_that_older_records_are_not_listed(
     assert "senaste visas" not in client.get("/p/decisions/new").get_data(as_text=True)
     monkeypatch.setattr(participant, "PICKER_LIMIT", offered)
     form = client.get("/p/decisions/new").get_data(as_text=True)
-    assert f"Bara de {offered} senaste visas." in form
+    assert "senaste visas" not in form
     assert len(re.findall(r'name="based_on" value=', form)) == offered
+    monkeypatch.setattr(participant, "PICKER_LIMIT", offered - 1)
+    form = client.get("/p/decisions/new").get_data(as_text=True)
+    assert f"Bara de {offered - 1} senaste visas." in form
+    assert len(re.findall(r'name="based_on" value=', form)) == offered - 1
 
 
 def test_a_decision_builds_on_a_colleagues_shared_reflection(world: World) -> None:
