@@ -15,6 +15,7 @@ import click
 from api.cli import open_app
 from domain import errors
 from domain.accounts import (
+    MAX_LINK_DAYS,
     TOKEN_ROLES,
     course_link_days,
     create_researcher,
@@ -220,7 +221,7 @@ def users_set_password(username: str, password: str | None) -> None:
 
 @users.command("link")
 @click.argument("username")
-@click.option("--days", default=1, show_default=True, type=click.IntRange(1, 366))
+@click.option("--days", default=1, show_default=True, type=click.IntRange(1, MAX_LINK_DAYS))
 @click.option("--base-url", default=None, help="Where the site is (default FRAMDRIFT_BASE_URL).")
 def users_link(username: str, days: int, base_url: str | None) -> None:
     """Issue a sign-in link for a researcher (e.g. a forgotten password)."""
@@ -246,7 +247,7 @@ def participants() -> None:
 @click.option("--email", default=None)
 @click.option("--role", type=click.Choice(["manager", "expert"]), required=True)
 @click.option("--unit", required=True, help="A unit key of the programme.")
-@click.option("--days", default=None, type=click.IntRange(1, 366),
+@click.option("--days", default=None, type=click.IntRange(1, MAX_LINK_DAYS),
               help="How long the link is valid (default: until two weeks after the course's "
                    "last day, at least 30).")
 @click.option("--base-url", default=None, help="Where the site is (default FRAMDRIFT_BASE_URL).")
@@ -268,7 +269,7 @@ def participants_invite(programme_id: str, name: str, email: str | None, role: s
 
 @participants.command("link")
 @click.argument("participant_id")
-@click.option("--days", default=None, type=click.IntRange(1, 366),
+@click.option("--days", default=None, type=click.IntRange(1, MAX_LINK_DAYS),
               help="How long the link is valid (default: until two weeks after the course's "
                    "last day, at least 30).")
 @click.option("--base-url", default=None)

@@ -21,7 +21,7 @@ import click
 from api import enrolment
 from api.cli import open_app
 from domain import errors
-from domain.accounts import course_link_days, issue_link
+from domain.accounts import MAX_LINK_DAYS, course_link_days, issue_link
 from domain.context import acting_as, researcher_actor
 
 _LABELS = {"name": "name", "email": "e-mail", "role": "role", "unit": "unit", "_row": "row"}
@@ -33,7 +33,7 @@ _LABELS = {"name": "name", "email": "e-mail", "role": "role", "unit": "unit", "_
 @click.option("--dry-run", is_flag=True, help="Only check the list; enrol nobody.")
 @click.option("--leave-out-bad", is_flag=True,
               help="Enrol the good rows even when some rows have problems.")
-@click.option("--days", default=None, type=click.IntRange(1, 366),
+@click.option("--days", default=None, type=click.IntRange(1, MAX_LINK_DAYS),
               help="How long the sign-in links are valid (default: until two weeks after "
                    "the course's last day, at least 30).")
 @click.option("--base-url", default=None, help="Where the site is (default FRAMDRIFT_BASE_URL).")

@@ -10,6 +10,7 @@ from api.commands import _base_url, link_url
 from domain import errors
 from domain.accounts import (
     DEFAULT_LINK_DAYS,
+    MAX_LINK_DAYS,
     issue_evaluator_link,
     list_evaluator_links,
     revoke_links,
@@ -24,7 +25,7 @@ def evaluators() -> None:
 
 @evaluators.command("link")
 @click.option("--days", default=DEFAULT_LINK_DAYS, show_default=True,
-              type=click.IntRange(1, 366), help="How long the link is valid.")
+              type=click.IntRange(1, MAX_LINK_DAYS), help="How long the link is valid.")
 @click.option("--base-url", default=None, help="Where the site is (default FRAMDRIFT_BASE_URL).")
 def evaluators_link(days: int, base_url: str | None) -> None:
     """Issue a personal sign-in link for one evaluator and print it ONCE."""

@@ -392,8 +392,9 @@ class LinkInfo:
 def _check_link_args(role: str, days: float) -> None:
     if role not in LINK_ROLES:
         raise errors.InvalidValueError(f"must be one of: {', '.join(LINK_ROLES)}", field="role")
-    if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= 366:
-        raise errors.InvalidValueError("must be 1..366 days", field="days")
+    if (isinstance(days, bool) or not isinstance(days, (int, float))
+            or not 0 < days <= MAX_LINK_DAYS):
+        raise errors.InvalidValueError(f"must be 1..{MAX_LINK_DAYS} days", field="days")
 
 
 def issue_link(

@@ -31,7 +31,7 @@ from api.web import bp
 from api.web.common import actor, get_programme_or_404, new_request_id, render, researcher_required
 from api.web.forms import RequestSchema, Whole, domain_errors_for, load
 from domain import errors as domain_errors
-from domain.accounts import course_link_days, issue_link
+from domain.accounts import MAX_LINK_DAYS, course_link_days, issue_link
 from domain.context import acting_as
 
 # The list may come as text and as a file in one request (1 MB each, see MAX_BYTES); the
@@ -41,7 +41,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")  # as api.web.forms.RequestSchema
 
 
 class EnrolManyForm(RequestSchema):
-    days = Whole(low=1, high=366, load_default=30)
+    days = Whole(low=1, high=MAX_LINK_DAYS, load_default=None)  # None: the course's length
 
 
 def _invite_wanted(form: Any, enabled: bool) -> bool:
@@ -91,6 +91,7 @@ def enrol_many(programme_id: str) -> Any:
     request.max_content_length = MAX_REQUEST
     request.max_form_memory_size = MAX_REQUEST
     data, errors = load(EnrolManyForm(), request.form)
+    data["days"] = data.get("days") or days
     text, file_errors = _list_text()
     errors.update(file_errors)
     leave_out = request.form.get("leave_out") == "yes"

@@ -141,6 +141,7 @@ def evaluator_link_new(programme_id: str) -> Any:
     data, errors = load(LinkForm(), request.form)
     if errors:
         return _links_page(p, errors=errors, status=422)
+    data["days"] = data["days"] or DEFAULT_LINK_DAYS
     with acting_as(actor()):
         secret, _link_id, _evaluator = issue_evaluator_link(framdrift_app(),
                                                             days=data["days"])

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from domain import errors as domain_errors
+from domain.accounts import MAX_LINK_DAYS
 from domain.model import MAX_LABEL, MAX_TEXT
 
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -382,7 +383,7 @@ class EnrolForm(RequestSchema):
     email = Line(load_default="", limit=254)
     role = Choice(("manager", "expert"), required=True)
     unit = Id(required=True)
-    days = Whole(low=1, high=366, load_default=30)
+    days = Whole(low=1, high=MAX_LINK_DAYS, load_default=None)  # None: the course's length
 
     @ma.validates("email")
     def _email(self, value: str, **kwargs: Any) -> None:
@@ -391,7 +392,7 @@ class EnrolForm(RequestSchema):
 
 
 class LinkForm(RequestSchema):
-    days = Whole(low=1, high=366, load_default=30)
+    days = Whole(low=1, high=MAX_LINK_DAYS, load_default=None)  # None: the default's length
 
 
 class AttendanceForm(RequestSchema):

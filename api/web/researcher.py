@@ -266,6 +266,7 @@ def new_participant(programme_id: str) -> Any:
                   "request_id": new_request_id()}
         return render("r_enrol.html", values=values, errors={}, **context)
     data, errors = load(schema, request.form)
+    data["days"] = data.get("days") or course_link_days(p)
     values = typed(request.form, schema)
     if not errors:
         already = app._contains(record_id_for("participant", data["request_id"]))
@@ -314,6 +315,7 @@ def participant_link(programme_id: str, participant_id: str) -> Any:
     data, errors = load(LinkForm(), request.form)
     if errors or person["erased"]:
         return _participant_page(p, person, errors=errors, status=422)
+    data["days"] = data["days"] or course_link_days(p)
     with acting_as(actor()):
         secret, _id = issue_link(app, role="participant", subject=person["id"],
                                  days=data["days"])

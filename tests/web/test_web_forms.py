@@ -231,6 +231,16 @@ def test_a_participants_link_lasts_the_course_by_default(world: World) -> None:
                  f"{r}/participants/{world.me}"):
         html = client.get(path).get_data(as_text=True)
         assert re.search(rf'name="days"[^>]*value="{days}"', html), path
+    # a post without the field (a form cached from before it had one, a script) gets the
+    # same length, not some other default
+    token = csrf(client, f"{r}/participants/{world.me}")
+    response = client.post(f"{r}/participants/{world.me}/link", data={
+        "csrf_token": token, "request_id": "req-link-nodays"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert f"{days}" in response.get_data(as_text=True)
+    newest = list_links(world.app, world.me)[-1]
+    assert abs(newest.expires_at - newest.issued_on - timedelta(days=days)) < timedelta(
+        seconds=5)
 
 
 def test_synthetic_banner_only_for_synthetic_programmes(sqlite_world: World) -> None:
