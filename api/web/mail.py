@@ -149,7 +149,8 @@ def _outbox_page(p: dict[str, Any], *, errors: dict[str, list[str]] | None = Non
                  status: int = 200) -> Any:
     app = framdrift_app()
     people = {x["id"]: x for x in participants_of(app, p["id"])}
-    messages = outbox.outbox(app, p["id"])
+    # what the researcher can act on (a failure to retry) first, then newest first
+    messages = sorted(outbox.outbox(app, p["id"]), key=lambda m: m.state != "failed")
     week = current_week(p)
     waiting = mail.not_logged(app, p["id"], week)
     schedule = outbox.get_schedule(app, p["id"])

@@ -239,6 +239,29 @@ def test_an_invitation_whose_link_was_revoked_is_shown_cancelled_with_why(mailin
     page = researcher.get(f"/r/programmes/{world.programme}/mail").get_data(as_text=True)
     assert "länken hade gått ut eller dragits tillbaka innan brevet skickades: bjud in igen" \
         in page, page
+    assert "avbrutet: 1" in page  # counted beside queued, failed and sent
+
+
+def test_a_failed_message_is_listed_before_newer_ones(mailing, smtp) -> None:
+    """Why: a week of reminders buries an invitation that failed; what needs the
+    researcher's "retry now" comes first, the rest newest first."""
+    world = mailing
+    with acting_as("researcher:test"):
+        ola = str(world.app.enrol_participant(world.programme, name="Ola Olsson",
+                                              email="ola@example.org", role="expert",
+                                              unit="social"))
+    researcher = world.client("researcher")
+    smtp.handler.refuse = "550 5.7.1 Relaying denied"
+    _invite(researcher, world, participant_id=[world.me], request_id="req-invite-fail1")
+    _settle(world)
+    smtp.handler.refuse = None
+    _invite(researcher, world, participant_id=[ola], request_id="req-invite-ok01")
+    _settle(world)
+    assert [m.state for m in outbox.outbox(world.app)] == ["sent", "failed"]  # newest first
+    page = researcher.get(f"/r/programmes/{world.programme}/mail").get_data(as_text=True)
+    rows = page[page.index("outbox-heading"):]
+    assert rows.index(world.me) < rows.index(ola), rows
+    assert "misslyckades</span>" in rows[:rows.index(ola)]
 
 
 # ---------------------------------------------------------------- a new link on request
