@@ -147,7 +147,9 @@ eller `format=ndjson`.
 
 **Fel** är `application/problem+json` (RFC 9457): `type` (en relativ URI, t.ex.
 `/api/v1/problems/not-found`, vars sida förklarar felet), `title`, `status`, `detail`,
-`instance` och `errors` med orsakerna per parameter.
+`instance` och `errors` med orsakerna per parameter. En parameter som anropet inte tar
+(t.ex. `as_of` där den inte finns, eller en felstavad `wek`) är ett 422 som namnger den,
+aldrig tyst bortsedd.
 
 Introduktion och exempel: [/api/v1/docs](/api/v1/docs?lang=sv).""",
 }

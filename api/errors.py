@@ -29,8 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import flask_smorest
 import marshmallow as ma
 from flask import Flask, has_request_context, request
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import WSGIRequestHandler
@@ -353,6 +355,21 @@ def server_problem(code: int, reason: str, target: bytes) -> bytes:
     payload = problem(code, _SERVER_MESSAGES.get(code, reason), {"_request": [reason]},
                       instance=instance)
     return json.dumps(payload).encode("utf-8")
+
+
+class StrictQueryParser(FlaskParser):
+    """Query parameters an endpoint does not take are a 422 naming them, not ignored: an
+    evaluator's ``as_of`` on an endpoint without it (or a misspelt ``wek``) would
+    otherwise be answered with today's, unfiltered figures as if they were what was asked."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": ma.RAISE, "querystring": ma.RAISE}
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The API's blueprints: flask-smorest's, with :class:`StrictQueryParser`."""
+
+    ARGUMENTS_PARSER = StrictQueryParser()
 
 
 class ApiErrorRequestHandler(WSGIRequestHandler):

@@ -29,7 +29,9 @@ Conventions (every endpoint):
   for Excel in a Swedish locale), ``format=xlsx`` (typed cells, frozen header) or
   ``format=ndjson``; the file name says the programme, what and as of when.
 - Errors: ``application/problem+json`` (RFC 9457: ``type``, ``title``, ``status``,
-  ``detail``, ``instance``) plus ``errors``: ``{field: [reasons]}`` (``api.errors``).
+  ``detail``, ``instance``) plus ``errors``: ``{field: [reasons]}`` (``api.errors``). A
+  query parameter the operation does not take (``as_of`` where there is none, a misspelt
+  ``wek``) is a 422 naming it, never silently ignored.
 """
 
 from __future__ import annotations
@@ -50,14 +52,14 @@ from urllib.parse import unquote_to_bytes, urlencode
 from uuid import UUID
 
 from flask import Flask, Response, current_app, g, request, url_for
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException
 
 from api import readmodels, spreadsheet
 from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, current_principal, require_role
-from api.errors import PROBLEM_MEDIA_TYPE, ErrorSchema, ProblemResponses
+from api.errors import PROBLEM_MEDIA_TYPE, Blueprint, ErrorSchema, ProblemResponses
 from api.web.labels import (
     Labeller,
     dimension_names,

@@ -19,12 +19,12 @@ import re
 from typing import Any
 
 from flask import Flask, Response, json, request
-from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate
 
 from api import schemas as s
 from api.app import framdrift_app
 from api.auth import READERS, require_role
+from api.errors import Blueprint
 from api.rest import CONDITIONAL_DOC, PREFIX, consistent, language
 from api.web.labels import Labeller, dimension_names, unit_names
 from projections import asof

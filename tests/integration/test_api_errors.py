@@ -83,6 +83,22 @@ def test_bad_query_is_422_per_field(world, query, field):
     assert field in body["errors"], body
 
 
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("/api/v1/programmes/{pid}/engagement", "as_of=2026-09-25", "as_of"),
+    ("/api/v1/programmes/{pid}/development-areas", "as_of=10", "as_of"),
+    ("/api/v1/programmes/{pid}/collaborations", "wek=3", "wek"),
+    ("/api/v1/programmes/{pid}/timeline", "units=it", "units"),
+    ("/api/v1/programmes", "page=2", "page"),
+    ("/api/v1/programmes/{pid}/state", "at=10", "at"),
+])
+def test_a_query_parameter_an_endpoint_does_not_take_is_422_naming_it(world, path, query,
+                                                                     field):
+    """Why: an evaluator's as_of on an endpoint without it (or a misspelt week) was
+    answered with today's unfiltered figures, as if they were what was asked."""
+    body = assert_error_shape(world.get(f"{path}?{query}"), 422)
+    assert field in body["errors"], body
+
+
 def test_bad_min_position_header_is_422(world):
     response = world.get("/api/v1/programmes",
                          headers={"X-Framdrift-Min-Position": "soon"})
