@@ -5,6 +5,7 @@
  *   under the opaque key the page names in <body data-drafts> (an HMAC, never a name),
  *   removed on sign-out, and a page of someone else removes them (a shared computer
  *   shows nobody another person's text). Without a signed-in person nothing is kept.
+ *   A post carries its draft's key (_draft); once saved, the next page clears it.
  * - A form is sent once: its submit button is disabled after the first click (the
  *   server also records a form only once, by its idempotency key).
  * - The first error on a page gets the focus.
@@ -59,6 +60,9 @@
     var any = false;
     fields(form).forEach(function (el) { data[el.name] = el.value; if (el.value) { any = true; } });
     var key = PREFIX + form.getAttribute("data-draft");
+    // The form's request id goes with the text: a restored draft that was in fact saved
+    // (its answer lost) is the same request, so sending it again saves nothing twice.
+    if (form.elements.request_id) { data._request_id = form.elements.request_id.value; }
     if (any) { store.setItem(key, JSON.stringify(data)); } else { store.removeItem(key); }
   }
 
@@ -73,6 +77,9 @@
       if (!el.value && data[el.name]) { el.value = data[el.name]; restored = true; }
     });
     if (restored) {
+      if (form.elements.request_id && data._request_id) {
+        form.elements.request_id.value = data._request_id;
+      }
       var note = document.createElement("p");
       note.className = "draftnote";
       note.setAttribute("role", "status");
@@ -183,7 +190,16 @@
         Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (b) {
           window.setTimeout(function () { b.disabled = true; }, 0);
         });
-        if (form.getAttribute("data-draft")) { save(form); }
+        if (form.getAttribute("data-draft")) {
+          save(form);
+          // Which draft this post is: once it is saved (answered with a redirect), the
+          // next page clears it (api.web.signin.remember_saved_draft).
+          var which = document.createElement("input");
+          which.type = "hidden";
+          which.name = "_draft";
+          which.value = form.getAttribute("data-draft");
+          form.appendChild(which);
+        }
       });
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-select-on-focus]"), function (el) {

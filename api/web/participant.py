@@ -416,8 +416,7 @@ def my_log() -> Any:
                   materials=materials, meetings=meetings, colleagues=colleagues,
                   colleagues_shown=COLLEAGUES_SHOWN,
                   open_experiments=_open_experiments(records + team, established),
-                  areas=area_names(programme), request_id=new_request_id(),
-                  clear_draft=request.args.get("saved", "")[:40])
+                  areas=area_names(programme), request_id=new_request_id())
 
 
 def _visibility(d: dict[str, Any]) -> bool:

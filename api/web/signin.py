@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -45,18 +46,38 @@ def _signed_in() -> dict[str, Any]:
     """For base.html: the signed-in person's role (a session's, never a token's), the
     opaque key their drafts are kept under, and whose drafts to clear after a sign-out."""
     principal = None
-    clear = None
+    clear = saved = None
     if has_request_context():
         try:
             principal = current_principal()
         except Exception:  # noqa: BLE001 - an error page must render without the store
             principal = None
         clear = session.pop("clear_drafts", None)
+        saved = session.pop("saved_drafts", None) if "saved_drafts" in session else None
     if principal is not None and principal.via != "session":
         principal = None
     return {"signed_in_role": principal.role if principal else None,
             "drafts_owner": drafts_key(principal) if principal else None,
-            "clear_drafts_of": clear if isinstance(clear, str) else None}
+            "clear_drafts_of": clear if isinstance(clear, str) else None,
+            "saved_drafts": saved if isinstance(saved, list) else []}
+
+
+DRAFT_KEY = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
+@bp.after_request
+def remember_saved_draft(response: Any) -> Any:
+    """A form post that carries its draft's key (framdrift.js adds ``_draft``) and was
+    saved, i.e. answered with a redirect, has that draft cleared on the next page
+    (base.html); one that was not (the form again, with its errors) keeps it. Without
+    this, a form whose redirect did not name what was saved (a decision saved "and plan
+    an experiment", a planned programme) offered the saved text again as unsaved, and
+    sending it made a second record."""
+    if request.method == "POST" and response.status_code in (302, 303):
+        key = request.form.get("_draft", "")
+        if DRAFT_KEY.fullmatch(key):
+            session["saved_drafts"] = [*session.get("saved_drafts", [])[-4:], key]
+    return response
 
 
 def _limit(setting: str = "SIGNIN_RATE_LIMIT") -> Any:

@@ -275,6 +275,12 @@ def test_a_busy_course_groups_records_scroll_in_their_own_box(browser, site, scr
         assert count.inner_text() == (f"{items.count()} av {items.count()} visas"
                                       if lang == "sv" else
                                       f"{items.count()} of {items.count()} shown")
+        search = tab.locator("[data-filter=text]")
+        search.fill("iakttagelse 59")  # the search hides what does not match
+        assert tab.locator(".picker-list > li:visible").count() == 1
+        assert count.inner_text().startswith("1 av" if lang == "sv" else "1 of")
+        search.fill("")
+        assert tab.locator(".picker-list > li:visible").count() == items.count()
         chosen = items.filter(has_text="Delad iakttagelse 7").first
         chosen.locator("input").check()  # scrolled to inside the box
         assert count.inner_text().endswith(", 1 vald" if lang == "sv" else ", 1 selected")
@@ -285,5 +291,48 @@ def test_a_busy_course_groups_records_scroll_in_their_own_box(browser, site, scr
         decision = world.app.get_record(tab.url.split("/p/records/")[1].split("?")[0])
         assert len(decision["based_on"]) == 1, decision
         assert world.app.get_record(decision["based_on"][0])["example"] == "Delad iakttagelse 7"
+    finally:
+        context.close()
+
+
+def _decisions(world: World) -> int:
+    from domain.batchread import created_where
+    from domain.model import Decision
+
+    return len(created_where(world.app, Decision.Made, lambda e: True))
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_a_saved_decision_is_not_offered_again_as_unsaved_text(browser, site, lang) -> None:
+    """A decision saved "and plan an experiment" lands on the experiment form; its draft
+    was never cleared, so the next "Make a decision" came back filled, said the text was
+    not yet saved, and sending it saved a second decision. Neither that nor Back after
+    saving makes a second one now."""
+    world, url = site
+    w = WORDS[lang]
+    context, tab = _phone(browser, "sv-SE" if lang == "sv" else "en-GB")
+    try:
+        tab.goto(f"{url}/in/{world.link}")
+        if lang == "en":
+            _english(tab)
+        before = _decisions(world)
+        tab.goto(f"{url}/p/decisions/new")
+        _field(tab, w["statement"]).fill("Vi provar en gemensam plattform")
+        tab.get_by_role("button", name=w["save_and_plan"]).click()
+        tab.wait_for_url(re.compile(r"/p/experiments/new\?based_on="))
+        assert _decisions(world) == before + 1
+        tab.go_back()  # the browser's Back to the form just sent
+        tab.wait_for_load_state()
+        assert _field(tab, w["statement"]).input_value() == ""
+        tab.goto(f"{url}/p/decisions/new")  # and the form opened again later
+        assert tab.locator(".draftnote").count() == 0
+        assert _field(tab, w["statement"]).input_value() == ""
+        # a draft that was never sent still comes back, and is sent once
+        _field(tab, w["statement"]).fill("Ett utkast")
+        tab.goto(f"{url}/p/")
+        tab.goto(f"{url}/p/decisions/new")
+        assert tab.locator(".draftnote").count() == 1
+        assert _field(tab, w["statement"]).input_value() == "Ett utkast"
+        assert _decisions(world) == before + 1
     finally:
         context.close()
