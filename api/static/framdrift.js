@@ -90,6 +90,26 @@
     }
   }
 
+  // The error summary names each problem's field by its label on the page ("Decision:
+  // Fill in this field."), where the page did not name it already: four unnamed "Fill in
+  // this field." said nothing of which four.
+  function nameProblems(summary) {
+    Array.prototype.forEach.call(summary.querySelectorAll("a[href^='#']"), function (a) {
+      if (a.hasAttribute("data-named")) { return; }
+      var target = document.getElementById(a.getAttribute("href").slice(1));
+      if (!target) { return; }
+      var label = target.tagName === "FIELDSET" ? target.querySelector("legend")
+        : document.querySelector("label[for='" + target.id + "']");
+      if (!label) { return; }
+      var copy = label.cloneNode(true);
+      Array.prototype.forEach.call(copy.querySelectorAll(".req"), function (r) {
+        r.parentNode.removeChild(r);
+      });
+      var name = copy.textContent.replace(/\s+/g, " ").trim();
+      if (name) { a.textContent = name + ": " + a.textContent; }
+    });
+  }
+
   // The "based on" picker: search by text and filter by week, unit, kind and development
   // area (without script every record is listed; a ticked record is always shown).
   function picker(filters) {
@@ -210,6 +230,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("button[data-print]"), function (b) {
       b.addEventListener("click", function () { window.print(); });
     });
+    Array.prototype.forEach.call(document.querySelectorAll(".errorsummary"), nameProblems);
     var summary = document.querySelector(".errorsummary");
     if (summary) {
       var first = document.querySelector("[aria-invalid=true]");

@@ -336,3 +336,32 @@ def test_a_saved_decision_is_not_offered_again_as_unsaved_text(browser, site, la
         assert _decisions(world) == before + 1
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_error_summary_names_each_field(browser, site, lang) -> None:
+    """Four empty fields said "Fill in this field." four times, naming none: each problem
+    in the summary now starts with its field's label."""
+    world, url = site
+    context, tab = _phone(browser, "sv-SE" if lang == "sv" else "en-GB")
+    try:
+        tab.goto(f"{url}/in/{world.link}")
+        if lang == "en":
+            _english(tab)
+        tab.goto(f"{url}/p/experiments/new")
+        tab.locator("form[data-draft] button[type=submit]").first.click()
+        tab.wait_for_selector(".errorsummary")
+        problems = tab.locator(".errorsummary-list a").all_inner_texts()
+        assert len(problems) >= 2, problems
+        labels = tab.locator(".errorsummary-list a").evaluate_all(
+            """links => links.map(a => {
+                 const label = document.querySelector(
+                   `label[for='${a.getAttribute('href').slice(1)}']`).cloneNode(true);
+                 label.querySelectorAll('.req').forEach(r => r.remove());
+                 return label.textContent.trim();
+               })""")
+        for problem, label in zip(problems, labels, strict=True):
+            assert problem.startswith(f"{label}: "), (problem, label)
+        assert len(set(labels)) == len(labels)  # each named by its own field
+    finally:
+        context.close()
