@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from babel import dates
 from flask import Flask, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import Babel, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
@@ -382,6 +383,17 @@ def week_label(number: int | None, theme: str | None = None) -> str:
     return f"{label} · {theme_name(theme)}" if theme else label
 
 
+# Dates in English are written the British way ("4 December 2026", "04/12/2026, 14:49"):
+# Babel's "en" is American ("12/4/26, 2:49 PM": the 4th of December or the 12th of April?),
+# and the people reading these pages are in Sweden. Texts stay "en".
+DATE_LOCALES = {"en": "en_GB"}
+
+
+def _date_locale() -> str:
+    lang = str(get_locale() or DEFAULT_LANGUAGE)
+    return DATE_LOCALES.get(lang, lang)
+
+
 def format_day(value: Any, fmt: str = "long") -> str:
     if not value:
         return ""
@@ -393,8 +405,8 @@ def format_day(value: Any, fmt: str = "long") -> str:
     if isinstance(value, datetime):
         value = value.date()
     if fmt == "weekday":
-        return format_date(value, "EEEE d MMMM")
-    return format_date(value, fmt)
+        fmt = "EEEE d MMMM"
+    return dates.format_date(value, fmt, locale=_date_locale())
 
 
 def format_when(value: Any) -> str:
@@ -405,4 +417,4 @@ def format_when(value: Any) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return format_datetime(value, "short")
+    return dates.format_datetime(value, "short", tzinfo=get_timezone(), locale=_date_locale())
