@@ -85,7 +85,7 @@
       note.setAttribute("role", "status");
       note.textContent = document.documentElement.lang === "en"
         ? "Text you had not yet saved was restored from this device."
-        : "Text som du inte hade sparat har återställts från den här enheten.";
+        : "Text som du inte hade skickat har återställts från den här webbläsaren.";
       form.insertBefore(note, form.firstChild);
     }
   }

@@ -85,15 +85,17 @@ EVENT_TYPES = {
 ACTORS = {"participant": _l("participant"), "erased participant": _l("erased participant"),
           "researcher": _l("researcher"), "evaluator": _l("evaluator"),
           "system": _l("system")}
+# A record's texts as anyone reads them (the author, colleagues, researchers): named without
+# the form's "my" and "I" ("Example from my practice" headed a colleague's example)
 RECORD_FIELDS = {
-    "reflection": (("example", _l("Example from my practice")),
+    "reflection": (("example", _l("Example from practice")),
                    ("deficiency", _l("Deficiency")), ("solutions", _l("Possible solutions"))),
     "decision": (("statement", _l("Decision")), ("rationale", _l("Rationale"))),
     "experiment": (("aim", _l("Aim")), ("change", _l("Change to try")),
-                   ("prediction", _l("What I expect to happen")),
-                   ("measure", _l("How I will know (measure)")),
+                   ("prediction", _l("Expected to happen")),
+                   ("measure", _l("Measure")),
                    ("result", _l("Result against the prediction")),
-                   ("learning", _l("What I learnt"))),
+                   ("learning", _l("What was learnt"))),
     "capability": (("name", _l("Name of the capability")), ("description", _l("Description"))),
 }
 
