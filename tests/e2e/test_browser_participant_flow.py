@@ -95,6 +95,15 @@ class Actions:
         self.log.append(f"reopen {what}")
 
 
+def _signed_in_phone(browser, url: str, world: World, lang: str):
+    """The participant signed in on a phone, in ``lang``: (context, tab)."""
+    context, tab = _phone(browser, "sv-SE" if lang == "sv" else "en-GB")
+    tab.goto(f"{url}/in/{world.link}")
+    if lang == "en":
+        _english(tab)
+    return context, tab
+
+
 def _field(tab, label: str):
     """A field by its label (which may end in "(required)")."""
     return tab.get_by_label(re.compile("^" + re.escape(label) + r"( \(|$)"))
@@ -257,11 +266,8 @@ def test_a_busy_course_groups_records_scroll_in_their_own_box(browser, site, scr
         for i in range(60):
             world.app.log_reflection(world.colleague, example=f"Delad iakttagelse {i}",
                                      shared=True)
-    context, tab = _phone(browser, "sv-SE" if lang == "sv" else "en-GB")
+    context, tab = _signed_in_phone(browser, url, world, lang)
     try:
-        tab.goto(f"{url}/in/{world.link}")
-        if lang == "en":
-            _english(tab)
         tab.goto(f"{url}/p/decisions/new")
         items = tab.locator(".picker-list > li")
         assert items.count() >= 60
@@ -310,11 +316,8 @@ def test_a_saved_decision_is_not_offered_again_as_unsaved_text(browser, site, la
     saving makes a second one now."""
     world, url = site
     w = WORDS[lang]
-    context, tab = _phone(browser, "sv-SE" if lang == "sv" else "en-GB")
+    context, tab = _signed_in_phone(browser, url, world, lang)
     try:
-        tab.goto(f"{url}/in/{world.link}")
-        if lang == "en":
-            _english(tab)
         before = _decisions(world)
         tab.goto(f"{url}/p/decisions/new")
         _field(tab, w["statement"]).fill("Vi provar en gemensam plattform")
@@ -343,11 +346,8 @@ def test_the_error_summary_names_each_field(browser, site, lang) -> None:
     """Four empty fields said "Fill in this field." four times, naming none: each problem
     in the summary now starts with its field's label."""
     world, url = site
-    context, tab = _phone(browser, "sv-SE" if lang == "sv" else "en-GB")
+    context, tab = _signed_in_phone(browser, url, world, lang)
     try:
-        tab.goto(f"{url}/in/{world.link}")
-        if lang == "en":
-            _english(tab)
         tab.goto(f"{url}/p/experiments/new")
         tab.locator("form[data-draft] button[type=submit]").first.click()
         tab.wait_for_selector(".errorsummary")
