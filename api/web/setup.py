@@ -281,8 +281,19 @@ def _wants_html() -> bool:
     return accept["text/html"] > accept["application/json"]
 
 
+#: the web pages' own addresses: whatever is (not) found under them is a web page's answer
+WEB_PAGE_PREFIXES = ("/r/", "/p/", "/e/")
+
+
 def _not_found(error: HTTPException) -> Any:
-    # Unknown addresses answer in JSON (the API's error shape) unless a browser asks.
+    # A web page's 404 (a view's abort, or an address under the pages' own prefixes) is
+    # always an HTML page: this handler, registered for the status, is found before the
+    # web blueprint's own. Other unknown addresses answer in JSON (the API's error shape)
+    # unless a browser asks.
+    if request.blueprint == "web" or request.path.startswith(WEB_PAGE_PREFIXES):
+        data = getattr(error, "data", None) or {}
+        return error_page(404, str(data.get("message") or "")
+                          or _("There is nothing at this address."))
     if not is_web_request() or not _wants_html():
         from api.errors import handle_http_exception
 
