@@ -186,7 +186,8 @@ def maturity_chart(rows: list[dict[str, Any]],
                     # a scale other than 0–100 is named beside the dimension
                     "scale": ("{:g}–{:g}".format(*scales[r["dimension"]])
                               if scales.get(r["dimension"], (0.0, 100.0)) != (0.0, 100.0)
-                              else None)})
+                              else None),
+                    "scale_range": scales.get(r["dimension"], (0.0, top))})
     return {"width": width, "height": 20 + len(whole) * (2 * bar + gap), "left": left,
             "bar": bar, "rows": out, "top": top}
 

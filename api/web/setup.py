@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import get_minus_sign_symbol
 from flask import Flask, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
@@ -192,7 +193,7 @@ def init_app(app: Flask) -> None:
     from api.web.labels import GLOBALS
 
     app.jinja_env.globals.update(GLOBALS)
-    app.jinja_env.filters.update(day=format_day, when=format_when)
+    app.jinja_env.filters.update(day=format_day, when=format_when, number=format_number)
     app.after_request(_security_headers)
     app.register_error_handler(404, _not_found)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
@@ -406,6 +407,28 @@ def format_day(value: Any, fmt: str = "long") -> str:
     if fmt == "weekday":
         return format_date(value, "EEEE d MMMM")
     return format_date(value, fmt)
+
+
+def format_number(value: Any, places: int | None = None) -> str:
+    """A number as the page's language writes it (Swedish ``35,0`` and ``−6,0``, English
+    ``35.0`` and ``-6.0``): Babel's ``format_decimal`` in the page's locale, with exactly
+    ``places`` decimals when given (else those it has, up to three), and the language's
+    own minus sign (Babel's patterns write a hyphen-minus whatever the locale). For what
+    people read only: data attributes, CSV and the API keep the plain number."""
+    if value is None or value == "" or isinstance(value, bool):
+        return "" if value is None or value == "" else str(value)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if value == 0:
+        value = abs(value)  # no "-0,0"
+    pattern = None if places is None else "#,##0" + ("." + "0" * places if places else "")
+    text = format_decimal(value, pattern)
+    if text.startswith("-"):
+        text = get_minus_sign_symbol(str(get_locale() or DEFAULT_LANGUAGE)) + text[1:]
+    return text
 
 
 def format_when(value: Any) -> str:
