@@ -222,6 +222,11 @@ def drafts_key(principal: Principal) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
+def _with_article(role: str) -> str:
+    """``An evaluator``, ``A researcher``, ``A participant``."""
+    return f"{'An' if role[:1].lower() in 'aeiou' else 'A'} {role}"
+
+
 def require_role(*roles: str) -> Callable[[F], F]:
     """Allow the view only to principals with one of ``roles``."""
     unknown = set(roles) - set(ROLES)
@@ -240,7 +245,7 @@ def require_role(*roles: str) -> Callable[[F], F]:
                 )
                 abort(401, message=message, headers=_CHALLENGE)
             if principal.role not in roles:
-                abort(403, message=f"A {principal.role} may not do this "
+                abort(403, message=f"{_with_article(principal.role)} may not do this "
                                    f"(allowed: {', '.join(roles)}).")
             if principal.via == "token" and request.method not in SAFE_METHODS:
                 abort(403, message="API tokens are read-only.")

@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import UUIDConverter
 from werkzeug.serving import WSGIRequestHandler
 
 from domain import errors as domain_errors
@@ -276,8 +278,55 @@ def handle_http_exception(error: HTTPException) -> Any:
             message = error.description or error.name
     if isinstance(error, InternalServerError) and not data.get("message"):
         message = "Something went wrong on our side; it has been logged."
-    return error_response(error.code, message, field_errors(raw_errors), headers,
-                          slug=data.get("problem"))
+    errors = field_errors(raw_errors)
+    if error.code == 404 and not errors:
+        malformed = malformed_ids()
+        if malformed:
+            errors = {name: ["not a valid id (a UUID)"] for name in malformed}
+            message = (f"The {' and '.join(malformed)} in the address "
+                       f"{'is' if len(malformed) == 1 else 'are'} not a valid id (a UUID).")
+    return error_response(error.code, message, errors, headers, slug=data.get("problem"))
+
+
+_UUID_ARGUMENT = re.compile(r"<uuid:(\w+)>")
+_ANY_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
+
+
+def _id_routes(app: Flask) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    """The API's routes with a UUID in the path, each as a pattern that takes any text
+    where the UUID goes, with the names of those parameters (built once per app)."""
+    cached = app.extensions.get("framdrift_id_routes")
+    if cached is None:
+        cached = []
+        for rule in app.url_map.iter_rules():
+            ids = tuple(_UUID_ARGUMENT.findall(rule.rule))
+            if not ids or not is_api_target(rule.rule.encode()):
+                continue
+            parts = _ANY_ARGUMENT.split(rule.rule)  # text, name, text, name, ..., text
+            pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
+                              for i, part in enumerate(parts))
+            cached.append((re.compile(pattern + r"\Z"), ids))
+        app.extensions["framdrift_id_routes"] = cached
+    return cached
+
+
+def malformed_ids() -> list[str]:
+    """The path parameters that are not UUIDs where an API route takes one, when the
+    request's path is such a route but for them (``/api/v1/programmes/xyz/progress``):
+    routing found no route, so the 404 would otherwise name no parameter, while a
+    well-formed unknown id is a 404 naming it."""
+    if not has_request_context() or request.url_rule is not None \
+            or not is_api_target(request.path.encode("utf-8", "replace")):
+        return []
+    for pattern, ids in _id_routes(current_app):
+        found = pattern.match(request.path)
+        if found is not None:
+            # routing's own test: a UUID written as the routes take it (with its hyphens)
+            bad = [name for name in ids
+                   if not re.fullmatch(UUIDConverter.regex, found.group(name))]
+            if bad:
+                return bad
+    return []
 
 
 def handle_domain_error(error: domain_errors.DomainError) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -266,6 +267,16 @@ PROGRAMMES_PER_PAGE = 24  # cards in rows of one to four (the grid's columns)
 SEARCH_MAX = 200  # characters of a programme search kept (titles are shorter)
 
 
+def search_text(raw: str) -> str:
+    """A search as typed, for the lists and their search field: control characters (NUL,
+    ESC, DEL, C1) and lone surrogates dropped rather than refused (the API's ``q`` is a
+    422 with them; a web form is friendlier), runs of white space one space, at most
+    ``SEARCH_MAX`` characters."""
+    kept = "".join(c for c in raw
+                   if c.isspace() or unicodedata.category(c) not in ("Cc", "Cs"))
+    return " ".join(kept.split())[:SEARCH_MAX]
+
+
 def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
     """A page of programmes for the web lists, the newest first (``?before=`` the cursor
     of the page before; ``?q=`` words the title or organisation must contain): ``items``,
@@ -280,7 +291,7 @@ def programmes_page(app: Framdrift, *, live: bool) -> dict[str, Any]:
     from projections import queries
 
     before = request.args.get("before", "")
-    search = " ".join(request.args.get("q", "").split())[:SEARCH_MAX]
+    search = search_text(request.args.get("q", ""))
     after = None
     if before:
         position, _dot, pid = before.partition(".")

@@ -75,7 +75,10 @@ def _evaluators_stay_on_their_pages() -> Any:
 
         return error_response(403, "An evaluator's web session does not open the API; "
                                    "use an API token.")
-    abort(403)
+    # an HTML page whichever blueprint the page is in (the replay's own errors are JSON)
+    from api.web.setup import error_page
+
+    return error_page(403, _("Your role does not give access to this page."))
 
 
 @bp.record_once

@@ -486,9 +486,11 @@ def domain_message(error: domain_errors.DomainError) -> str:
         return _("The programme is closed.")
     if isinstance(e, domain_errors.ScoreOutOfScaleError):
         from api.web.labels import dimension_name
+        from api.web.setup import format_number
 
         return _("%(dimension)s: enter a number from %(low)s to %(high)s.",
-                 dimension=dimension_name(e.dimension), low=f"{e.low:g}", high=f"{e.high:g}")
+                 dimension=dimension_name(e.dimension), low=format_number(e.low),
+                 high=format_number(e.high))
     if isinstance(e, domain_errors.InstrumentChangeError):
         if "removed" in e.message:
             return _("A dimension that has been assessed cannot be removed.")

@@ -27,7 +27,9 @@ MAX_SCORE_TEXT = 20
 
 
 def scale_text(low: float, high: float) -> str:
-    return f"{low:g}–{high:g}"
+    from api.web.setup import format_number
+
+    return f"{format_number(low)}–{format_number(high)}"
 
 
 class Score(ma.fields.Float):

@@ -14,10 +14,13 @@ an ``aria-label`` and the same numbers as a table under ``<details>``.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from typing import Any
 
-from flask import abort, request
+from flask import request
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
 from api.app import framdrift_app
 from api.web import bp
@@ -183,7 +186,8 @@ def maturity_chart(rows: list[dict[str, Any]],
                     # a scale other than 0–100 is named beside the dimension
                     "scale": ("{:g}–{:g}".format(*scales[r["dimension"]])
                               if scales.get(r["dimension"], (0.0, 100.0)) != (0.0, 100.0)
-                              else None)})
+                              else None),
+                    "scale_range": scales.get(r["dimension"], (0.0, top))})
     return {"width": width, "height": 20 + len(whole) * (2 * bar + gap), "left": left,
             "bar": bar, "rows": out, "top": top}
 
@@ -287,11 +291,26 @@ def overview_context(app: Any, p: dict[str, Any], week: int, *,
 
 
 def chosen_week(p: dict[str, Any]) -> int:
-    """``?week=`` or the current course week; 404 for a week the programme does not have."""
+    """``?week=`` or (none given) the current course week. A week that is not a whole
+    number is a 400, one the programme does not have (0, -1, 99) a 404, each an HTML page
+    saying so: never another week's figures shown as if they were the week asked for."""
     weeks = [w["number"] for w in p["weeks"]]
-    week = request.args.get("week", type=int) or current_week(p)
+    given = request.args.get("week", "").strip()
+    if not given:
+        return current_week(p)
+    error: HTTPException
+    if not re.fullmatch(r"-?[0-9]+", given):  # (int() would also take "1_0" or "١")
+        error = BadRequest()
+        error.data = {"message": _("The week must be a whole number, such as 1.")}
+        raise error
+    week = int(given) if len(given) <= 9 else 0
     if weeks and week not in weeks:
-        abort(404)
+        error = NotFound()
+        error.data = {"message": _("This programme has no week %(week)s; its weeks are "
+                                   "%(first)s to %(last)s.",
+                                   week=given if len(given) <= 9 else given[:9] + "…",
+                                   first=min(weeks), last=max(weeks))}
+        raise error
     return week
 
 

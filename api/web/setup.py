@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from babel import dates
+from babel.numbers import get_minus_sign_symbol
 from flask import Flask, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, get_locale, get_timezone
+from flask_babel import Babel, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
@@ -193,7 +194,7 @@ def init_app(app: Flask) -> None:
     from api.web.labels import GLOBALS
 
     app.jinja_env.globals.update(GLOBALS)
-    app.jinja_env.filters.update(day=format_day, when=format_when)
+    app.jinja_env.filters.update(day=format_day, when=format_when, number=format_number)
     app.after_request(_security_headers)
     app.register_error_handler(404, _not_found)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
@@ -282,8 +283,19 @@ def _wants_html() -> bool:
     return accept["text/html"] > accept["application/json"]
 
 
+#: the web pages' own addresses: whatever is (not) found under them is a web page's answer
+WEB_PAGE_PREFIXES = ("/r/", "/p/", "/e/")
+
+
 def _not_found(error: HTTPException) -> Any:
-    # Unknown addresses answer in JSON (the API's error shape) unless a browser asks.
+    # A web page's 404 (a view's abort, or an address under the pages' own prefixes) is
+    # always an HTML page: this handler, registered for the status, is found before the
+    # web blueprint's own. Other unknown addresses answer in JSON (the API's error shape)
+    # unless a browser asks.
+    if request.blueprint == "web" or request.path.startswith(WEB_PAGE_PREFIXES):
+        data = getattr(error, "data", None) or {}
+        return error_page(404, str(data.get("message") or "")
+                          or _("There is nothing at this address."))
     if not is_web_request() or not _wants_html():
         from api.errors import handle_http_exception
 
@@ -407,6 +419,28 @@ def format_day(value: Any, fmt: str = "long") -> str:
     if fmt == "weekday":
         fmt = "EEEE d MMMM"
     return dates.format_date(value, fmt, locale=_date_locale())
+
+
+def format_number(value: Any, places: int | None = None) -> str:
+    """A number as the page's language writes it (Swedish ``35,0`` and ``−6,0``, English
+    ``35.0`` and ``-6.0``): Babel's ``format_decimal`` in the page's locale, with exactly
+    ``places`` decimals when given (else those it has, up to three), and the language's
+    own minus sign (Babel's patterns write a hyphen-minus whatever the locale). For what
+    people read only: data attributes, CSV and the API keep the plain number."""
+    if value is None or value == "" or isinstance(value, bool):
+        return "" if value is None or value == "" else str(value)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if value == 0:
+        value = abs(value)  # no "-0,0"
+    pattern = None if places is None else "#,##0" + ("." + "0" * places if places else "")
+    text = format_decimal(value, pattern)
+    if text.startswith("-"):
+        text = get_minus_sign_symbol(str(get_locale() or DEFAULT_LANGUAGE)) + text[1:]
+    return text
 
 
 def format_when(value: Any) -> str:

@@ -45,7 +45,10 @@ def test_evaluator_and_researcher_read_every_endpoint(world):
 
 
 def test_token_list_is_for_researchers_only(world):
-    assert_error_shape(world.get("/api/v1/tokens", world.evaluator), 403)
+    refused = world.get("/api/v1/tokens", world.evaluator)
+    assert_error_shape(refused, 403)
+    assert refused.get_json()["detail"] == ("An evaluator may not do this "
+                                            "(allowed: researcher).")
     response = world.get("/api/v1/tokens", world.researcher)
     assert response.status_code == 200
     items = response.get_json()["items"]
@@ -88,7 +91,9 @@ def test_role_decorator_serves_web_pages_with_sessions(world):
     client = flask.test_client()
     assert_error_shape(client.get("/_test/researchers-only"), 401)
     sign_in(client, "participant")
-    assert_error_shape(client.get("/_test/researchers-only"), 403)
+    refused = client.get("/_test/researchers-only")
+    assert_error_shape(refused, 403)
+    assert refused.get_json()["detail"].startswith("A participant may not do this")
     sign_in(client, "researcher")
     assert client.get("/_test/researchers-only").get_json() == {"ok": True}
     with pytest.raises(ValueError):

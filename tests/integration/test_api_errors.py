@@ -49,8 +49,22 @@ def test_unknown_programme_is_404_with_field(world):
         assert "programme_id" in body["errors"], (path, body)
 
 
-def test_malformed_programme_id_is_404(world):
-    assert_error_shape(world.get("/api/v1/programmes/not-a-uuid/timeline"), 404)
+@pytest.mark.parametrize(("path", "field"), [
+    ("/api/v1/programmes/not-a-uuid/timeline", "programme_id"),
+    ("/api/v1/programmes/not-a-uuid/progress", "programme_id"),
+    ("/api/v1/programmes/not-a-uuid", "programme_id"),
+    ("/api/v1/programmes/0123456789abcdef0123456789abcdef/state", "programme_id"),
+    ("/api/v1/records/xyz/lineage", "record_id"),
+])
+def test_malformed_programme_id_is_404(world, path, field):
+    """A malformed id in the path is a 404 naming the parameter, as a well-formed unknown
+    id is (routing found no route for it, which named nothing)."""
+    body = assert_error_shape(world.get(path), 404)
+    assert body["errors"] == {field: ["not a valid id (a UUID)"]}, body
+    assert field in body["detail"]
+    # an address that is no route whatever its id still names nothing
+    assert assert_error_shape(world.get("/api/v1/programmes/xyz/nothing"), 404)[
+        "errors"] == {}
 
 
 def test_wrong_method_is_405_with_allow(world):

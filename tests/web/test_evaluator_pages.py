@@ -124,6 +124,43 @@ def test_an_evaluator_link_opens_the_pseudonymous_overview(demo) -> None:
     assert evaluator.get("/e/programmes/not-an-id").status_code == 404
 
 
+def test_an_evaluators_errors_are_html_pages_in_the_pages_language(demo) -> None:
+    """Why: an evaluator who mistypes an address or a week, or follows a link to the
+    replay, got the API's JSON (application/problem+json) when the browser (or curl) did
+    not prefer HTML, and ?week=0 or ?week=abc quietly showed the current week as if it
+    were the one asked for. Every such answer is the web's HTML error page, in the
+    page's language, saying what is wrong."""
+    pid = demo["pid"]
+    evaluator = _evaluator(demo)
+    path = f"/e/programmes/{pid}"
+    weeks = [w["number"] for w in demo["app"].get_programme(pid)["weeks"]]
+    cases = [("/e/programmes/xyz", 404, "Sidan finns inte"), ("/e/nothing-here", 404, None),
+             (f"{path}?week=99", 404, "ingen vecka 99"),
+             (f"{path}?week=-1", 404, "ingen vecka -1"),
+             (f"{path}?week=0", 404, f"ingen vecka 0; dess veckor är {min(weeks)} till "
+                                     f"{max(weeks)}"),
+             (f"{path}?week=abc", 400, "Veckan måste vara ett heltal"),
+             (f"{path}?week=1_0", 400, "Veckan måste vara ett heltal"),
+             ("/replay/", 403, "Din roll ger inte tillgång")]
+    for accept in ({}, {"Accept": "*/*"}, {"Accept": "application/json"}):
+        for url, status, text in cases:
+            response = evaluator.get(url, headers=accept)
+            assert (response.status_code, response.mimetype) == (status, "text/html"), \
+                (url, accept)
+            html = response.get_data(as_text=True)
+            assert '<html lang="sv"' in html and (text is None or text in html), (url, html)
+    assert evaluator.get(f"{path}?week=").status_code == 200  # none given: this week
+    assert evaluator.get(f"{path}?week={weeks[0]}").status_code == 200
+    evaluator.get("/lang/en")
+    response = evaluator.get(f"{path}?week=0")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and '<html lang="en"' in html
+    assert "This programme has no week 0" in html
+    response = evaluator.get("/replay/")
+    assert response.status_code == 403 and response.mimetype == "text/html"
+    assert "Your role does not give access" in response.get_data(as_text=True)
+
+
 def test_an_evaluator_session_opens_only_the_evaluator_pages(demo) -> None:
     """Why: an evaluator's session must not read a researcher's or a participant's page,
     the replay, the downloads or the API, nor send any form (ADR 0015): only the

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from domain.accounts import create_researcher, issue_link, issue_token
+from domain.accounts import (
+    create_researcher,
+    issue_evaluator_link,
+    issue_link,
+    issue_token,
+)
+from domain.context import acting_as
 from domain.demo import load_demo
 from projections import queries
 from tests.integration.api_support import catch_up
@@ -161,3 +167,37 @@ def test_overview_shows_no_text_of_a_participant_who_withdraws_consent(demo) -> 
     after = _page(demo)
     assert not [t for t in quoted[person] if t in after]
     assert str(escape(name)) not in after
+
+
+def test_maturity_numbers_are_written_as_the_pages_language_writes_them(demo) -> None:
+    """Why: the maturity chart and table showed Python's ``35.0`` and ``-6.0`` on Swedish
+    pages (the researchers' overview, the evaluators' page, the programme page's
+    assessments); Swedish writes ``35,0`` and ``−6,0`` (a decimal comma, a real minus
+    sign), English ``35.0`` and ``-6.0``."""
+    app, pid = demo["app"], demo["pid"]
+    programme = app.get_programme(pid)
+    keys = sorted(programme["assessments"][0]["scores"])
+    with acting_as("researcher:test"):
+        app.assess_maturity(pid, phase="after", instrument="test", unit=None,
+                            scores={k: 62.5 for k in keys})
+    catch_up(app)
+    secret, _link, _who = issue_evaluator_link(app)
+    evaluator = demo["web"].test_client()
+    assert evaluator.get(f"/in/{secret}").status_code == 302
+    researcher = demo["researcher"]
+    pages = (demo["path"], f"/e/programmes/{pid}")
+    for lang, number, negative in (("sv", r"[0-9]+,[0-9]", "−"), ("en", r"[0-9]+\.[0-9]", "-")):
+        for client in (researcher, evaluator):
+            client.get(f"/lang/{lang}")
+        for client, path in zip((researcher, evaluator), pages, strict=True):
+            html = client.get(path).get_data(as_text=True)
+            cells = [c for row in _rows(html, "ov-maturity-table") for c in row[1:]]
+            assert cells and all(re.fullmatch(f"{negative}?{number}", c) for c in cells), \
+                (lang, path, cells)
+            assert any(c.startswith(negative) for c in cells)  # a fall is shown: the sign
+            chart = re.search(r'<svg id="ov-maturity-chart".*?</svg>', html, re.S).group(0)
+            ticks = re.findall(r'<text class="ov-tick"[^>]*>([^<]*)<', chart)
+            assert ticks and all(re.fullmatch(number, t) for t in ticks), ticks
+        html = researcher.get(f"/r/programmes/{pid}").get_data(as_text=True)
+        assert ("62,5" if lang == "sv" else "62.5") in html
+        assert ("62.5" if lang == "sv" else "62,5") not in html
