@@ -227,6 +227,15 @@
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-picker-filters]"), picker);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
+    // "Tick everyone" (attendance: most take part; untick those who did not)
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-check-all]"), function (b) {
+      var boxes = document.querySelectorAll("input[type=checkbox][name='" +
+        b.getAttribute("data-check-all") + "']");
+      b.hidden = false;
+      b.addEventListener("click", function () {
+        Array.prototype.forEach.call(boxes, function (box) { box.checked = true; });
+      });
+    });
     Array.prototype.forEach.call(document.querySelectorAll("button[data-print]"), function (b) {
       b.addEventListener("click", function () { window.print(); });
     });

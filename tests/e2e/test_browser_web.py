@@ -255,3 +255,27 @@ def test_drafts_stay_with_their_author(site, page, screenshot) -> None:
     _typed_but_not_sent(page, url, text + " igen")
     page.goto(f"{url}/in/{world.colleague_link}")
     _nothing_of(page, url, text)
+
+
+def test_attendance_everyone_but_one_in_three_actions(site, phone) -> None:
+    """Most of a course group takes part in a meeting: "Tick everyone", untick who did
+    not, save (was one tap per participant: ~30 in a course)."""
+    from datetime import timedelta
+
+    from web_support import FIRST_DAY
+
+    from domain.context import acting_as
+
+    world, url = site
+    with acting_as("researcher:test"):
+        meeting = world.app.hold_session(world.programme, week=1,
+                                         held_on=FIRST_DAY + timedelta(days=4))
+    sign_in_researcher(phone, url)
+    phone.goto(f"{url}/r/programmes/{world.programme}/meetings/{meeting}/attendance")
+    phone.get_by_role("button", name="Kryssa i alla").click()
+    phone.get_by_label(re.compile("^Kim Kollega")).uncheck()
+    phone.get_by_role("button", name="Spara närvaron").click()
+    phone.wait_for_url(re.compile(rf"/r/programmes/{world.programme}$"))
+    attended = {pid: world.app.get_participant(pid)["attendance"].get(meeting)
+                for pid in (world.me, world.colleague)}
+    assert attended == {world.me: True, world.colleague: None}
