@@ -797,7 +797,8 @@ class Framdrift(Application[UUID]):
     ) -> str:
         return self._programme_command(
             programme_id, request_id,
-            lambda p: p.hold_meeting(kind=MeetingKind.CHECK_IN, week=week, held_on=held_on),
+            lambda p: p.hold_meeting(kind=MeetingKind.CHECK_IN, week=week,
+                                     held_on=_held_on(held_on)),
         )
 
     def hold_session(
@@ -806,7 +807,8 @@ class Framdrift(Application[UUID]):
     ) -> str:
         return self._programme_command(
             programme_id, request_id,
-            lambda p: p.hold_meeting(kind=MeetingKind.SESSION, week=week, held_on=held_on),
+            lambda p: p.hold_meeting(kind=MeetingKind.SESSION, week=week,
+                                     held_on=_held_on(held_on)),
         )
 
     def identify_development_area(
@@ -1406,6 +1408,15 @@ def _a(cls: type) -> str:
 
 def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _held_on(value: Any) -> date:
+    """A meeting's date: a date, or one written as YYYY-MM-DD."""
+    try:
+        return _date(value)
+    except (TypeError, ValueError):
+        raise errors.InvalidValueError("must be a date as YYYY-MM-DD",
+                                       field="held_on") from None
 
 
 def _value(v: Any) -> Any:

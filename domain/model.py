@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import field
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -97,6 +97,14 @@ def require_no_control(value: str, field_name: str, *, one_line: bool = False) -
         raise errors.ControlCharacterError(ONE_LINE if one_line else NO_CONTROL,
                                            field=field_name)
     return value
+
+
+def meeting_days(week: Week) -> tuple[date, date]:
+    """The days a meeting of a course week may be held: from the Monday of its first day's
+    calendar week to the Sunday of its last day's (a Monday-to-Friday week: Monday to
+    Sunday)."""
+    return (week.starts_on - timedelta(days=week.starts_on.weekday()),
+            week.ends_on + timedelta(days=6 - week.ends_on.weekday()))
 
 
 class FramdriftAggregate(Aggregate):
@@ -367,7 +375,14 @@ class Programme(FramdriftAggregate):
 
     def hold_meeting(self, *, kind: MeetingKind, week: int, held_on: date) -> str:
         self.require_open()
-        self.week(week)
+        course_week = self.week(week)
+        if not isinstance(held_on, date) or isinstance(held_on, datetime):
+            raise errors.InvalidValueError("must be a date", field="held_on")
+        first, last = meeting_days(course_week)
+        if not first <= held_on <= last:
+            raise errors.DateOutsideWeekError(
+                f"{held_on.isoformat()} is not in week {week} ({first.isoformat()} to "
+                f"{last.isoformat()})", week=week, first=first, last=last)
         meeting_id = f"{'c' if kind is MeetingKind.CHECK_IN else 's'}{len(self.meetings) + 1}"
         if kind is MeetingKind.CHECK_IN:
             self._hold_check_in(meeting_id=meeting_id, week=week, held_on=held_on)

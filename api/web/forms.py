@@ -460,6 +460,11 @@ def domain_message(error: domain_errors.DomainError) -> str:
                  "new version, then send again.")
     if isinstance(e, domain_errors.UnknownWeekError):
         return _("That week is not in the programme.")
+    if isinstance(e, domain_errors.DateOutsideWeekError):
+        from api.web.setup import format_day
+
+        return _("Pick a date in week %(week)s, from %(first)s to %(last)s.", week=e.week,
+                 first=format_day(e.first), last=format_day(e.last))
     if isinstance(e, domain_errors.UnknownMaterialError):
         return _("That material is not in the programme.")
     if isinstance(e, domain_errors.UnknownMeetingError):

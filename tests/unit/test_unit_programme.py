@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -175,6 +175,29 @@ def test_check_in_and_session_are_held_and_guarded(programme):
     assert programme.require_meeting("s2")["kind"] is MeetingKind.SESSION
     with pytest.raises(errors.UnknownMeetingError):
         programme.require_meeting("s3")
+
+
+def test_a_meeting_is_held_in_its_own_week_monday_to_sunday(programme):
+    """Week 1 runs Monday 7 to Friday 11 September: a meeting of week 1 may be held from
+    that Monday to the Sunday, not before, not after and not in another week."""
+    for day in (FIRST_DAY, FIRST_DAY + timedelta(days=4), FIRST_DAY + timedelta(days=6)):
+        programme.hold_meeting(kind=MeetingKind.CHECK_IN, week=1, held_on=day)
+    assert len(programme.collect_events()) == 3
+    for week, day in ((1, FIRST_DAY - timedelta(days=1)), (1, FIRST_DAY + timedelta(days=7)),
+                      (1, FIRST_DAY + timedelta(days=10)), (2, FIRST_DAY + timedelta(days=4)),
+                      (5, date(2027, 2, 17))):
+        with pytest.raises(errors.DateOutsideWeekError) as e:
+            programme.hold_meeting(kind=MeetingKind.SESSION, week=week, held_on=day)
+        assert isinstance(e.value, errors.InvalidValueError)
+        assert e.value.field == "held_on" and e.value.week == week
+        start = FIRST_DAY + timedelta(days=7 * (week - 1))
+        assert (e.value.first, e.value.last) == (start, start + timedelta(days=6))
+    for not_a_date in ("2026-09-08", None, datetime(2026, 9, 8, 12)):
+        with pytest.raises(errors.InvalidValueError) as e:
+            programme.hold_meeting(kind=MeetingKind.SESSION, week=1, held_on=not_a_date)
+        assert e.value.field == "held_on"
+    assert programme.collect_events() == []
+    assert len(programme.meetings) == 3
 
 
 # development areas ---------------------------------------------------------------

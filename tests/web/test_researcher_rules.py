@@ -1,0 +1,64 @@
+"""The researchers' forms refuse what does not fit the programme, with a translated
+message at the field (422) and nothing recorded: a meeting outside its week, a first day
+that is not a Monday, a unit name or key the programme already has, an "after" assessment
+dated before the programme began."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from web_support import World, form_fields
+
+from domain.context import acting_as
+
+FEB_1 = date(2027, 2, 1)  # a Monday: week 1 runs 1-5 February
+
+
+def _programme(world: World) -> str:
+    with acting_as("researcher:test"):
+        return str(world.app.plan_programme(
+            organisation="Exempelby kommun", title="Februari", first_day=FEB_1,
+            units=[{"key": "socialforvaltningen", "name": "Socialförvaltningen"}]))
+
+
+def _error(html: str, field: str) -> str:
+    start = html.index(f'id="{field}-error"')
+    return html[start:html.index("</", start)]
+
+
+def test_a_meeting_must_be_dated_in_the_week_chosen(world: World) -> None:
+    pid = _programme(world)
+    client = world.client("researcher")
+    path = f"/r/programmes/{pid}/meetings/new"
+    before = world.app.max_position()
+    for week, day in (("1", "2027-02-17"), ("1", "2027-01-31"), ("2", "2027-02-05")):
+        response = client.post(path, data={**form_fields(client, path), "week": week,
+                                           "kind": "check_in", "held_on": day})
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        assert f'value="{day}"' in html  # what was typed is kept
+    assert "Välj ett datum i vecka 2, från 8 februari 2027 till 14 februari 2027." in \
+        _error(html, "held_on")
+    client.get("/lang/en")
+    response = client.post(path, data={**form_fields(client, path), "week": "1",
+                                       "kind": "session", "held_on": "2027-02-17"})
+    assert response.status_code == 422
+    assert "Pick a date in week 1, from February 1, 2027 to February 7, 2027." in \
+        _error(response.get_data(as_text=True), "held_on")
+    assert world.app.max_position() == before
+    for day in ("2027-02-07", "2027-02-02"):  # Sunday and Monday to Sunday are fine
+        response = client.post(path, data={**form_fields(client, path), "week": "1",
+                                           "kind": "check_in", "held_on": day})
+        assert response.status_code == 302
+
+
+def test_a_weeks_meetings_are_listed_by_date(world: World) -> None:
+    pid = _programme(world)
+    with acting_as("researcher:test"):
+        for day in (4, 2, 3):
+            world.app.hold_check_in(pid, week=1, held_on=date(2027, 2, day))
+    client = world.client("researcher")
+    html = client.get(f"/r/programmes/{pid}").get_data(as_text=True)
+    week = html[html.index('id="w-1"'):html.index('id="w-2"')]
+    days = [week.index(f"{day} februari") for day in ("tisdag 2", "onsdag 3", "torsdag 4")]
+    assert days == sorted(days)
