@@ -321,6 +321,11 @@ class ProgrammeForm(RequestSchema):
     def _monday(self, value: date, **kwargs: Any) -> None:
         if not date(2000, 1, 1) <= value <= date(2100, 1, 1):
             raise ma.ValidationError(_l("Enter a date from 2000 to 2100."))
+        # The form plans Monday-to-Friday weeks from this day. Only here: the domain plans
+        # any weeks it is given (the API's explicit weeks, ``framdrift demo --first-day``).
+        if value.weekday() != 0:
+            raise ma.ValidationError(
+                _l("Choose a Monday: each course week runs Monday to Friday."))
 
 
 class MaterialPublishForm(RequestSchema):

@@ -62,3 +62,30 @@ def test_a_weeks_meetings_are_listed_by_date(world: World) -> None:
     week = html[html.index('id="w-1"'):html.index('id="w-2"')]
     days = [week.index(f"{day} februari") for day in ("tisdag 2", "onsdag 3", "torsdag 4")]
     assert days == sorted(days)
+
+
+def test_a_programme_starts_on_a_monday(world: World) -> None:
+    client = world.client("researcher")
+    path = "/r/programmes/new"
+    plan = {"title": "Ny insats", "organisation": "Exempelby", "themes": "Tema ett\nTema två",
+            "units": "Skolförvaltningen"}
+    before = world.app.max_position()
+    response = client.post(path, data={**form_fields(client, path), **plan,
+                                       "first_day": "2027-02-03"})  # a Wednesday
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Välj en måndag: varje kursvecka går från måndag till fredag." in \
+        _error(html, "first_day")
+    assert 'href="#first_day"' in html and 'value="2027-02-03"' in html
+    client.get("/lang/en")
+    response = client.post(path, data={**form_fields(client, path), **plan,
+                                       "first_day": "2027-02-07"})  # a Sunday
+    assert response.status_code == 422
+    assert "Choose a Monday: each course week runs Monday to Friday." in \
+        _error(response.get_data(as_text=True), "first_day")
+    assert world.app.max_position() == before
+    response = client.post(path, data={**form_fields(client, path), **plan,
+                                       "first_day": "2027-02-01"})
+    assert response.status_code == 302
+    week = world.app.get_programme(response.location.rsplit("/", 1)[1])["weeks"][1]
+    assert (week["starts_on"], week["ends_on"]) == ("2027-02-08", "2027-02-12")
