@@ -42,6 +42,15 @@ class DateOutsideWeekError(InvalidValueError):
         self.week, self.first, self.last = week, first, last
 
 
+class DuplicateUnitError(InvalidValueError):
+    """A unit whose key, or whose name (trimmed, in any case), the programme already has
+    (``what`` says which, ``value`` is the key or name given)."""
+
+    def __init__(self, message: str, *, field: str, what: str, value: str):
+        super().__init__(message, field=field)
+        self.what, self.value = what, value
+
+
 class NotFoundError(DomainError):
     """The record asked for does not exist."""
 

@@ -201,9 +201,11 @@ class Programme(FramdriftAggregate):
                 raise errors.InvalidValueError(
                     f"week {b.number} starts before week {a.number} ends", field="weeks"
                 )
-        checked_units = [cls._checked_unit(u) for u in units or []]
-        if len({u["key"] for u in checked_units}) != len(checked_units):
-            raise errors.InvalidValueError("unit keys must be unique", field="units")
+        checked_units: list[dict[str, str]] = []
+        for unit in units or []:
+            checked = cls._checked_unit(unit)
+            cls._require_new_unit(checked, checked_units, listed=True)
+            checked_units.append(checked)
         checked_instrument = cls.checked_instrument(instrument) if instrument else None
         dims = ([d.key for d in checked_instrument] if checked_instrument else
                 maturity_dimensions or ["digital_capability", "digital_legacy"])
@@ -275,6 +277,22 @@ class Programme(FramdriftAggregate):
             raise errors.InvalidValueError(f"unknown unit kind {kind!r}", field="units")
         return {"key": key, "name": name, "kind": kind}
 
+    @staticmethod
+    def _require_new_unit(unit: dict[str, str], units: Any, *, listed: bool = False) -> None:
+        """Refuse a unit whose key, or whose name in any case, is among ``units`` (the
+        programme's, or those before it in the list a programme is ``listed`` with)."""
+        for other in units:
+            if other["key"] == unit["key"]:
+                raise errors.DuplicateUnitError(
+                    f"unit keys must be unique: {unit['key']!r} is listed twice" if listed
+                    else f"unit {unit['key']!r} already exists",
+                    field="units" if listed else "key", what="key", value=unit["key"])
+            if other["name"].strip().casefold() == unit["name"].casefold():
+                raise errors.DuplicateUnitError(
+                    f"unit names must be unique: {unit['name']!r} is listed twice" if listed
+                    else f"a unit is already named {other['name']!r}",
+                    field="units" if listed else "name", what="name", value=unit["name"])
+
     # guards -----------------------------------------------------------------
 
     def require_open(self) -> None:
@@ -343,8 +361,7 @@ class Programme(FramdriftAggregate):
     def register_unit(self, key: str, name: str, kind: str) -> None:
         self.require_open()
         unit = self._checked_unit({"key": key, "name": name, "kind": kind})
-        if unit["key"] in self.units:
-            raise errors.InvalidValueError(f"unit {key!r} already exists", field="key")
+        self._require_new_unit(unit, self.units.values())
         self._register_unit(unit=unit)
 
     @event("UnitRegistered")

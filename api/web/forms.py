@@ -470,6 +470,12 @@ def domain_message(error: domain_errors.DomainError) -> str:
 
         return _("Pick a date in week %(week)s, from %(first)s to %(last)s.", week=e.week,
                  first=format_day(e.first), last=format_day(e.last))
+    if isinstance(e, domain_errors.DuplicateUnitError):
+        if e.field == "units":  # the plan's list of units
+            return _("%(unit)s is in the list more than once: list each unit once.", unit=e.value)
+        if e.what == "key":
+            return _("A unit has that key already: choose another.")
+        return _("A unit has that name already.")
     if isinstance(e, domain_errors.UnknownMaterialError):
         return _("That material is not in the programme.")
     if isinstance(e, domain_errors.UnknownMeetingError):

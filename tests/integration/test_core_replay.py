@@ -91,8 +91,11 @@ class Run:
 
     def plan(self) -> None:
         first_day = self.first_day = self.draw(st.dates(date(2020, 1, 1), date(2035, 1, 1)))
-        units = [{"key": k, "name": self.text(), "kind": self.draw(
-            st.sampled_from(["administration", "company"]))} for k in UNIT_KEYS]
+        names = self.draw(st.lists(TEXT, min_size=len(UNIT_KEYS), max_size=len(UNIT_KEYS),
+                                   unique_by=lambda s: s.strip().casefold()))
+        units = [{"key": k, "name": name, "kind": self.draw(
+            st.sampled_from(["administration", "company"]))} for k, name in zip(
+            UNIT_KEYS, names, strict=True)]
         self.pid = self.app.plan_programme(
             organisation=self.text(), title=self.text(), first_day=first_day, units=units,
             maturity_dimensions=["digital_capability", "digital_legacy"],

@@ -113,9 +113,28 @@ def test_register_unit_and_duplicate(programme):
     programme.register_unit("hr", "HR", "administration")
     assert names(programme.collect_events()) == ["Programme.UnitRegistered"]
     assert programme.units["hr"]["name"] == "HR"
-    with pytest.raises(errors.InvalidValueError):
+    with pytest.raises(errors.DuplicateUnitError) as e:
         programme.register_unit("hr", "HR again", "administration")
+    assert (e.value.field, e.value.what, e.value.value) == ("key", "key", "hr")
     assert programme.collect_events() == []
+
+
+@pytest.mark.parametrize("name", ["IT office", "  it OFFICE ", "Hr"])
+def test_a_unit_name_the_programme_has_is_refused_in_any_case(programme, name):
+    programme.register_unit("hr", "HR", "administration")
+    programme.collect_events()
+    with pytest.raises(errors.DuplicateUnitError) as e:
+        programme.register_unit("other-key", name, "company")
+    assert isinstance(e.value, errors.InvalidValueError)
+    assert (e.value.field, e.value.what, e.value.value) == ("name", "name", name.strip())
+    assert programme.collect_events() == [] and "other-key" not in programme.units
+
+
+def test_plan_rejects_duplicate_unit_names():
+    units = [*UNITS, {"key": "soc2", "name": " social SERVICES"}]
+    with pytest.raises(errors.DuplicateUnitError, match="unique") as e:
+        plan(units=units)
+    assert (e.value.field, e.value.what, e.value.value) == ("units", "name", "social SERVICES")
 
 
 # weeks ------------------------------------------------------------------------

@@ -89,3 +89,52 @@ def test_a_programme_starts_on_a_monday(world: World) -> None:
     assert response.status_code == 302
     week = world.app.get_programme(response.location.rsplit("/", 1)[1])["weeks"][1]
     assert (week["starts_on"], week["ends_on"]) == ("2027-02-08", "2027-02-12")
+
+
+def test_a_unit_name_or_key_the_programme_has_is_refused_at_its_field(world: World) -> None:
+    pid = _programme(world)
+    client = world.client("researcher")
+    path = f"/r/programmes/{pid}/units/new"
+    before = world.app.max_position()
+    response = client.post(path, data={**form_fields(client, path), "key": "soc2",
+                                       "name": " socialFÖRVALTNINGEN ",
+                                       "kind": "administration"})
+    assert response.status_code == 422
+    assert "Det finns redan en enhet med det namnet." in \
+        _error(response.get_data(as_text=True), "name")
+    response = client.post(path, data={**form_fields(client, path),
+                                       "key": "socialforvaltningen", "name": "Skolan",
+                                       "kind": "administration"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Det finns redan en enhet med den nyckeln: välj en annan." in _error(html, "key")
+    assert "already exists" not in html
+    client.get("/lang/en")
+    response = client.post(path, data={**form_fields(client, path), "key": "soc2",
+                                       "name": "Socialförvaltningen", "kind": "company"})
+    assert "A unit has that name already." in _error(response.get_data(as_text=True), "name")
+    response = client.post(path, data={**form_fields(client, path),
+                                       "key": "socialforvaltningen", "name": "Skolan",
+                                       "kind": "administration"})
+    assert "A unit has that key already: choose another." in \
+        _error(response.get_data(as_text=True), "key")
+    assert world.app.max_position() == before
+    assert list(world.app.get_programme(pid)["units"]) == [
+        {"key": "socialforvaltningen", "name": "Socialförvaltningen", "kind": "administration"}]
+
+
+def test_a_unit_listed_twice_when_planning_is_refused(world: World) -> None:
+    client = world.client("researcher")
+    path = "/r/programmes/new"
+    data = {"title": "Ny insats", "organisation": "Exempelby", "first_day": "2027-02-01",
+            "themes": "Tema", "units": "Socialförvaltningen\nIT\nsocialförvaltningen | bolag"}
+    before = world.app.max_position()
+    response = client.post(path, data={**form_fields(client, path), **data})
+    assert response.status_code == 422
+    assert ("socialförvaltningen står mer än en gång i listan: skriv varje enhet bara en "
+            "gång.") in _error(response.get_data(as_text=True), "units")
+    client.get("/lang/en")
+    response = client.post(path, data={**form_fields(client, path), **data})
+    assert "socialförvaltningen is in the list more than once: list each unit once." in \
+        _error(response.get_data(as_text=True), "units")
+    assert world.app.max_position() == before
