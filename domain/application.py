@@ -857,7 +857,7 @@ class Framdrift(Application[UUID]):
             programme_id, request_id,
             lambda p: p.assess_maturity(
                 phase=phase_enum, instrument=instrument, scores=scores,
-                assessed_on=assessed_on or now().date(), unit=unit,
+                assessed_on=_held_on(assessed_on or now().date(), "assessed_on"), unit=unit,
             ),
         )
 
@@ -1410,13 +1410,13 @@ def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _held_on(value: Any) -> date:
-    """A meeting's date: a date, or one written as YYYY-MM-DD."""
+def _held_on(value: Any, field: str = "held_on") -> date:
+    """A command's date (a meeting's, an assessment's): a date, or one written as
+    YYYY-MM-DD."""
     try:
         return _date(value)
     except (TypeError, ValueError):
-        raise errors.InvalidValueError("must be a date as YYYY-MM-DD",
-                                       field="held_on") from None
+        raise errors.InvalidValueError("must be a date as YYYY-MM-DD", field=field) from None
 
 
 def _value(v: Any) -> Any:

@@ -51,6 +51,16 @@ class DuplicateUnitError(InvalidValueError):
         self.what, self.value = what, value
 
 
+class AssessedBeforeProgrammeError(InvalidValueError):
+    """A maturity assessment "after" the programme dated before the programme's first day."""
+
+    field = "assessed_on"
+
+    def __init__(self, message: str, *, first_day: date):
+        super().__init__(message)
+        self.first_day = first_day
+
+
 class NotFoundError(DomainError):
     """The record asked for does not exist."""
 

@@ -495,6 +495,13 @@ class Programme(FramdriftAggregate):
         unit: str | None = None,
     ) -> str:
         instrument = require_line(instrument, "instrument")
+        if not isinstance(assessed_on, date) or isinstance(assessed_on, datetime):
+            raise errors.InvalidValueError("must be a date", field="assessed_on")
+        first_day = self.weeks[0].starts_on
+        if phase is Phase.AFTER and assessed_on < first_day:
+            raise errors.AssessedBeforeProgrammeError(
+                f"an assessment after the programme cannot be dated {assessed_on.isoformat()}, "
+                f"before its first day {first_day.isoformat()}", first_day=first_day)
         if not scores:
             raise errors.InvalidValueError("at least one dimension score", field="scores")
         for dim, score in scores.items():

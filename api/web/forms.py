@@ -476,6 +476,11 @@ def domain_message(error: domain_errors.DomainError) -> str:
         if e.what == "key":
             return _("A unit has that key already: choose another.")
         return _("A unit has that name already.")
+    if isinstance(e, domain_errors.AssessedBeforeProgrammeError):
+        from api.web.setup import format_day
+
+        return _("An assessment after the programme cannot be dated before its first day, "
+                 "%(day)s.", day=format_day(e.first_day))
     if isinstance(e, domain_errors.UnknownMaterialError):
         return _("That material is not in the programme.")
     if isinstance(e, domain_errors.UnknownMeetingError):

@@ -338,6 +338,27 @@ def test_maturity_assessed_with_bounds_and_unit(programme):
         )
 
 
+def test_an_after_assessment_is_not_dated_before_the_programme(programme):
+    """"After" is dated from the programme's first day on (that day too, and after
+    closing); "before" may be dated any day."""
+    for phase, day in ((Phase.AFTER, FIRST_DAY), (Phase.AFTER, date(2027, 3, 1)),
+                       (Phase.BEFORE, date(2026, 1, 1))):
+        programme.assess_maturity(phase=phase, instrument="DiMiOS", assessed_on=day,
+                                  scores={"digital_capability": 50})
+    assert len(programme.collect_events()) == 3
+    for day in (FIRST_DAY - timedelta(days=1), date(2026, 1, 1)):
+        with pytest.raises(errors.AssessedBeforeProgrammeError) as e:
+            programme.assess_maturity(phase=Phase.AFTER, instrument="DiMiOS",
+                                      assessed_on=day, scores={"digital_capability": 50})
+        assert isinstance(e.value, errors.InvalidValueError)
+        assert (e.value.field, e.value.first_day) == ("assessed_on", FIRST_DAY)
+    with pytest.raises(errors.InvalidValueError) as e:
+        programme.assess_maturity(phase=Phase.BEFORE, instrument="DiMiOS",
+                                  assessed_on="2026-09-01", scores={"digital_capability": 50})
+    assert e.value.field == "assessed_on"
+    assert programme.collect_events() == [] and len(programme.assessments) == 3
+
+
 # closing ----------------------------------------------------------------------------
 
 

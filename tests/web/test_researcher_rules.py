@@ -138,3 +138,29 @@ def test_a_unit_listed_twice_when_planning_is_refused(world: World) -> None:
     assert "socialförvaltningen is in the list more than once: list each unit once." in \
         _error(response.get_data(as_text=True), "units")
     assert world.app.max_position() == before
+
+
+def test_an_after_assessment_is_not_dated_before_the_programme(world: World) -> None:
+    pid = _programme(world)
+    client = world.client("researcher")
+    path = f"/r/programmes/{pid}/maturity/new"
+    data = {"phase": "after", "instrument": "DiMiOS", "assessed_on": "2026-01-01",
+            "score_0": "40", "score_1": "55"}
+    before = world.app.max_position()
+    response = client.post(path, data={**form_fields(client, path), **data})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert ("En bedömning efter utbildningsinsatsen kan inte dateras före insatsens första "
+            "dag, 1 februari 2027.") in _error(html, "assessed_on")
+    assert 'value="2026-01-01"' in html
+    client.get("/lang/en")
+    response = client.post(path, data={**form_fields(client, path), **data})
+    assert ("An assessment after the programme cannot be dated before its first day, "
+            "February 1, 2027.") in _error(response.get_data(as_text=True), "assessed_on")
+    assert world.app.max_position() == before
+    for phase, day in (("before", "2026-01-01"), ("after", "2027-02-01")):
+        response = client.post(path, data={**form_fields(client, path), **data,
+                                           "phase": phase, "assessed_on": day})
+        assert response.status_code == 302
+    assert [(a["phase"], a["assessed_on"]) for a in world.app.get_programme(pid)[
+        "assessments"]] == [("before", "2026-01-01"), ("after", "2027-02-01")]
