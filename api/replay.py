@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
-from flask_babel import get_timezone
+from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
@@ -162,6 +162,19 @@ def _local_day(value: str | None) -> str:
 
 def _name(table: dict[str, Any], key: Any) -> str:
     return str(table.get(key, key or ""))
+
+
+def kind_count(kind: str, n: int) -> str:
+    """``n`` records of a kind, in the page's language: "1 reflection", "2 decisions"."""
+    if kind == "reflection":
+        return ngettext("%(num)s reflection", "%(num)s reflections", n)
+    if kind == "decision":
+        return ngettext("%(num)s decision", "%(num)s decisions", n)
+    if kind == "experiment":
+        return ngettext("%(num)s experiment", "%(num)s experiments", n)
+    if kind == "capability":
+        return ngettext("%(num)s capability", "%(num)s capabilities", n)
+    return f"{n} {kind}"
 
 
 def _who(label: str | None) -> str:
@@ -529,11 +542,13 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
             cls.append("faded")
         elif chosen and chosen == members[0]:
             cls.append("selected")  # the group whose records are listed
-        counts = ", ".join(f"{sum(1 for m in members if shown[m]['kind'] == k)} "
-                           f"{_name(KIND_NAMES, k).lower()}" for k in kinds)
-        title = _("%(count)s records here (%(kinds)s) · %(lane)s · week %(weeks)s",
-                  count=len(members), kinds=counts, lane=lanes[lane][1],
-                  weeks=(f"{wk[0]}–{wk[-1]}" if len(wk) > 1 else str(wk[0])) if wk else "?")
+        counts = ", ".join(kind_count(k, sum(1 for m in members if shown[m]["kind"] == k))
+                           for k in kinds)
+        title = ngettext("%(num)s record here (%(kinds)s) · %(lane)s · week %(weeks)s",
+                         "%(num)s records here (%(kinds)s) · %(lane)s · week %(weeks)s",
+                         len(members), kinds=counts, lane=lanes[lane][1],
+                         weeks=(f"{wk[0]}–{wk[-1]}" if len(wk) > 1 else str(wk[0]))
+                         if wk else "?")
         dots.append({"tag": "group", "cx": cx, "cy": cy, "r": radius, "count": len(members),
                      "cls": " ".join(cls), "href": (group_link or link)(members[0]),
                      "id": members[0], "kind": "group", "week": shown[members[0]]["week"],
