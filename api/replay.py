@@ -889,10 +889,14 @@ def index() -> str:
 def timeline(programme_id: Any) -> Any:
     sql = _sql()
     at = request.args.get("at", "").strip()
+    at_error = None
     try:
         state = asof.moment(sql, programme_id, _local_moment(at) or None)
-    except asof.InvalidMomentError as e:
-        abort(422, description=e.message)
+    except asof.InvalidMomentError:
+        # the page as it stands now, the moment typed kept in its field with what to write
+        at_error = _("Write a date, or a date and a time, like 2026-09-25 or "
+                     "2026-09-25 12:00.")
+        state = asof.moment(sql, programme_id, None)
     pid = state.programme_id
     filters = _filters()
     hood = asof.neighbours(sql, pid, state.position)
@@ -1014,11 +1018,12 @@ def timeline(programme_id: Any) -> Any:
             "lineage_prov": _url("replay.export", programme_id=pid, what="lineage",
                                  fmt="prov-json", at=state.position, **kept),
         },
-        "time_value": _local_input(state.time),
+        "time_value": at[:60] if at_error else _local_input(state.time),
+        "at_errors": {"at-time": [at_error]} if at_error else {},
         "unit_names": _unit_names(state),
         "person_name": _who, "record_state": _record_state, "local_day": _local_day,
     }
-    return render("replay.html", programme=state.programme, **context)
+    return render("replay.html", programme=state.programme, **context), 422 if at_error else 200
 
 
 @bp.get("/<uuid:programme_id>/records/<uuid:record_id>")
