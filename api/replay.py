@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
-from flask_babel import get_timezone
+from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
@@ -162,6 +162,19 @@ def _local_day(value: str | None) -> str:
 
 def _name(table: dict[str, Any], key: Any) -> str:
     return str(table.get(key, key or ""))
+
+
+def kind_count(kind: str, n: int) -> str:
+    """``n`` records of a kind, in the page's language: "1 reflection", "2 decisions"."""
+    if kind == "reflection":
+        return ngettext("%(num)s reflection", "%(num)s reflections", n)
+    if kind == "decision":
+        return ngettext("%(num)s decision", "%(num)s decisions", n)
+    if kind == "experiment":
+        return ngettext("%(num)s experiment", "%(num)s experiments", n)
+    if kind == "capability":
+        return ngettext("%(num)s capability", "%(num)s capabilities", n)
+    return f"{n} {kind}"
 
 
 def _who(label: str | None) -> str:
@@ -529,11 +542,13 @@ def timeline_svg(state: ProgrammeState, filters: dict[str, str],
             cls.append("faded")
         elif chosen and chosen == members[0]:
             cls.append("selected")  # the group whose records are listed
-        counts = ", ".join(f"{sum(1 for m in members if shown[m]['kind'] == k)} "
-                           f"{_name(KIND_NAMES, k).lower()}" for k in kinds)
-        title = _("%(count)s records here (%(kinds)s) · %(lane)s · week %(weeks)s",
-                  count=len(members), kinds=counts, lane=lanes[lane][1],
-                  weeks=(f"{wk[0]}–{wk[-1]}" if len(wk) > 1 else str(wk[0])) if wk else "?")
+        counts = ", ".join(kind_count(k, sum(1 for m in members if shown[m]["kind"] == k))
+                           for k in kinds)
+        title = ngettext("%(num)s record here (%(kinds)s) · %(lane)s · week %(weeks)s",
+                         "%(num)s records here (%(kinds)s) · %(lane)s · week %(weeks)s",
+                         len(members), kinds=counts, lane=lanes[lane][1],
+                         weeks=(f"{wk[0]}–{wk[-1]}" if len(wk) > 1 else str(wk[0]))
+                         if wk else "?")
         dots.append({"tag": "group", "cx": cx, "cy": cy, "r": radius, "count": len(members),
                      "cls": " ".join(cls), "href": (group_link or link)(members[0]),
                      "id": members[0], "kind": "group", "week": shown[members[0]]["week"],
@@ -874,10 +889,14 @@ def index() -> str:
 def timeline(programme_id: Any) -> Any:
     sql = _sql()
     at = request.args.get("at", "").strip()
+    at_error = None
     try:
         state = asof.moment(sql, programme_id, _local_moment(at) or None)
-    except asof.InvalidMomentError as e:
-        abort(422, description=e.message)
+    except asof.InvalidMomentError:
+        # the page as it stands now, the moment typed kept in its field with what to write
+        at_error = _("Write a date, or a date and a time, like 2026-09-25 or "
+                     "2026-09-25 12:00.")
+        state = asof.moment(sql, programme_id, None)
     pid = state.programme_id
     filters = _filters()
     hood = asof.neighbours(sql, pid, state.position)
@@ -999,11 +1018,12 @@ def timeline(programme_id: Any) -> Any:
             "lineage_prov": _url("replay.export", programme_id=pid, what="lineage",
                                  fmt="prov-json", at=state.position, **kept),
         },
-        "time_value": _local_input(state.time),
+        "time_value": at[:60] if at_error else _local_input(state.time),
+        "at_errors": {"at-time": [at_error]} if at_error else {},
         "unit_names": _unit_names(state),
         "person_name": _who, "record_state": _record_state, "local_day": _local_day,
     }
-    return render("replay.html", programme=state.programme, **context)
+    return render("replay.html", programme=state.programme, **context), 422 if at_error else 200
 
 
 @bp.get("/<uuid:programme_id>/records/<uuid:record_id>")

@@ -797,7 +797,8 @@ class Framdrift(Application[UUID]):
     ) -> str:
         return self._programme_command(
             programme_id, request_id,
-            lambda p: p.hold_meeting(kind=MeetingKind.CHECK_IN, week=week, held_on=held_on),
+            lambda p: p.hold_meeting(kind=MeetingKind.CHECK_IN, week=week,
+                                     held_on=_held_on(held_on)),
         )
 
     def hold_session(
@@ -806,7 +807,8 @@ class Framdrift(Application[UUID]):
     ) -> str:
         return self._programme_command(
             programme_id, request_id,
-            lambda p: p.hold_meeting(kind=MeetingKind.SESSION, week=week, held_on=held_on),
+            lambda p: p.hold_meeting(kind=MeetingKind.SESSION, week=week,
+                                     held_on=_held_on(held_on)),
         )
 
     def identify_development_area(
@@ -855,7 +857,7 @@ class Framdrift(Application[UUID]):
             programme_id, request_id,
             lambda p: p.assess_maturity(
                 phase=phase_enum, instrument=instrument, scores=scores,
-                assessed_on=assessed_on or now().date(), unit=unit,
+                assessed_on=_held_on(assessed_on or now().date(), "assessed_on"), unit=unit,
             ),
         )
 
@@ -1406,6 +1408,15 @@ def _a(cls: type) -> str:
 
 def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _held_on(value: Any, field: str = "held_on") -> date:
+    """A command's date (a meeting's, an assessment's): a date, or one written as
+    YYYY-MM-DD."""
+    try:
+        return _date(value)
+    except (TypeError, ValueError):
+        raise errors.InvalidValueError("must be a date as YYYY-MM-DD", field=field) from None
 
 
 def _value(v: Any) -> Any:

@@ -6,6 +6,8 @@ message meant for people. The API maps them to 404 / 409 / 422.
 
 from __future__ import annotations
 
+from datetime import date
+
 
 class DomainError(Exception):
     """A rule of the domain was broken; nothing was recorded."""
@@ -27,6 +29,36 @@ class ControlCharacterError(InvalidValueError):
     """A one-line field (a title, a name, a theme ...) holds a line break or another control
     character, or a text holds a control character other than a line break or a tab: it
     would forge lines in ``framdrift log`` and in exports, or break a terminal."""
+
+
+class DateOutsideWeekError(InvalidValueError):
+    """A meeting dated outside the course week it is held in (Monday to Sunday of the week's
+    days)."""
+
+    field = "held_on"
+
+    def __init__(self, message: str, *, week: int, first: date, last: date):
+        super().__init__(message)
+        self.week, self.first, self.last = week, first, last
+
+
+class DuplicateUnitError(InvalidValueError):
+    """A unit whose key, or whose name (trimmed, in any case), the programme already has
+    (``what`` says which, ``value`` is the key or name given)."""
+
+    def __init__(self, message: str, *, field: str, what: str, value: str):
+        super().__init__(message, field=field)
+        self.what, self.value = what, value
+
+
+class AssessedBeforeProgrammeError(InvalidValueError):
+    """A maturity assessment "after" the programme dated before the programme's first day."""
+
+    field = "assessed_on"
+
+    def __init__(self, message: str, *, first_day: date):
+        super().__init__(message)
+        self.first_day = first_day
 
 
 class NotFoundError(DomainError):

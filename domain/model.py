@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import field
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -97,6 +97,14 @@ def require_no_control(value: str, field_name: str, *, one_line: bool = False) -
         raise errors.ControlCharacterError(ONE_LINE if one_line else NO_CONTROL,
                                            field=field_name)
     return value
+
+
+def meeting_days(week: Week) -> tuple[date, date]:
+    """The days a meeting of a course week may be held: from the Monday of its first day's
+    calendar week to the Sunday of its last day's (a Monday-to-Friday week: Monday to
+    Sunday)."""
+    return (week.starts_on - timedelta(days=week.starts_on.weekday()),
+            week.ends_on + timedelta(days=6 - week.ends_on.weekday()))
 
 
 class FramdriftAggregate(Aggregate):
@@ -193,9 +201,11 @@ class Programme(FramdriftAggregate):
                 raise errors.InvalidValueError(
                     f"week {b.number} starts before week {a.number} ends", field="weeks"
                 )
-        checked_units = [cls._checked_unit(u) for u in units or []]
-        if len({u["key"] for u in checked_units}) != len(checked_units):
-            raise errors.InvalidValueError("unit keys must be unique", field="units")
+        checked_units: list[dict[str, str]] = []
+        for unit in units or []:
+            checked = cls._checked_unit(unit)
+            cls._require_new_unit(checked, checked_units, listed=True)
+            checked_units.append(checked)
         checked_instrument = cls.checked_instrument(instrument) if instrument else None
         dims = ([d.key for d in checked_instrument] if checked_instrument else
                 maturity_dimensions or ["digital_capability", "digital_legacy"])
@@ -267,6 +277,22 @@ class Programme(FramdriftAggregate):
             raise errors.InvalidValueError(f"unknown unit kind {kind!r}", field="units")
         return {"key": key, "name": name, "kind": kind}
 
+    @staticmethod
+    def _require_new_unit(unit: dict[str, str], units: Any, *, listed: bool = False) -> None:
+        """Refuse a unit whose key, or whose name in any case, is among ``units`` (the
+        programme's, or those before it in the list a programme is ``listed`` with)."""
+        for other in units:
+            if other["key"] == unit["key"]:
+                raise errors.DuplicateUnitError(
+                    f"unit keys must be unique: {unit['key']!r} is listed twice" if listed
+                    else f"unit {unit['key']!r} already exists",
+                    field="units" if listed else "key", what="key", value=unit["key"])
+            if other["name"].strip().casefold() == unit["name"].casefold():
+                raise errors.DuplicateUnitError(
+                    f"unit names must be unique: {unit['name']!r} is listed twice" if listed
+                    else f"a unit is already named {other['name']!r}",
+                    field="units" if listed else "name", what="name", value=unit["name"])
+
     # guards -----------------------------------------------------------------
 
     def require_open(self) -> None:
@@ -335,8 +361,7 @@ class Programme(FramdriftAggregate):
     def register_unit(self, key: str, name: str, kind: str) -> None:
         self.require_open()
         unit = self._checked_unit({"key": key, "name": name, "kind": kind})
-        if unit["key"] in self.units:
-            raise errors.InvalidValueError(f"unit {key!r} already exists", field="key")
+        self._require_new_unit(unit, self.units.values())
         self._register_unit(unit=unit)
 
     @event("UnitRegistered")
@@ -367,7 +392,14 @@ class Programme(FramdriftAggregate):
 
     def hold_meeting(self, *, kind: MeetingKind, week: int, held_on: date) -> str:
         self.require_open()
-        self.week(week)
+        course_week = self.week(week)
+        if not isinstance(held_on, date) or isinstance(held_on, datetime):
+            raise errors.InvalidValueError("must be a date", field="held_on")
+        first, last = meeting_days(course_week)
+        if not first <= held_on <= last:
+            raise errors.DateOutsideWeekError(
+                f"{held_on.isoformat()} is not in week {week} ({first.isoformat()} to "
+                f"{last.isoformat()})", week=week, first=first, last=last)
         meeting_id = f"{'c' if kind is MeetingKind.CHECK_IN else 's'}{len(self.meetings) + 1}"
         if kind is MeetingKind.CHECK_IN:
             self._hold_check_in(meeting_id=meeting_id, week=week, held_on=held_on)
@@ -463,6 +495,13 @@ class Programme(FramdriftAggregate):
         unit: str | None = None,
     ) -> str:
         instrument = require_line(instrument, "instrument")
+        if not isinstance(assessed_on, date) or isinstance(assessed_on, datetime):
+            raise errors.InvalidValueError("must be a date", field="assessed_on")
+        first_day = self.weeks[0].starts_on
+        if phase is Phase.AFTER and assessed_on < first_day:
+            raise errors.AssessedBeforeProgrammeError(
+                f"an assessment after the programme cannot be dated {assessed_on.isoformat()}, "
+                f"before its first day {first_day.isoformat()}", first_day=first_day)
         if not scores:
             raise errors.InvalidValueError("at least one dimension score", field="scores")
         for dim, score in scores.items():

@@ -321,6 +321,11 @@ class ProgrammeForm(RequestSchema):
     def _monday(self, value: date, **kwargs: Any) -> None:
         if not date(2000, 1, 1) <= value <= date(2100, 1, 1):
             raise ma.ValidationError(_l("Enter a date from 2000 to 2100."))
+        # The form plans Monday-to-Friday weeks from this day. Only here: the domain plans
+        # any weeks it is given (the API's explicit weeks, ``framdrift demo --first-day``).
+        if value.weekday() != 0:
+            raise ma.ValidationError(
+                _l("Choose a Monday: each course week runs Monday to Friday."))
 
 
 class MaterialPublishForm(RequestSchema):
@@ -460,6 +465,22 @@ def domain_message(error: domain_errors.DomainError) -> str:
                  "new version, then send again.")
     if isinstance(e, domain_errors.UnknownWeekError):
         return _("That week is not in the programme.")
+    if isinstance(e, domain_errors.DateOutsideWeekError):
+        from api.web.setup import format_day
+
+        return _("Pick a date in week %(week)s, from %(first)s to %(last)s.", week=e.week,
+                 first=format_day(e.first), last=format_day(e.last))
+    if isinstance(e, domain_errors.DuplicateUnitError):
+        if e.field == "units":  # the plan's list of units
+            return _("%(unit)s is in the list more than once: list each unit once.", unit=e.value)
+        if e.what == "key":
+            return _("A unit has that key already: choose another.")
+        return _("A unit has that name already.")
+    if isinstance(e, domain_errors.AssessedBeforeProgrammeError):
+        from api.web.setup import format_day
+
+        return _("An assessment after the programme cannot be dated before its first day, "
+                 "%(day)s.", day=format_day(e.first_day))
     if isinstance(e, domain_errors.UnknownMaterialError):
         return _("That material is not in the programme.")
     if isinstance(e, domain_errors.UnknownMeetingError):

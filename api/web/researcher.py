@@ -150,7 +150,7 @@ def programme(programme_id: str) -> Any:
     for m in p["materials"]:
         materials.setdefault(m["week"], []).append(m)
     meetings: dict[int, list[dict[str, Any]]] = {}
-    for m in p["meetings"]:
+    for m in sorted(p["meetings"], key=lambda m: str(m["held_on"])):
         meetings.setdefault(m["week"], []).append(m)
     weeks = [dict(w, materials=materials.get(w["number"], []),
                   meetings=meetings.get(w["number"], [])) for w in p["weeks"]]

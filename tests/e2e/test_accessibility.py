@@ -63,7 +63,7 @@ def test_error_summary_links_each_field_and_researcher_pages_are_wide(app) -> No
                                    "unit": "", "days": "30"}).get_data(as_text=True)
     summary = re.search(r'<div class="errorsummary"[^>]*>(.*?)</div>', html, re.S)
     assert summary, html[:500]
-    links = dict(re.findall(r'<a href="#(\w+)">([^<]+)</a>', summary.group(1)))
+    links = dict(re.findall(r'<a href="#(\w+)"(?: data-named)?>([^<]+)</a>', summary.group(1)))
     assert links["name"].startswith("Namn: ") and links["unit"].startswith("Enhet: ")
     for field in links:
         assert f'id="{field}"' in html and f'id="{field}-error"' in html

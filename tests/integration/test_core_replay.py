@@ -90,9 +90,12 @@ class Run:
         return self.draw(st.integers(1, 5))
 
     def plan(self) -> None:
-        first_day = self.draw(st.dates(date(2020, 1, 1), date(2035, 1, 1)))
-        units = [{"key": k, "name": self.text(), "kind": self.draw(
-            st.sampled_from(["administration", "company"]))} for k in UNIT_KEYS]
+        first_day = self.first_day = self.draw(st.dates(date(2020, 1, 1), date(2035, 1, 1)))
+        names = self.draw(st.lists(TEXT, min_size=len(UNIT_KEYS), max_size=len(UNIT_KEYS),
+                                   unique_by=lambda s: s.strip().casefold()))
+        units = [{"key": k, "name": name, "kind": self.draw(
+            st.sampled_from(["administration", "company"]))} for k, name in zip(
+            UNIT_KEYS, names, strict=True)]
         self.pid = self.app.plan_programme(
             organisation=self.text(), title=self.text(), first_day=first_day, units=units,
             maturity_dimensions=["digital_capability", "digital_legacy"],
@@ -116,11 +119,14 @@ class Run:
         ))
 
     def meeting(self) -> None:
-        held_on = self.draw(st.dates(date(2020, 1, 1), date(2035, 1, 1)))
+        # mostly a day of the week's Monday-to-Sunday (others are refused)
+        week = self.week()
+        held_on = self.first_day + timedelta(days=7 * (week - 1) + self.draw(
+            st.integers(-1, 8)))
         if self.draw(st.booleans()):
-            self.app.hold_check_in(self.pid, week=self.week(), held_on=held_on)
+            self.app.hold_check_in(self.pid, week=week, held_on=held_on)
         else:
-            self.app.hold_session(self.pid, week=self.week(), held_on=held_on)
+            self.app.hold_session(self.pid, week=week, held_on=held_on)
 
     def area(self) -> None:
         self.areas.append(self.app.identify_development_area(self.pid, name=self.text()))

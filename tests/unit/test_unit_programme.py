@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -113,9 +113,28 @@ def test_register_unit_and_duplicate(programme):
     programme.register_unit("hr", "HR", "administration")
     assert names(programme.collect_events()) == ["Programme.UnitRegistered"]
     assert programme.units["hr"]["name"] == "HR"
-    with pytest.raises(errors.InvalidValueError):
+    with pytest.raises(errors.DuplicateUnitError) as e:
         programme.register_unit("hr", "HR again", "administration")
+    assert (e.value.field, e.value.what, e.value.value) == ("key", "key", "hr")
     assert programme.collect_events() == []
+
+
+@pytest.mark.parametrize("name", ["IT office", "  it OFFICE ", "Hr"])
+def test_a_unit_name_the_programme_has_is_refused_in_any_case(programme, name):
+    programme.register_unit("hr", "HR", "administration")
+    programme.collect_events()
+    with pytest.raises(errors.DuplicateUnitError) as e:
+        programme.register_unit("other-key", name, "company")
+    assert isinstance(e.value, errors.InvalidValueError)
+    assert (e.value.field, e.value.what, e.value.value) == ("name", "name", name.strip())
+    assert programme.collect_events() == [] and "other-key" not in programme.units
+
+
+def test_plan_rejects_duplicate_unit_names():
+    units = [*UNITS, {"key": "soc2", "name": " social SERVICES"}]
+    with pytest.raises(errors.DuplicateUnitError, match="unique") as e:
+        plan(units=units)
+    assert (e.value.field, e.value.what, e.value.value) == ("units", "name", "social SERVICES")
 
 
 # weeks ------------------------------------------------------------------------
@@ -175,6 +194,29 @@ def test_check_in_and_session_are_held_and_guarded(programme):
     assert programme.require_meeting("s2")["kind"] is MeetingKind.SESSION
     with pytest.raises(errors.UnknownMeetingError):
         programme.require_meeting("s3")
+
+
+def test_a_meeting_is_held_in_its_own_week_monday_to_sunday(programme):
+    """Week 1 runs Monday 7 to Friday 11 September: a meeting of week 1 may be held from
+    that Monday to the Sunday, not before, not after and not in another week."""
+    for day in (FIRST_DAY, FIRST_DAY + timedelta(days=4), FIRST_DAY + timedelta(days=6)):
+        programme.hold_meeting(kind=MeetingKind.CHECK_IN, week=1, held_on=day)
+    assert len(programme.collect_events()) == 3
+    for week, day in ((1, FIRST_DAY - timedelta(days=1)), (1, FIRST_DAY + timedelta(days=7)),
+                      (1, FIRST_DAY + timedelta(days=10)), (2, FIRST_DAY + timedelta(days=4)),
+                      (5, date(2027, 2, 17))):
+        with pytest.raises(errors.DateOutsideWeekError) as e:
+            programme.hold_meeting(kind=MeetingKind.SESSION, week=week, held_on=day)
+        assert isinstance(e.value, errors.InvalidValueError)
+        assert e.value.field == "held_on" and e.value.week == week
+        start = FIRST_DAY + timedelta(days=7 * (week - 1))
+        assert (e.value.first, e.value.last) == (start, start + timedelta(days=6))
+    for not_a_date in ("2026-09-08", None, datetime(2026, 9, 8, 12)):
+        with pytest.raises(errors.InvalidValueError) as e:
+            programme.hold_meeting(kind=MeetingKind.SESSION, week=1, held_on=not_a_date)
+        assert e.value.field == "held_on"
+    assert programme.collect_events() == []
+    assert len(programme.meetings) == 3
 
 
 # development areas ---------------------------------------------------------------
@@ -294,6 +336,27 @@ def test_maturity_assessed_with_bounds_and_unit(programme):
             phase=Phase.AFTER, instrument=" ", assessed_on=FIRST_DAY,
             scores={"digital_capability": 50},
         )
+
+
+def test_an_after_assessment_is_not_dated_before_the_programme(programme):
+    """"After" is dated from the programme's first day on (that day too, and after
+    closing); "before" may be dated any day."""
+    for phase, day in ((Phase.AFTER, FIRST_DAY), (Phase.AFTER, date(2027, 3, 1)),
+                       (Phase.BEFORE, date(2026, 1, 1))):
+        programme.assess_maturity(phase=phase, instrument="DiMiOS", assessed_on=day,
+                                  scores={"digital_capability": 50})
+    assert len(programme.collect_events()) == 3
+    for day in (FIRST_DAY - timedelta(days=1), date(2026, 1, 1)):
+        with pytest.raises(errors.AssessedBeforeProgrammeError) as e:
+            programme.assess_maturity(phase=Phase.AFTER, instrument="DiMiOS",
+                                      assessed_on=day, scores={"digital_capability": 50})
+        assert isinstance(e.value, errors.InvalidValueError)
+        assert (e.value.field, e.value.first_day) == ("assessed_on", FIRST_DAY)
+    with pytest.raises(errors.InvalidValueError) as e:
+        programme.assess_maturity(phase=Phase.BEFORE, instrument="DiMiOS",
+                                  assessed_on="2026-09-01", scores={"digital_capability": 50})
+    assert e.value.field == "assessed_on"
+    assert programme.collect_events() == [] and len(programme.assessments) == 3
 
 
 # closing ----------------------------------------------------------------------------

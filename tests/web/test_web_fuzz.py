@@ -5,11 +5,12 @@ record (the event count is unchanged by every rejected post), and a valid post s
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from web_support import World, form_fields, make_world
+from web_support import FIRST_DAY, World, form_fields, make_world
 
 HUGE = "å" * 200_000
 HOSTILE_TEXT = "<script>alert(1)</script>\u202e' OR 1=1; --"
@@ -51,7 +52,8 @@ def forms(world: World) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("researcher", f"{r}/materials/new", f"{r}/materials/new",
          {"week": "1", "kind": "podcast", "title": "Podd", "url": "https://example.org/x"}),
         ("researcher", f"{r}/meetings/new", f"{r}/meetings/new",
-         {"week": "2", "kind": "session", "held_on": "2026-09-18"}),
+         {"week": "2", "kind": "session",
+          "held_on": (FIRST_DAY + timedelta(days=8)).isoformat()}),
         ("researcher", f"{r}/units/new", f"{r}/units/new",
          {"key": "hr", "name": "HR", "kind": "administration"}),
         ("researcher", f"{r}/areas/new", f"{r}/areas/new", {"name": "HR:s roll"}),
