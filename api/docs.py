@@ -149,7 +149,8 @@ eller `format=ndjson`.
 `/api/v1/problems/not-found`, vars sida förklarar felet), `title`, `status`, `detail`,
 `instance` och `errors` med orsakerna per parameter. En parameter som anropet inte tar
 (t.ex. `as_of` där den inte finns, eller en felstavad `wek`) är ett 422 som namnger den,
-aldrig tyst bortsedd.
+aldrig tyst bortsedd; ett filter på en enhet eller vecka som utbildningsinsatsen inte har
+är ett 404 som namnger det och räknar upp vad den har, inte en tom sida.
 
 Introduktion och exempel: [/api/v1/docs](/api/v1/docs?lang=sv).""",
 }

@@ -31,7 +31,8 @@ Conventions (every endpoint):
 - Errors: ``application/problem+json`` (RFC 9457: ``type``, ``title``, ``status``,
   ``detail``, ``instance``) plus ``errors``: ``{field: [reasons]}`` (``api.errors``). A
   query parameter the operation does not take (``as_of`` where there is none, a misspelt
-  ``wek``) is a 422 naming it, never silently ignored.
+  ``wek``) is a 422 naming it, never silently ignored; a ``unit`` or ``week`` filter the
+  programme does not have is a 404 naming it (and what it has), not an empty page.
 """
 
 from __future__ import annotations
@@ -391,6 +392,7 @@ def programme_facts(programme_id: Any) -> dict[str, Any]:
                          "development_areas": [
                              {"area_id": a.get("area_id") or a.get("id"), "name": a.get("name")}
                              for a in whole.get("development_areas", [])],
+                         "weeks": len(whole.get("weeks") or []),
                          "instrument": whole.get("instrument") or [],
                          "assessed_dimensions": whole.get("assessed_dimensions") or []}
             except Exception:  # noqa: BLE001 - no names to add: keys stand for themselves
@@ -527,8 +529,10 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
     """The programme's events in order, filtered and paginated; CSV/NDJSON export.
 
     Totals are in the body (``total``, ``pages``) and in ``X-Total-Count``; ``Link``
-    names the first, previous, next and last pages.
+    names the first, previous, next and last pages. A unit or a week the programme does
+    not have is a 404 naming the filter (and the units or weeks it has).
     """
+    check_filters(programme_id, args)
     fmt = _wants(args)
     sort = args.get("sort") or "position"
     page, page_size = _page(args)
@@ -564,6 +568,29 @@ def timeline(args: dict[str, Any], programme_id: Any) -> Any:
                                  datetime.now(UTC), fmt, readmodels.position())
     response.headers["Content-Disposition"] = spreadsheet.content_disposition(name)
     return response
+
+
+def check_filters(programme_id: Any, args: dict[str, Any]) -> None:
+    """A 404 naming the filter when it asks for a unit or a week the programme does not
+    have, with those it has (as the evaluators' pages answer a week that is not there): a
+    unit key mistyped, or given by its name, or a week after the last, were answered with
+    an empty page, which reads as "nothing happened". (A 404, not a 422: the value is
+    valid by the schema; it is the programme that has no such unit or week.)"""
+    facts = programme_facts(programme_id)
+    if not facts:
+        return  # an unknown programme: its 404 comes from the read
+    problems: dict[str, list[str]] = {}
+    units = [u["key"] for u in facts.get("units", [])]
+    if args.get("unit") is not None and args["unit"] not in units:
+        problems["unit"] = [f"the programme has no unit with this key; its units are: "
+                            f"{', '.join(units) or 'none'}"]
+    weeks = facts.get("weeks") or 0
+    if args.get("week") is not None and weeks and args["week"] > weeks:
+        problems["week"] = [f"the programme has no week {args['week']}; its weeks are 1 "
+                            f"to {weeks}"]
+    if problems:
+        abort(404, message="The programme has no such "
+              + " or ".join(problems) + "; see errors.", errors=problems)
 
 
 def _read_model(name: str, schema: Any, args_schema: Any = s.ConsistencyArgs(),
@@ -653,7 +680,9 @@ def engagement(args: dict[str, Any], programme_id: Any) -> Any:
 
 @_read_model("collaborations", s.Collaborations, s.CollaborationArgs())
 def collaborations(args: dict[str, Any], programme_id: Any) -> Any:
-    """Pairs of units sharing decisions or experiments, per week (optionally one week)."""
+    """Pairs of units sharing decisions or experiments, per week (optionally one week; a
+    week after the programme's last is a 404 naming it)."""
+    check_filters(programme_id, args)
     week = args.get("week")
     return {"programme_id": programme_id, "week": week,
             "items": readmodels.call("collaborations", _pid(programme_id), week),

@@ -113,6 +113,22 @@ def test_a_query_parameter_an_endpoint_does_not_take_is_422_naming_it(world, pat
     assert field in body["errors"], body
 
 
+def test_a_unit_or_week_the_programme_does_not_have_is_404_naming_the_filter(world):
+    """Why: a unit given by its name or a week after the last were answered with an empty
+    page, which an evaluator reads as "nothing happened"."""
+    units = [u["key"] for u in world.app.get_programme(world.programme_id)["units"]]
+    weeks = len(world.app.get_programme(world.programme_id)["weeks"])
+    for path, query, field, says in (
+            ("timeline", "unit=Socialförvaltningen", "unit", units[0]),
+            ("timeline", f"week={weeks + 1}", "week", f"1 to {weeks}"),
+            ("collaborations", f"week={weeks + 1}", "week", f"1 to {weeks}")):
+        body = assert_error_shape(
+            world.get(f"/api/v1/programmes/{{pid}}/{path}?{query}"), 404)
+        assert says in " ".join(body["errors"][field]), body
+    ok = world.get(f"/api/v1/programmes/{{pid}}/timeline?unit={units[0]}&week={weeks}")
+    assert ok.status_code == 200 and ok.get_json()["total"] > 0
+
+
 def test_bad_min_position_header_is_422(world):
     response = world.get("/api/v1/programmes",
                          headers={"X-Framdrift-Min-Position": "soon"})

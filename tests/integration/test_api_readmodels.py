@@ -82,8 +82,9 @@ def test_timeline_filters_and_sort(world):
         "week": 2, "since": middle, "page_size": 500}).get_json()
     assert 0 < later["total"] < week2["total"]
     assert all(i["event_time"] >= middle for i in later["items"])
-    none = world.get("/api/v1/programmes/{pid}/timeline?unit=no-such-unit").get_json()
-    assert none["total"] == 0 and none["items"] == []
+    # a unit the programme does not have is not "nothing happened" but a 404 naming it
+    none = world.get("/api/v1/programmes/{pid}/timeline?unit=no-such-unit")
+    assert none.status_code == 404 and "unit" in none.get_json()["errors"]
 
 
 def test_timeline_csv_and_ndjson_exports(world):
