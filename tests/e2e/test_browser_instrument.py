@@ -79,7 +79,7 @@ def test_researcher_renames_adds_and_assesses_on_the_scale(site, page) -> None:
     page.get_by_label("Samverkan").press_sequentially("3,5")  # typed as a Swede types it
     page.get_by_role("button", name="Spara mätningen").click()
     page.wait_for_url(re.compile(r"/r/programmes/[0-9a-f-]{36}$"))
-    assert "Samverkan: 3.5" in page.locator("main").inner_text()
+    assert "Samverkan: 3,5" in page.locator("main").inner_text()
     # English: the same pages name the dimensions in English
     page.goto(f"{url}/lang/en?next=/r/programmes/{world.programme}/maturity/new")
     assert page.locator("#score_2-hint").inner_text() == "Kultur · A number from 1 to 5."
