@@ -25,7 +25,7 @@ import pytest
 import redis
 import requests
 
-from tests.e2e.processes import free_port
+from tests.e2e.processes import free_ports
 from tests.e2e.stack import (
     nginx_binary,
     nginx_dir,
@@ -72,7 +72,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_available: str) -> Ite
            "FRAMDRIFT_PROXY_FIX": "1", "FRAMDRIFT_RATELIMIT_STORAGE_URL": redis_available,
            "FRAMDRIFT_RATELIMIT_KEY_PREFIX": prefix, "PYTHONUNBUFFERED": "1"}
     env.pop("FRAMDRIFT_HTTPS", None)
-    web_port, proxy_port = free_port(), free_port()
+    web_port, proxy_port = free_ports(2)
     root = nginx_dir()
     gunicorn_log = tmp / "gunicorn.log"
     web = start_gunicorn(env, web_port, gunicorn_log, 2)
