@@ -798,7 +798,7 @@ class Framdrift(Application[UUID]):
         return self._programme_command(
             programme_id, request_id,
             lambda p: p.hold_meeting(kind=MeetingKind.CHECK_IN, week=week,
-                                     held_on=_held_on(held_on)),
+                                     held_on=_command_date(held_on)),
         )
 
     def hold_session(
@@ -808,7 +808,7 @@ class Framdrift(Application[UUID]):
         return self._programme_command(
             programme_id, request_id,
             lambda p: p.hold_meeting(kind=MeetingKind.SESSION, week=week,
-                                     held_on=_held_on(held_on)),
+                                     held_on=_command_date(held_on)),
         )
 
     def identify_development_area(
@@ -857,7 +857,7 @@ class Framdrift(Application[UUID]):
             programme_id, request_id,
             lambda p: p.assess_maturity(
                 phase=phase_enum, instrument=instrument, scores=scores,
-                assessed_on=_held_on(assessed_on or now().date(), "assessed_on"), unit=unit,
+                assessed_on=_command_date(assessed_on or now().date(), "assessed_on"), unit=unit,
             ),
         )
 
@@ -1410,7 +1410,7 @@ def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _held_on(value: Any, field: str = "held_on") -> date:
+def _command_date(value: Any, field: str = "held_on") -> date:
     """A command's date (a meeting's, an assessment's): a date, or one written as
     YYYY-MM-DD."""
     try:

@@ -53,7 +53,7 @@ def _signed_in() -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - an error page must render without the store
             principal = None
         clear = session.pop("clear_drafts", None)
-        saved = session.pop("saved_drafts", None) if "saved_drafts" in session else None
+        saved = session.pop("saved_drafts", None)
     if principal is not None and principal.via != "session":
         principal = None
     return {"signed_in_role": principal.role if principal else None,
